@@ -1,0 +1,29 @@
+"""linvae: posterior collapse in linear Gaussian β-VAEs as spectral pruning (see SPEC.md).
+
+Closed forms (:func:`closed_form`, :func:`stationary_weights`, :func:`choose_beta`), the PCA spectrum
+(:func:`pca_spectrum`) and one results schema (:func:`theory_dataset`, :func:`save`, :func:`load`).
+"""
+
+from linvae._data import Table, default_spectrum, default_table, feature_scale, load_table, synthetic_data
+from linvae._errors import InputError
+from linvae._model import Params, decode, encode, exact_loss, exact_terms, init_params, kl_per_latent, sample_loss
+from linvae._pca import Spectrum, moments, pca_spectrum, spectrum_from_covariance, spectrum_from_eigenvalues
+from linvae._results import add_theory, load, new_dataset, save, theory_dataset
+from linvae._theory import (
+    BetaChoice, Branch, Landau, beta_from_temperature, choose_beta, closed_form, critical_betas, landau_coefficients,
+    local_temperature, mode_thresholds, one_mode_loss, one_mode_min_loss, stationary_weights, temperature,
+    temperature_grid,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Table", "default_spectrum", "default_table", "feature_scale", "load_table", "synthetic_data",
+    "InputError",
+    "Params", "decode", "encode", "exact_loss", "exact_terms", "init_params", "kl_per_latent", "sample_loss",
+    "Spectrum", "moments", "pca_spectrum", "spectrum_from_covariance", "spectrum_from_eigenvalues",
+    "add_theory", "load", "new_dataset", "save", "theory_dataset",
+    "BetaChoice", "Branch", "Landau", "beta_from_temperature", "choose_beta", "closed_form", "critical_betas",
+    "landau_coefficients", "local_temperature", "mode_thresholds", "one_mode_loss", "one_mode_min_loss",
+    "stationary_weights", "temperature", "temperature_grid",
+]

@@ -1,0 +1,166 @@
+"""The results schema: one ``xarray.Dataset`` shared by theory, training and analysis, saved as netCDF.
+
+Dimensions: ``T`` (normalised information price; non-dimension coordinate ``beta``), ``mode`` (1..d),
+``latent`` (0..K-1), ``rank`` (1..K), ``n_kept`` (0..K), ``feature``. Arrays are computed plainly and named here,
+at the boundary (STYLE.md practice 4).
+"""
+
+import datetime
+import importlib.metadata
+import os
+import pathlib
+
+import jax
+import numpy as np
+import xarray as xr
+
+from linvae import _theory
+from linvae._errors import InputError
+
+__all__ = ["new_dataset", "add_theory", "save", "load", "theory_dataset", "VARIABLE_ATTRS"]
+
+_NATS = "nats"
+_ONE = "1"
+# long name and units of every variable of the schema; later parts of the library add theirs here.
+VARIABLE_ATTRS = {
+    "data_mean": ("mean of each feature of the data the spectrum was computed on", "data units"),
+    "data_scale": ("standard deviation used to standardise each feature (1 if not standardised)", "data units"),
+    "pca_eigenvalue": ("PCA eigenvalue lambda_k of the centred covariance, descending", "data units squared"),
+    "pca_eigenvector": ("PCA eigenvector u_k (column k of U)", _ONE),
+    "pca_fraction": ("explained-variance fraction lambda_k / V", _ONE),
+    "pca_truncated_distortion": ("PCA normalised distortion keeping modes 1..k: 1 - sum_{j<=k} lambda_j / V", _ONE),
+    "theory_threshold": ("closed-form collapse threshold T_k = lambda_k / V", _ONE),
+    "theory_beta_threshold": ("closed-form raw collapse threshold beta_c,k = lambda_k / sigma_dec2", _ONE),
+    "theory_M2": ("closed-form signal fraction M_k^2 = [1 - T/T_k]_+", _ONE),
+    "theory_sigma2": ("closed-form posterior variance sigma_k^2 = min(T/T_k, 1)", _ONE),
+    "theory_log_sigma2": ("closed-form posterior log-variance log sigma_k^2", _ONE),
+    "theory_rate": ("closed-form KL rate R_k = 1/2 log(T_k/T)_+", _NATS),
+    "theory_distortion": ("closed-form normalised distortion D(T) = sum_k min(T, T_k)", _ONE),
+    "theory_total_rate": ("closed-form total rate R(T) = sum_k R_k", _NATS),
+    "theory_loss": ("closed-form normalised loss L(T) = D + 2 T R", _ONE),
+    "theory_n_active": ("closed-form number of active modes", _ONE),
+}
+
+
+def _version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _attr_value(value):
+    """netCDF attributes hold numbers and strings only: encode bools as 0/1 and None as ''."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if value is None:
+        return ""
+    if isinstance(value, (int, float, str, np.integer, np.floating)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _named(ds):
+    for name, var in ds.variables.items():
+        if name in VARIABLE_ATTRS:
+            var.attrs["long_name"], var.attrs["units"] = VARIABLE_ATTRS[name]
+    return ds
+
+
+def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_scale=None,
+                dataset="unnamed", objective="beta", method="theory", config=None) -> xr.Dataset:
+    """Coordinates, PCA variables and provenance attrs for a scan over information prices ``T``.
+
+    Args:
+      spectrum: a :class:`linvae.Spectrum` of the (standardised, if so chosen) data.
+      T: 1-D grid of information prices, positive.
+      n_latents: ``K``; sigma_dec2: decoder variance convention (fixes ``β = T V / σ_dec²``).
+      features: feature names (``d``); data_scale: per-feature standardisation scale, or ``None``.
+      dataset, objective, method: provenance strings; config: extra scalars stored as attrs ``config_*``.
+    """
+    T = np.asarray(T, dtype=np.float64)
+    lam = spectrum.eigenvalues
+    d = lam.size
+    V = spectrum.total_variance
+    features = [f"x{j}" for j in range(d)] if features is None else [str(f) for f in features]
+    ds = xr.Dataset(
+        coords={
+            "T": ("T", T, {"long_name": "normalised information price T = beta sigma_dec2 / V", "units": _ONE}),
+            "beta": ("T", T * V / sigma_dec2, {"long_name": "raw regularisation weight beta", "units": _ONE}),
+            "mode": ("mode", np.arange(1, d + 1), {"long_name": "PCA mode index, eigenvalues descending"}),
+            "latent": ("latent", np.arange(n_latents), {"long_name": "latent index"}),
+            "rank": ("rank", np.arange(1, n_latents + 1), {"long_name": "rank by signal fraction M^2, descending"}),
+            "n_kept": ("n_kept", np.arange(n_latents + 1), {"long_name": "number of ranked latents kept"}),
+            "feature": ("feature", np.asarray(features, dtype=object), {"long_name": "data feature"}),
+        },
+        data_vars={
+            "data_mean": ("feature", spectrum.mean),
+            "data_scale": ("feature", np.ones(d) if data_scale is None else np.asarray(data_scale, np.float64)),
+            "pca_eigenvalue": ("mode", lam),
+            "pca_eigenvector": (("feature", "mode"), spectrum.eigenvectors),
+            "pca_fraction": ("mode", spectrum.fraction),
+            "pca_truncated_distortion": ("mode", spectrum.truncated_distortion),
+        },
+    )
+    attrs = {
+        "title": "linvae collapse-spectroscopy results",
+        "total_variance": V, "sigma_dec2": float(sigma_dec2), "n_latents": int(n_latents), "n_features": int(d),
+        "n_samples": int(spectrum.n_samples), "objective": objective, "method": method, "dataset": dataset,
+        "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "linvae_version": _version("linvae"), "jax_version": jax.__version__,
+        "xarray_version": xr.__version__, "numpy_version": np.__version__,
+        "spec": "SPEC.md (linvae), sections 1-3 and 7",
+    }
+    attrs.update({f"config_{k}": v for k, v in (config or {}).items()})
+    ds.attrs = {k: _attr_value(v) for k, v in attrs.items()}
+    return _named(ds)
+
+
+def add_theory(ds: xr.Dataset) -> xr.Dataset:
+    """Add the closed-form β-VAE optimum (SPEC.md §3) at the dataset's ``T`` grid and spectrum."""
+    lam = ds["pca_eigenvalue"].values
+    branch = jax.tree.map(np.asarray, _theory.closed_form(ds["T"].values, lam, int(ds.attrs["n_latents"])))
+    per_mode = ("T", "mode")
+    out = ds.assign(
+        theory_threshold=("mode", np.asarray(_theory.mode_thresholds(lam), np.float64)),
+        theory_beta_threshold=("mode", np.asarray(_theory.critical_betas(lam, ds.attrs["sigma_dec2"]), np.float64)),
+        theory_M2=(per_mode, branch.M2), theory_sigma2=(per_mode, branch.sigma2),
+        theory_log_sigma2=(per_mode, branch.log_sigma2), theory_rate=(per_mode, branch.rate),
+        theory_distortion=("T", branch.total_distortion), theory_total_rate=("T", branch.total_rate),
+        theory_loss=("T", branch.loss), theory_n_active=("T", branch.n_active.astype(np.int32)),
+    )
+    return _named(out)
+
+
+def theory_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, **kwargs) -> xr.Dataset:
+    """:func:`new_dataset` followed by :func:`add_theory`: everything answerable without training."""
+    return add_theory(new_dataset(spectrum, T, n_latents=n_latents, sigma_dec2=sigma_dec2, **kwargs))
+
+
+def save(ds: xr.Dataset, path) -> pathlib.Path:
+    """Write ``ds`` to netCDF (netCDF4 engine) atomically: a temporary file renamed into place, so an
+    interrupted write never leaves a partial file behind."""
+    path = pathlib.Path(path)
+    if path.parent and not path.parent.exists():
+        raise InputError(f"output folder {str(path.parent)!r} does not exist; create it first")
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        ds.to_netcdf(tmp, engine="netcdf4")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load(path) -> xr.Dataset:
+    """Read a results file written by :func:`save` fully into memory (the file is closed afterwards)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise InputError(f"results file {str(path)!r} does not exist; check the path")
+    try:
+        return xr.load_dataset(path, engine="netcdf4")
+    except Exception as err:
+        raise InputError(f"cannot read {str(path)!r} as a linvae netCDF results file: "
+                         f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from err

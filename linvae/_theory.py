@@ -1,0 +1,216 @@
+"""Closed-form global optimum of the linear Gaussian β-VAE (SPEC.md §1, §3, §7).
+
+Every function here is a small pure ``jax.numpy`` function: it broadcasts over a grid of temperatures
+(leading axes) and PCA modes (last axis), can be jitted and differentiated, and computes in the dtype of its
+inputs (float32 by default, float64 when ``jax_enable_x64`` is on).
+
+Conventions (SPEC.md §1): eigenvalues ``λ_k`` of the centred data covariance, sorted descending; total variance
+``V = Σ λ_k``; normalised information price ``T = β σ_dec² / V``; mode threshold ``T_k = λ_k / V``;
+local coordinate ``τ_k = T / T_k``. A zero (or, from rounding, slightly negative) eigenvalue has ``T_k = 0``:
+that mode never activates and yields no NaN or inf anywhere.
+"""
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+
+from linvae._model import Params
+
+__all__ = [
+    "Branch", "BetaChoice", "Landau",
+    "temperature", "beta_from_temperature", "mode_thresholds", "critical_betas", "local_temperature",
+    "closed_form", "one_mode_loss", "one_mode_min_loss", "landau_coefficients", "stationary_weights",
+    "choose_beta", "temperature_grid",
+]
+
+
+class Branch(NamedTuple):
+    """Closed-form optimum on a T-grid. Per-mode fields have shape ``(..., d)``, totals ``(...)``."""
+
+    tau: jnp.ndarray               # τ_k = T / T_k (inf for a zero mode)
+    active: jnp.ndarray            # bool: τ_k < 1 and k < min(K, d)
+    M2: jnp.ndarray                # signal fraction M_k² = [1 − τ_k]_+
+    mu2: jnp.ndarray               # mean μ_k² = M_k² (posterior scale A_k² = 1)
+    sigma2: jnp.ndarray            # σ_k² = min(τ_k, 1)
+    log_sigma2: jnp.ndarray        # log σ_k² = min(log τ_k, 0)
+    rate: jnp.ndarray              # R_k = ½ log(T_k / T)_+
+    A2: jnp.ndarray                # A_k² = mean μ_k² + σ_k² = 1
+    distortion: jnp.ndarray        # normalised distortion left in mode k: T if active, T_k otherwise
+    total_distortion: jnp.ndarray  # D̃(T) = Σ_k min(T, T_k) over the modes allowed to be active
+    total_rate: jnp.ndarray        # R(T) = Σ_k R_k (nats)
+    loss: jnp.ndarray              # L̃(T) = D̃ + 2 T R
+    n_active: jnp.ndarray          # number of active modes (int32)
+
+
+class Landau(NamedTuple):
+    """Coefficients of ``ℓ(M²) = c0 + c2 M² + c4 M⁴ + O(M⁶)`` at ``A² = 1`` (SPEC.md §3)."""
+
+    c0: jnp.ndarray  # 1: the collapsed loss
+    c2: jnp.ndarray  # τ − 1: changes sign at the collapse
+    c4: jnp.ndarray  # τ / 2: keeps the transition continuous
+
+
+class BetaChoice(NamedTuple):
+    """Answer of :func:`choose_beta` (SPEC.md §7, "Choosing β")."""
+
+    beta: jnp.ndarray        # β = T V / σ_dec²
+    T: jnp.ndarray           # the target information price
+    n_active: jnp.ndarray    # predicted number of active modes
+    distortion: jnp.ndarray  # predicted normalised distortion D̃(T)
+    rate: jnp.ndarray        # predicted rate R(T) in nats
+
+
+def temperature(beta, sigma_dec2, total_variance):
+    """Normalised information price ``T = β σ_dec² / V`` (SPEC.md §1)."""
+    return jnp.asarray(beta) * sigma_dec2 / total_variance
+
+
+def beta_from_temperature(T, sigma_dec2, total_variance):
+    """Raw regularisation weight ``β = T V / σ_dec²`` for a given decoder-variance convention (SPEC.md §1)."""
+    return jnp.asarray(T) * total_variance / sigma_dec2
+
+
+def mode_thresholds(eigenvalues):
+    """Collapse thresholds ``T_k = max(λ_k, 0) / V`` with ``V = Σ λ_k`` (SPEC.md §1, §3)."""
+    lam = jnp.asarray(eigenvalues)
+    return jnp.maximum(lam, 0) / jnp.sum(lam, axis=-1, keepdims=True)
+
+
+def critical_betas(eigenvalues, sigma_dec2=1.0):
+    """Raw-β collapse thresholds ``β_c,k = λ_k / σ_dec²`` (SPEC.md §1); 0 for a zero mode."""
+    return jnp.maximum(jnp.asarray(eigenvalues), 0) / sigma_dec2
+
+
+def local_temperature(T, thresholds):
+    """``τ_k = T / T_k`` broadcast as ``(..., 1) / (d,)``; ``inf`` where ``T_k = 0``."""
+    T = jnp.asarray(T)[..., None]
+    positive = thresholds > 0
+    return jnp.where(positive, T / jnp.where(positive, thresholds, 1), jnp.inf)
+
+
+def closed_form(T, eigenvalues, n_latents=None) -> Branch:
+    """Global optimum of the β-VAE at information prices ``T`` (SPEC.md §3).
+
+    Mode k (0-based, eigenvalues descending) is active iff ``T < T_k`` and ``k < min(K, d)``; then
+    ``M_k² = 1 − τ_k``, ``σ_k² = τ_k``, ``R_k = −½ log τ_k`` and it leaves distortion ``T`` behind; a collapsed mode
+    has ``M_k² = 0``, ``σ_k² = 1``, ``R_k = 0`` and leaves ``T_k``. Totals: ``D̃ = Σ min(T, T_k)``,
+    ``R = Σ ½ log(T_k/T)_+``, ``L̃ = D̃ + 2 T R``.
+
+    Args:
+      T: information prices, any shape ``S``; must be positive.
+      eigenvalues: ``(d,)`` PCA eigenvalues, descending.
+      n_latents: number of latents ``K``; ``None`` means ``K = d``.
+    Returns:
+      :class:`Branch` with per-mode fields of shape ``S + (d,)``.
+    """
+    lam = jnp.asarray(eigenvalues)
+    d = lam.shape[-1]
+    Tk = mode_thresholds(lam)
+    T = jnp.asarray(T, dtype=Tk.dtype)
+    tau = local_temperature(T, Tk)
+    allowed = jnp.arange(d) < (d if n_latents is None else min(n_latents, d))
+    active = allowed & (tau < 1)
+    # Double-where: collapsed entries see harmless values, so neither values nor gradients turn NaN.
+    tau_a = jnp.where(active, tau, 1)
+    log_tau = jnp.log(tau_a)
+    M2 = -jnp.expm1(log_tau) * active
+    rate = -0.5 * log_tau
+    distortion = jnp.where(active, T[..., None], Tk)
+    total_distortion = distortion.sum(-1)
+    total_rate = rate.sum(-1)
+    return Branch(
+        tau=tau, active=active, M2=M2, mu2=M2, sigma2=tau_a, log_sigma2=log_tau, rate=rate,
+        A2=jnp.ones_like(M2), distortion=distortion, total_distortion=total_distortion,
+        total_rate=total_rate, loss=total_distortion + 2 * T * total_rate,
+        n_active=active.sum(-1).astype(jnp.int32),
+    )
+
+
+def one_mode_loss(M2, A2, tau):
+    """Decoder-eliminated one-mode loss in units of ``D_0 = λ / (2σ_dec²)`` (SPEC.md §3).
+
+    ``ℓ(M², A²) = (1 − M²) + τ [A² − log A² − log(1 − M²) − 1]``.
+    """
+    return (1 - M2) + tau * (A2 - jnp.log(A2) - jnp.log1p(-M2) - 1)
+
+
+def one_mode_min_loss(tau):
+    """Minimum over ``(M², A²)`` of :func:`one_mode_loss`: ``τ (1 − log τ)`` for ``τ < 1``, else 1."""
+    tau = jnp.asarray(tau)
+    below = tau < 1
+    tau_a = jnp.where(below, tau, 1)
+    return jnp.where(below, tau_a * (1 - jnp.log(tau_a)), 1)
+
+
+def landau_coefficients(tau) -> Landau:
+    """Landau expansion of :func:`one_mode_loss` about the collapsed branch at ``A² = 1`` (SPEC.md §3).
+
+    ``ℓ = 1 + (τ − 1) M² + (τ/2) M⁴ + O(M⁶)``: the quadratic coefficient changes sign at ``τ = 1`` and the
+    quartic one is positive there, so the transition is continuous with ``M² = [1 − τ]_+`` exactly.
+    """
+    tau = jnp.asarray(tau)
+    return Landau(c0=jnp.ones_like(tau), c2=tau - 1, c4=tau / 2)
+
+
+def stationary_weights(mean, eigenvalues, eigenvectors, T, n_latents, sigma_dec2=1.0) -> Params:
+    """Exact stationary weights of the global optimum at one information price ``T`` (SPEC.md §3).
+
+    Latent ``k < min(K, d)`` carries PCA mode ``k``: encoder row ``a_k = sqrt((1 − τ_k)/λ_k) u_kᵀ``, decoder column
+    ``w_k = sqrt(λ_k − β σ_dec²) u_k`` (PPCA with noise ``β σ_dec² = T V``), ``log σ_k² = log τ_k``; collapsed and
+    surplus latents have ``a_k = 0``, ``w_k = 0``, ``log σ_k² = 0``. Biases: ``b = 0``, ``c = x̄``; the affine
+    log-variance head has zero slope. Unique up to latent permutations, signs and rotations inside degenerate
+    eigenspaces.
+
+    Args:
+      mean: ``(d,)`` data mean ``x̄``.
+      eigenvalues: ``(d,)`` descending; eigenvectors: ``(d, d)`` with ``u_k`` in column k.
+      T: scalar information price; n_latents: ``K``; sigma_dec2: decoder variance.
+    """
+    lam = jnp.asarray(eigenvalues)
+    U = jnp.asarray(eigenvectors)
+    d = lam.shape[-1]
+    branch = closed_form(T, lam, n_latents)
+    m = min(n_latents, d)
+    active = branch.active[:m]
+    lam_m = jnp.where(active, lam[:m], 1)
+    noise = jnp.asarray(T, lam.dtype) * lam.sum()  # β σ_dec²
+    enc_scale = jnp.where(active, jnp.sqrt(branch.M2[:m] / lam_m), 0)
+    dec_scale = jnp.where(active, jnp.sqrt(jnp.maximum(lam_m - noise, 0)), 0)
+    pad = n_latents - m
+    A = jnp.pad(enc_scale[:, None] * U[:, :m].T, ((0, pad), (0, 0)))
+    W = jnp.pad(U[:, :m] * dec_scale[None, :], ((0, 0), (0, pad)))
+    log_sigma2 = jnp.pad(branch.log_sigma2[:m], (0, pad))
+    zeros_k = jnp.zeros((n_latents,), lam.dtype)
+    return Params(
+        encoder_weight=A, encoder_bias=zeros_k, log_sigma2_weight=jnp.zeros_like(A),
+        log_sigma2_bias=log_sigma2, decoder_weight=W, decoder_bias=jnp.asarray(mean, lam.dtype),
+    )
+
+
+def choose_beta(target_T, eigenvalues, sigma_dec2=1.0, n_latents=None) -> BetaChoice:
+    """β for a target information price, with the predicted outcome (SPEC.md §7, "Choosing β").
+
+    ``β = T V / σ_dec²``. A target ``T = 0.01`` keeps the modes whose marginal normalised utility ``λ_k / V``
+    exceeds 1 %.
+    """
+    lam = jnp.asarray(eigenvalues)
+    branch = closed_form(target_T, lam, n_latents)
+    T = jnp.asarray(target_T, lam.dtype)
+    return BetaChoice(
+        beta=beta_from_temperature(T, sigma_dec2, lam.sum()), T=T, n_active=branch.n_active,
+        distortion=branch.total_distortion, rate=branch.total_rate,
+    )
+
+
+def temperature_grid(t_min, t_max, n_points):
+    """``n_points`` information prices log-spaced from ``t_min`` to ``t_max`` (SPEC.md §6), float64 numpy."""
+    import numpy as np
+
+    from linvae._errors import InputError
+
+    if not (np.isfinite(t_min) and np.isfinite(t_max) and t_min > 0 and t_max > 0):
+        raise InputError(f"T grid bounds must be positive and finite, found {t_min}:{t_max}; e.g. 1e-4:1:64")
+    if t_max < t_min or n_points < 1 or (n_points == 1 and t_max != t_min):
+        raise InputError(f"T grid needs TMIN <= TMAX and N >= 1 (N = 1 only with TMIN = TMAX), "
+                         f"found {t_min}:{t_max}:{n_points}; e.g. 1e-4:1:64")
+    return np.geomspace(t_min, t_max, int(n_points))
