@@ -113,7 +113,7 @@ def closed_form(T, eigenvalues, n_latents=None) -> Branch:
     # Double-where: collapsed entries see harmless values, so neither values nor gradients turn NaN.
     tau_a = jnp.where(active, tau, 1)
     log_tau = jnp.log(tau_a)
-    M2 = -jnp.expm1(log_tau) * active
+    M2 = jnp.where(active, -jnp.expm1(log_tau), 0)
     rate = -0.5 * log_tau
     distortion = jnp.where(active, T[..., None], Tk)
     total_distortion = distortion.sum(-1)

@@ -65,7 +65,7 @@ def _spectrum_of(table, standardize):
     return spectrum_from_covariance(mean, cov / np.outer(scale, scale), n), scale
 
 
-def _print_modes(ds, file=sys.stdout):
+def _print_modes(ds, file=None):
     print(f"{'mode':>4}  {'lambda_k':>11}  {'T_k':>11}  {'beta_c,k':>11}", file=file)
     for k, lam, tk, bk in zip(ds["mode"].values, ds["pca_eigenvalue"].values, ds["theory_threshold"].values,
                               ds["theory_beta_threshold"].values):

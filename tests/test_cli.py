@@ -1,0 +1,115 @@
+"""CLI: the theory and demo commands, and every bad input giving one line, exit code 2 and no output file."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import linvae
+from linvae.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def data_files(tmp_path):
+    x, _ = linvae.synthetic_data([4.0, 2.0, 1.0, 0.5], 500, seed=0)
+    x = x * np.array([1.0, 10.0, 0.1, 3.0]) + 5.0
+    np.save(tmp_path / "x.npy", x)
+    np.savetxt(tmp_path / "x.csv", x, delimiter=",", header="a,b,c,d", comments="")
+    xr.Dataset({"obs": (("sample", "feature"), x)}, coords={"feature": list("abcd")}).to_netcdf(tmp_path / "x.nc")
+    return tmp_path, x
+
+
+def test_theory_from_eigenvalues(tmp_path, capsys):
+    code, out, _ = run(capsys, "theory", "--eigenvalues", "4,2,1,0", "--latents", "3", "--grid", "1e-3:1:5",
+                       "--sigma-dec2", "2", "--out", str(tmp_path / "t.nc"))
+    assert code == 0
+    ds = linvae.load(tmp_path / "t.nc")
+    np.testing.assert_allclose(ds["theory_threshold"], [4 / 7, 2 / 7, 1 / 7, 0])
+    np.testing.assert_allclose(ds["theory_beta_threshold"], [2, 1, 0.5, 0])
+    assert ds.sizes["T"] == 5 and ds.attrs["n_latents"] == 3
+    assert "beta_c,k" in out and out.count("\n") >= 5
+
+
+@pytest.mark.parametrize("suffix", ["npy", "csv", "nc"])
+def test_theory_from_data_files_standardised(data_files, capsys, suffix):
+    folder, x = data_files
+    code, _, _ = run(capsys, "theory", "--data", str(folder / f"x.{suffix}"), "--out", str(folder / "t.nc"))
+    assert code == 0
+    ds = linvae.load(folder / "t.nc")
+    corr = np.corrcoef(x, rowvar=False)
+    np.testing.assert_allclose(ds["pca_eigenvalue"], np.linalg.eigvalsh(corr)[::-1], rtol=1e-9)
+    assert ds.attrs["total_variance"] == pytest.approx(4.0)
+    if suffix != "npy":
+        assert list(ds["feature"].values) == list("abcd")
+
+
+def test_theory_no_standardize_keeps_units(data_files, capsys):
+    folder, x = data_files
+    assert run(capsys, "theory", "--data", str(folder / "x.npy"), "--no-standardize",
+               "--out", str(folder / "t.nc"))[0] == 0
+    ds = linvae.load(folder / "t.nc")
+    np.testing.assert_allclose(ds["pca_eigenvalue"], np.linalg.eigvalsh(np.cov(x, rowvar=False, bias=True))[::-1],
+                               rtol=1e-9)
+
+
+def bad_inputs(folder):
+    nan = np.ones((10, 3)) + np.arange(30).reshape(10, 3) ** 2
+    nan[3, 1] = np.nan
+    np.save(folder / "nan.npy", nan)
+    np.save(folder / "one.npy", np.ones((1, 3)))
+    const = np.random.default_rng(0).normal(size=(20, 3))
+    const[:, 2] = 7.0
+    np.save(folder / "const.npy", const)
+    (folder / "junk.npy").write_bytes(b"not a numpy file")
+    (folder / "text.csv").write_text("a,b\n1,x\n2,y\n")
+    ok = str(folder / "ok.npy")
+    np.save(ok, np.random.default_rng(1).normal(size=(20, 3)))
+    return {
+        "NaN": ["--data", str(folder / "nan.npy")],
+        "2 samples": ["--data", str(folder / "one.npy")],
+        "constant": ["--data", str(folder / "const.npy")],
+        "non-positive T": ["--data", ok, "--grid", "0:1:5"],
+        "non-positive sigma": ["--data", ok, "--sigma-dec2", "0"],
+        "latents": ["--data", ok, "--latents", "0"],
+        "malformed grid": ["--data", ok, "--grid", "1e-3:1"],
+        "malformed grid 2": ["--data", ok, "--grid", "a:b:c"],
+        "missing file": ["--data", str(folder / "missing.npy")],
+        "unreadable npy": ["--data", str(folder / "junk.npy")],
+        "non-numeric csv": ["--data", str(folder / "text.csv")],
+        "unknown type": ["--data", str(folder / "x.parquet")],
+        "bad eigenvalues": ["--eigenvalues", "1,-2,3"],
+    }
+
+
+def test_bad_inputs_exit_2_with_one_line_and_no_output(tmp_path, capsys):
+    for case, argv in bad_inputs(tmp_path).items():
+        out_file = tmp_path / f"{case}.nc"
+        code, _, err = run(capsys, "theory", *argv, "--out", str(out_file))
+        assert code == 2, case
+        assert err.startswith("linvae: error: ") and err.count("\n") == 1, (case, err)
+        assert not out_file.exists(), case
+    assert not list(tmp_path.glob("*.nc*"))
+
+
+def test_console_script_exit_code_and_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "linvae.cli", "theory", "--eigenvalues", "1,2", "--grid", "1:0.1:3",
+                           "--out", str(tmp_path / "t.nc")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    assert not (tmp_path / "t.nc").exists()
+
+
+def test_demo_writes_results_and_figures(tmp_path, capsys):
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "demo"))
+    assert code == 0
+    ds = linvae.load(tmp_path / "demo" / "results.nc")
+    assert ds.sizes["mode"] == 11 and "theory_M2" in ds
+    assert (tmp_path / "demo" / "theory.png").stat().st_size > 10_000
+    assert "active modes" in out
