@@ -27,3 +27,8 @@ __all__ = [
     "landau_coefficients", "local_temperature", "mode_thresholds", "one_mode_loss", "one_mode_min_loss",
     "stationary_weights", "temperature", "temperature_grid",
 ]
+
+from linvae._config import ScanConfig  # noqa: E402
+from linvae._scan import Split, random_split, scan  # noqa: E402
+
+__all__ += ["ScanConfig", "Split", "random_split", "scan"]

@@ -1,0 +1,160 @@
+"""``linvae.scan``: split and standardise the data, train the whole T-grid, and fill the results Dataset.
+
+The data are split (random 70/15/15 with a seed, unless the caller passes its own split), standardised with
+training statistics (SPEC.md §9; optional), put on the device once, and the grid is trained by the chosen method
+(:mod:`linvae._exact` or :mod:`linvae._sgd`). The Dataset carries the PCA spectrum and closed-form theory of the
+(standardised) training split, the per-point training record and the trained parameters, so analysis can run
+later from the file alone.
+"""
+
+import dataclasses
+import hashlib
+import json
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from linvae import _engine, _exact, _results, _sgd
+from linvae._config import ScanConfig
+from linvae._data import Table, feature_scale
+from linvae._errors import InputError
+from linvae._model import Params
+from linvae._pca import moments, spectrum_from_covariance
+
+__all__ = ["Split", "random_split", "scan", "PARAMETER_DIMS"]
+
+PARAMETER_DIMS = {  # trained parameters as stored in the Dataset (standardised feature units)
+    "encoder_weight": ("T", "latent", "feature"),
+    "encoder_bias": ("T", "latent"),
+    "log_sigma2_weight": ("T", "latent", "feature"),
+    "log_sigma2_bias": ("T", "latent"),
+    "decoder_weight": ("T", "feature", "latent"),
+    "decoder_bias": ("T", "feature"),
+}
+
+_results.VARIABLE_ATTRS.update({
+    "encoder_weight": ("encoder mean weight A (mu = A (x - xbar) + b), standardised units", "1"),
+    "encoder_bias": ("encoder mean bias b", "1"),
+    "log_sigma2_weight": ("encoder log-variance slope S (log sigma2 = S (x - xbar) + s)", "1"),
+    "log_sigma2_bias": ("encoder log-variance bias s", "1"),
+    "decoder_weight": ("decoder weight W (xhat = W z + c)", "1"),
+    "decoder_bias": ("decoder bias c", "1"),
+    "train_steps": ("parameter updates performed", "1"),
+    "best_val_loss": ("best validation loss per sample (noise-expected; exact: expected training loss)", "1"),
+    "stopped_early": ("1 if early stopping ended the run before its budget (sgd) or it converged (exact)", "1"),
+    "diverged": ("1 if the run produced NaN/inf and was frozen at its best parameters", "1"),
+    "distortion": ("normalised distortion E||x - xhat||^2 / V of the kept parameters", "1"),
+    "rate": ("KL rate R of the kept parameters", "nats"),
+    "loss": ("normalised loss D + 2 T R of the kept parameters", "1"),
+})
+
+
+class Split(NamedTuple):
+    """Row indices of the training, validation and test splits."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def random_split(n_rows, *, fractions=(0.7, 0.15, 0.15), seed=0) -> Split:
+    """A seeded random split of ``n_rows`` rows (default 70/15/15), each part sorted."""
+    if n_rows < 3:
+        raise InputError(f"training needs at least 3 samples for a train/validation/test split, found {n_rows}")
+    perm = np.random.default_rng(seed).permutation(n_rows)
+    n_train = max(1, int(round(fractions[0] * n_rows)))
+    n_val = max(1, int(round(fractions[1] * n_rows)))
+    n_train = min(n_train, n_rows - 2)
+    parts = np.split(perm, [n_train, n_train + n_val])
+    return Split(*(np.sort(p) for p in parts))
+
+
+def _fingerprint(config, T, x_train):
+    """Identifies a scan for checkpoint matching: configuration, grid and a digest of the training data."""
+    h = hashlib.sha256(json.dumps(config.as_attrs(), sort_keys=True).encode())
+    h.update(np.asarray(T, np.float64).tobytes())
+    h.update(np.ascontiguousarray(x_train[:: max(1, len(x_train) // 1000)]).tobytes())
+    h.update(str(x_train.shape).encode())
+    return h.hexdigest()
+
+
+def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split: Split | None = None,
+         checkpoint=None, resume=False, progress=True):
+    """Train linear VAEs over a T-grid in one compiled, vmapped call and return the results Dataset.
+
+    Args:
+      data: a :class:`linvae.Table` or an ``(N, d)`` array.
+      T: 1-D grid of information prices (``β = T V / σ_dec²`` with ``V`` the total variance of the
+        standardised training split).
+      config: :class:`linvae.ScanConfig` (method, latents, budget, learning rate, ...).
+      standardize: standardise features with training-split statistics (SPEC.md §9).
+      split: the data's own :class:`Split`; default a seeded random 70/15/15 split.
+      checkpoint: path of an ``.npz`` checkpoint; resume: continue from it if it matches this scan.
+    Returns:
+      ``xarray.Dataset`` in the schema of :mod:`linvae._results` with training variables added.
+    """
+    table = data if isinstance(data, Table) else Table(np.asarray(data), tuple(f"x{j}" for j in range(
+        np.shape(data)[1] if np.ndim(data) == 2 else 0)), "array")
+    if table.values.ndim != 2:
+        raise InputError(f"data must be 2-D (samples x features), found shape {table.values.shape}")
+    T = np.asarray(T, np.float64)
+    if T.ndim != 1 or T.size < 1 or not np.all(np.isfinite(T) & (T > 0)):
+        raise InputError("T must be a non-empty 1-D grid of positive finite values; e.g. use temperature_grid")
+    split = split or random_split(table.values.shape[0], seed=config.seed)
+    x_train_raw = np.asarray(table.values[split.train], np.float64)
+    mean, cov, n = moments(x_train_raw)
+    scale = feature_scale(cov, table.features) if standardize else np.ones(cov.shape[0])
+    cov_std = cov / np.outer(scale, scale)
+    spectrum = spectrum_from_covariance(np.zeros_like(mean), cov_std, n)
+    V = spectrum.total_variance
+    ds = _results.theory_dataset(
+        spectrum, T, n_latents=config.n_latents, sigma_dec2=config.sigma_dec2, features=table.features,
+        data_scale=scale if standardize else None, dataset=table.source, method=config.method,
+        config={**config.as_attrs(), "standardize": standardize},
+    )
+    ds["data_mean"].values[:] = mean
+    ds.attrs.update(n_train=int(len(split.train)), n_val=int(len(split.val)), n_test=int(len(split.test)))
+    dtype = jnp.float64 if config.x64 else jnp.float32
+    if config.x64 and not jax.config.jax_enable_x64:
+        raise InputError("float64 training needs jax_enable_x64; call jax.config.update('jax_enable_x64', True) "
+                         "first (the CLI's --x64 does this)")
+    betas = T * V / config.sigma_dec2
+    standardise = lambda rows: ((np.asarray(table.values[rows], np.float64) - mean) / scale)  # noqa: E731
+    fingerprint = _fingerprint(config, T, x_train_raw)
+    t0 = time.perf_counter()
+    if config.method == "exact":
+        run, params, terms = _exact.train_grid(spectrum, betas, config, dtype=dtype, checkpoint=checkpoint,
+                                               fingerprint=fingerprint, resume=resume, progress=progress)
+    else:
+        run, params, terms = _sgd.train_grid(standardise(split.train), standardise(split.val), betas, config,
+                                             dtype=dtype, checkpoint=checkpoint, fingerprint=fingerprint,
+                                             resume=resume, progress=progress)
+    wall = time.perf_counter() - t0
+    return _add_training(ds, run, params, terms, V, config, wall)
+
+
+def _add_training(ds, run, params: Params, terms, V, config, wall):
+    """Attach the per-point training record and trained parameters (host numpy, grid axis first)."""
+    n = ds.sizes["T"]
+    st = run.state
+    sq_err, rate = (np.asarray(t, np.float64)[:n] for t in terms)
+    T = ds["T"].values
+    out = ds.assign(
+        train_steps=("T", np.asarray(st.step)[:n].astype(np.int64)),
+        best_val_loss=("T", np.asarray(st.best_val, np.float64)[:n]),
+        stopped_early=("T", np.asarray(st.stopped_early)[:n].astype(np.int8)),
+        diverged=("T", np.asarray(st.diverged)[:n].astype(np.int8)),
+        distortion=("T", sq_err / V), rate=("T", rate), loss=("T", sq_err / V + 2 * T * rate),
+        **{name: (dims, np.asarray(getattr(params, name), np.float64)[:n]) for name, dims in PARAMETER_DIMS.items()},
+    )
+    out.attrs.update(train_wall_seconds=float(wall), train_periods=int(run.periods),
+                     resumed_from_period=int(run.resumed_from),
+                     batch_stream="shared across the grid" if config.shared_batches else "independent per point",
+                     n_devices=int(jax.local_device_count()), platform=jax.default_backend())
+    if np.any(out["diverged"].values):
+        bad = ", ".join(f"{t:.3g}" for t in T[out["diverged"].values.astype(bool)])
+        out.attrs["warning"] = f"diverged at T = {bad}: frozen at their best parameters"
+    return _results._named(out)

@@ -1,0 +1,183 @@
+"""The paper's minibatch protocol for one model, vmapped over the grid by :mod:`linvae._engine` (SPEC.md §6).
+
+Adam (step size traced), minibatches drawn on the device, one reparameterised sample per row, affine (or
+constant) log-variance head. After every period of ``eval_every`` updates the model is evaluated on the
+validation split; the best parameters are kept, and a model stops on its own after ``patience × budget``
+updates without improvement, when its budget is spent, or when it produces NaN/inf (then it is frozen at its
+best parameters and flagged ``diverged``).
+
+The validation loss is the expectation over the posterior noise, exact for the linear decoder:
+``E_ε ‖x − x̂‖² = ‖x − W μ(x) − c‖² + Σ_k ‖w_k‖² σ_k²(x)``, so early stopping does not chase sampling noise.
+"""
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from linvae import _engine
+from linvae._engine import all_finite, tree_where
+from linvae._model import Params, decode, encode, init_params, kl_per_latent, sample_loss
+
+__all__ = ["SgdState", "init_state", "make_period", "expected_loss", "train_grid"]
+
+
+class SgdState(NamedTuple):
+    """One model's training state (the grid adds a leading axis to every leaf)."""
+
+    params: Params
+    adam: optax.ScaleByAdamState
+    best_params: Params
+    best_val: jnp.ndarray       # () best validation loss so far
+    best_step: jnp.ndarray      # () int32 update count at the best validation loss
+    step: jnp.ndarray           # () int32 updates done
+    done: jnp.ndarray           # () bool
+    stopped_early: jnp.ndarray  # () bool: patience ran out before the budget
+    diverged: jnp.ndarray       # () bool: NaN/inf seen; frozen at best_params
+
+
+_ADAM = optax.scale_by_adam()
+
+
+def init_state(key, n_features, n_latents, dtype) -> SgdState:
+    params = init_params(key, n_features, n_latents, dtype)
+    false = jnp.zeros((), bool)
+    return SgdState(params=params, adam=_ADAM.init(params), best_params=params,
+                    best_val=jnp.asarray(jnp.inf, dtype), best_step=jnp.zeros((), jnp.int32),
+                    step=jnp.zeros((), jnp.int32), done=false, stopped_early=false, diverged=false)
+
+
+def expected_loss(params: Params, x_blocks, mask, center, beta, sigma_dec2):
+    """Noise-expected loss, distortion and rate averaged over rows, streamed over row blocks.
+
+    ``x_blocks`` is ``(n_blocks, block, d)``; ``mask`` ``(n_blocks, block)`` marks real rows (padding is 0).
+    """
+    col_norm2 = jnp.sum(params.decoder_weight**2, axis=0)  # ‖w_k‖²
+
+    def block_sums(carry, xm):
+        x, m = xm
+        mu, log_sigma2 = encode(params, x, center)
+        err = jnp.sum((x - decode(params, mu)) ** 2, axis=-1) + jnp.exp(log_sigma2) @ col_norm2
+        kl = jnp.sum(kl_per_latent(mu, log_sigma2), axis=-1)
+        return (carry[0] + jnp.sum(m * err), carry[1] + jnp.sum(m * kl)), None
+
+    zero = jnp.zeros((), x_blocks.dtype)
+    (err, kl), _ = jax.lax.scan(block_sums, (zero, zero), (x_blocks, mask))
+    n = jnp.sum(mask)
+    distortion, rate = err / (2 * sigma_dec2 * n), kl / n
+    return distortion + beta * rate, distortion, rate
+
+
+@functools.cache
+def make_period(eval_every, batch_size, constant_head, shared_batches):
+    """Compiled grid function ``period(state, period_index, β, lr, budget, patience, keys, shared_key, data…)``.
+
+    Cached on the static configuration only: everything else is traced.
+    """
+
+    def period_one(state: SgdState, period_index, beta, lr, budget, patience, key, shared_key,
+                   x_train, center, val_blocks, val_mask, sigma_dec2):
+        n_train = x_train.shape[0]
+        n_latents = state.params.encoder_bias.shape[0]
+        first = period_index * eval_every
+
+        def update(i, st: SgdState):
+            t = first + i
+            # The shared index stream depends only on (shared_key, t): computed once for the whole grid.
+            batch_key = shared_key if shared_batches else key
+            idx = jax.random.randint(jax.random.fold_in(batch_key, t), (batch_size,), 0, n_train)
+            eps = jax.random.normal(jax.random.fold_in(key, t), (batch_size, n_latents), x_train.dtype)
+            grads = jax.grad(lambda p: sample_loss(p, x_train[idx], center, eps, beta, sigma_dec2)[0])(st.params)
+            if constant_head:
+                grads = grads._replace(log_sigma2_weight=jnp.zeros_like(grads.log_sigma2_weight))
+            direction, adam = _ADAM.update(grads, st.adam)
+            params = jax.tree.map(lambda p, u: p - lr * u, st.params, direction)
+            live = ~st.done & (st.step < budget)
+            return tree_where(live, st._replace(params=params, adam=adam, step=st.step + 1), st)
+
+        state = jax.lax.fori_loop(0, eval_every, update, state)
+        val, _, _ = expected_loss(state.params, val_blocks, val_mask, center, beta, sigma_dec2)
+        bad = ~(jnp.isfinite(val) & all_finite(state.params))
+        improved = ~bad & (val < state.best_val)
+        best_params = tree_where(improved, state.params, state.best_params)
+        best_step = jnp.where(improved, state.step, state.best_step)
+        patience_out = state.step - best_step >= patience
+        newly_done = ~state.done & (bad | patience_out | (state.step >= budget))
+        return state._replace(
+            params=tree_where(bad, state.best_params, state.params),
+            best_params=best_params, best_val=jnp.where(improved, val, state.best_val), best_step=best_step,
+            done=state.done | newly_done,
+            stopped_early=state.stopped_early | (newly_done & ~bad & patience_out & (state.step < budget)),
+            diverged=state.diverged | (~state.done & bad),
+        )
+
+    grid = jax.vmap(period_one, in_axes=(0, None, 0, 0, None, None, 0, None, None, None, None, None, None))
+    return jax.jit(grid)
+
+
+def row_blocks(x, block_rows, dtype):
+    """``(n_blocks, block_rows, d)`` zero-padded copy of ``x`` and the matching row mask, on the device."""
+    n, d = x.shape
+    block_rows = min(block_rows, n)
+    n_blocks = -(-n // block_rows)
+    padded = np.zeros((n_blocks * block_rows, d))
+    padded[:n] = x
+    mask = (np.arange(n_blocks * block_rows) < n).reshape(n_blocks, block_rows)
+    return jnp.asarray(padded.reshape(n_blocks, block_rows, d), dtype), jnp.asarray(mask, dtype)
+
+
+@functools.cache
+def _grid_expected_loss():
+    return jax.jit(jax.vmap(expected_loss, in_axes=(0, None, None, None, 0, None)))
+
+
+def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, fingerprint="", resume=False,
+               progress=True):
+    """Train one model per β with the minibatch protocol; returns ``(GridRun, best params, (E‖x−x̂‖², R))``.
+
+    The returned parameters are each point's best (lowest validation loss); the terms are their
+    noise-expected squared error and rate on the training split.
+    """
+    n_points = len(betas)
+    g = _engine.padded_size(n_points)
+    n_train, d = x_train.shape
+    K = config.n_latents
+    eval_every = config.eval_every or -(-n_train // config.batch_size)
+    max_periods = -(-config.steps // eval_every)
+    root = jax.random.PRNGKey(config.seed)
+    init_keys = jax.random.split(jax.random.fold_in(root, 0), g)
+    noise_keys = jax.random.split(jax.random.fold_in(root, 1), g)
+    shared_key = jax.random.fold_in(root, 2)
+    state = jax.vmap(init_state, in_axes=(0, None, None, None))(init_keys, d, K, dtype)
+    state = state._replace(done=jnp.arange(g) >= n_points)  # padding points never train
+    betas_p = np.concatenate([betas, np.repeat(betas[-1:], g - n_points)])
+    grid_sh, replicated = _engine.grid_sharding()
+    put = lambda a: jax.device_put(jnp.asarray(a, dtype), replicated)  # noqa: E731
+    val_blocks, val_mask = row_blocks(x_val, 8192, dtype)
+    train = put(x_train)
+    center = put(np.zeros(d))
+    args = (
+        jax.device_put(jnp.asarray(betas_p, dtype), grid_sh),
+        jax.device_put(jnp.full((g,), config.lr, dtype), grid_sh),
+        jnp.int32(config.steps), jnp.int32(max(1, int(config.patience * config.steps))),
+        jax.device_put(noise_keys, grid_sh), shared_key, train, center,
+        jax.device_put(val_blocks, replicated), jax.device_put(val_mask, replicated),
+        jnp.asarray(config.sigma_dec2, dtype),
+    )
+    period = make_period(eval_every, config.batch_size, config.variance_head == "constant", config.shared_batches)
+
+    def describe(st):
+        running = int(jnp.sum(~st.done[:n_points]))
+        best = float(jnp.min(jnp.where(jnp.isfinite(st.best_val), st.best_val, jnp.inf)))
+        return f"running {running}/{n_points}, best val loss {best:.5g}"
+
+    run = _engine.run_grid(period, _engine.shard_grid(state, grid_sh), args, max_periods=max_periods,
+                           describe=describe, checkpoint=checkpoint, fingerprint=fingerprint, resume=resume,
+                           progress=progress, sharding=grid_sh)
+    best = run.state.best_params
+    train_blocks, train_mask = row_blocks(x_train, 8192, dtype)
+    _, distortion, rate = _grid_expected_loss()(best, train_blocks, train_mask, center, args[0], args[-1])
+    return run, best, (np.asarray(distortion) * 2 * config.sigma_dec2, np.asarray(rate))
