@@ -83,7 +83,7 @@ def load_checkpoint(path, like_state, fingerprint):
 
 
 def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callable, checkpoint=None,
-             fingerprint="", resume=False, progress=True, sharding=None):
+             checkpoint_every=30.0, fingerprint="", resume=False, progress=True, sharding=None):
     """Drive a vmapped, jitted ``period_fn(state, period_index, *args) -> state`` until every point is done.
 
     Args:
@@ -92,7 +92,8 @@ def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callabl
       args: further arguments of ``period_fn`` (already placed on the devices).
       max_periods: upper bound on periods (the update budget divided by the period length).
       describe: ``state -> str`` for the progress bar (points running, best loss, ...).
-      checkpoint: path of an ``.npz`` checkpoint written after each period (at most every 30 s) and at the end.
+      checkpoint: path of an ``.npz`` checkpoint, written after a period once ``checkpoint_every`` seconds have
+        passed since the last one, and at the end.
       resume: start from the checkpoint if it exists and matches ``fingerprint``.
     """
     start_period = 0
@@ -114,7 +115,7 @@ def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callabl
         if bar is not None:
             bar.set_postfix_str(describe(state), refresh=False)
             bar.update(1)
-        if checkpoint is not None and time.perf_counter() - last_save > 30:
+        if checkpoint is not None and time.perf_counter() - last_save >= checkpoint_every:
             save_checkpoint(checkpoint, state, period, fingerprint)
             last_save = time.perf_counter()
     jax.block_until_ready(state)

@@ -17,7 +17,7 @@ import xarray as xr
 from linvae import _theory
 from linvae._errors import InputError
 
-__all__ = ["new_dataset", "add_theory", "save", "load", "theory_dataset", "VARIABLE_ATTRS"]
+__all__ = ["new_dataset", "add_theory", "save", "load", "theory_dataset", "VARIABLE_ATTRS", "PARAMETER_DIMS"]
 
 _NATS = "nats"
 _ONE = "1"
@@ -40,6 +40,33 @@ VARIABLE_ATTRS = {
     "theory_loss": ("closed-form normalised loss L(T) = D + 2 T R", _ONE),
     "theory_n_active": ("closed-form number of active modes", _ONE),
 }
+
+
+PARAMETER_DIMS = {  # trained parameters as stored in the Dataset (standardised feature units)
+    "encoder_weight": ("T", "latent", "feature"),
+    "encoder_bias": ("T", "latent"),
+    "log_sigma2_weight": ("T", "latent", "feature"),
+    "log_sigma2_bias": ("T", "latent"),
+    "decoder_weight": ("T", "feature", "latent"),
+    "decoder_bias": ("T", "feature"),
+}
+
+VARIABLE_ATTRS.update({
+    "encoder_weight": ("encoder mean weight A (mu = A (x - xbar) + b), standardised units", "1"),
+    "encoder_bias": ("encoder mean bias b", "1"),
+    "log_sigma2_weight": ("encoder log-variance slope S (log sigma2 = S (x - xbar) + s)", "1"),
+    "log_sigma2_bias": ("encoder log-variance bias s", "1"),
+    "decoder_weight": ("decoder weight W (xhat = W z + c)", "1"),
+    "decoder_bias": ("decoder bias c", "1"),
+    "train_steps": ("parameter updates performed", "1"),
+    "best_val_loss": ("best validation loss per sample (noise-expected; exact: expected training loss)", "1"),
+    "stopped_early": ("1 if early stopping ended the run before its budget (sgd) or it converged (exact)", "1"),
+    "diverged": ("1 if the run produced NaN/inf and was frozen at its best parameters", "1"),
+    "distortion": ("normalised distortion E||x - xhat||^2 / V of the kept parameters", "1"),
+    "rate": ("KL rate R of the kept parameters", "nats"),
+    "loss": ("normalised loss D + 2 T R of the kept parameters", "1"),
+    "minimum_certified": ("exact method: 1 if the Hessian (+1e-6 I) is positive definite at the end", "1"),
+})
 
 
 def _version(name):

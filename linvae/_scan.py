@@ -18,39 +18,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from linvae import _engine, _exact, _results, _sgd
+from linvae._analysis import add_analysis
 from linvae._config import ScanConfig
 from linvae._data import Table, feature_scale
 from linvae._errors import InputError
 from linvae._model import Params
 from linvae._pca import moments, spectrum_from_covariance
+from linvae._results import PARAMETER_DIMS
 
-__all__ = ["Split", "random_split", "scan", "PARAMETER_DIMS"]
-
-PARAMETER_DIMS = {  # trained parameters as stored in the Dataset (standardised feature units)
-    "encoder_weight": ("T", "latent", "feature"),
-    "encoder_bias": ("T", "latent"),
-    "log_sigma2_weight": ("T", "latent", "feature"),
-    "log_sigma2_bias": ("T", "latent"),
-    "decoder_weight": ("T", "feature", "latent"),
-    "decoder_bias": ("T", "feature"),
-}
-
-_results.VARIABLE_ATTRS.update({
-    "encoder_weight": ("encoder mean weight A (mu = A (x - xbar) + b), standardised units", "1"),
-    "encoder_bias": ("encoder mean bias b", "1"),
-    "log_sigma2_weight": ("encoder log-variance slope S (log sigma2 = S (x - xbar) + s)", "1"),
-    "log_sigma2_bias": ("encoder log-variance bias s", "1"),
-    "decoder_weight": ("decoder weight W (xhat = W z + c)", "1"),
-    "decoder_bias": ("decoder bias c", "1"),
-    "train_steps": ("parameter updates performed", "1"),
-    "best_val_loss": ("best validation loss per sample (noise-expected; exact: expected training loss)", "1"),
-    "stopped_early": ("1 if early stopping ended the run before its budget (sgd) or it converged (exact)", "1"),
-    "diverged": ("1 if the run produced NaN/inf and was frozen at its best parameters", "1"),
-    "distortion": ("normalised distortion E||x - xhat||^2 / V of the kept parameters", "1"),
-    "rate": ("KL rate R of the kept parameters", "nats"),
-    "loss": ("normalised loss D + 2 T R of the kept parameters", "1"),
-})
-
+__all__ = ["Split", "random_split", "scan"]
 
 class Split(NamedTuple):
     """Row indices of the training, validation and test splits."""
@@ -82,7 +58,7 @@ def _fingerprint(config, T, x_train):
 
 
 def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split: Split | None = None,
-         checkpoint=None, resume=False, progress=True):
+         checkpoint=None, checkpoint_every=30.0, resume=False, progress=True, analyse=True):
     """Train linear VAEs over a T-grid in one compiled, vmapped call and return the results Dataset.
 
     Args:
@@ -92,7 +68,9 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
       config: :class:`linvae.ScanConfig` (method, latents, budget, learning rate, ...).
       standardize: standardise features with training-split statistics (SPEC.md §9).
       split: the data's own :class:`Split`; default a seeded random 70/15/15 split.
-      checkpoint: path of an ``.npz`` checkpoint; resume: continue from it if it matches this scan.
+      checkpoint: path of an ``.npz`` checkpoint, rewritten every ``checkpoint_every`` seconds;
+      resume: continue from it if it matches this scan (same configuration, grid and data).
+      analyse: add the held-out analysis of SPEC.md §7 on the test split (:func:`linvae.add_analysis`).
     Returns:
       ``xarray.Dataset`` in the schema of :mod:`linvae._results` with training variables added.
     """
@@ -126,14 +104,21 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
     fingerprint = _fingerprint(config, T, x_train_raw)
     t0 = time.perf_counter()
     if config.method == "exact":
-        run, params, terms = _exact.train_grid(spectrum, betas, config, dtype=dtype, checkpoint=checkpoint,
+        run, params, terms, certified = _exact.train_grid(spectrum, betas, config, dtype=dtype, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                                                fingerprint=fingerprint, resume=resume, progress=progress)
     else:
+        certified = None
         run, params, terms = _sgd.train_grid(standardise(split.train), standardise(split.val), betas, config,
-                                             dtype=dtype, checkpoint=checkpoint, fingerprint=fingerprint,
+                                             dtype=dtype, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                                             fingerprint=fingerprint,
                                              resume=resume, progress=progress)
     wall = time.perf_counter() - t0
-    return _add_training(ds, run, params, terms, V, config, wall)
+    out = _add_training(ds, run, params, terms, V, config, wall)
+    if certified is not None:
+        out = out.assign(minimum_certified=("T", certified.astype(np.int8)))
+    if analyse:
+        out = add_analysis(out, standardise(split.test))
+    return _results._named(out)
 
 
 def _add_training(ds, run, params: Params, terms, V, config, wall):

@@ -72,10 +72,11 @@ def expected_loss(params: Params, x_blocks, mask, center, beta, sigma_dec2):
 
 
 @functools.cache
-def make_period(eval_every, batch_size, constant_head, shared_batches):
+def make_period(eval_every, batch_size, constant_head, shared_batches, out_sharding=None):
     """Compiled grid function ``period(state, period_index, β, lr, budget, patience, keys, shared_key, data…)``.
 
-    Cached on the static configuration only: everything else is traced.
+    Cached on the static configuration only: everything else is traced. ``out_sharding`` pins the state's
+    layout (grid axis split over the devices), so the output can be fed back without a recompilation.
     """
 
     def period_one(state: SgdState, period_index, beta, lr, budget, patience, key, shared_key,
@@ -115,7 +116,7 @@ def make_period(eval_every, batch_size, constant_head, shared_batches):
         )
 
     grid = jax.vmap(period_one, in_axes=(0, None, 0, 0, None, None, 0, None, None, None, None, None, None))
-    return jax.jit(grid)
+    return jax.jit(grid, out_shardings=out_sharding)
 
 
 def row_blocks(x, block_rows, dtype):
@@ -134,8 +135,8 @@ def _grid_expected_loss():
     return jax.jit(jax.vmap(expected_loss, in_axes=(0, None, None, None, 0, None)))
 
 
-def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, fingerprint="", resume=False,
-               progress=True):
+def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpoint_every=30.0, fingerprint="",
+               resume=False, progress=True):
     """Train one model per β with the minibatch protocol; returns ``(GridRun, best params, (E‖x−x̂‖², R))``.
 
     The returned parameters are each point's best (lowest validation loss); the terms are their
@@ -167,7 +168,8 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, fingerp
         jax.device_put(val_blocks, replicated), jax.device_put(val_mask, replicated),
         jnp.asarray(config.sigma_dec2, dtype),
     )
-    period = make_period(eval_every, config.batch_size, config.variance_head == "constant", config.shared_batches)
+    period = make_period(eval_every, config.batch_size, config.variance_head == "constant", config.shared_batches,
+                         grid_sh)
 
     def describe(st):
         running = int(jnp.sum(~st.done[:n_points]))
@@ -175,7 +177,8 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, fingerp
         return f"running {running}/{n_points}, best val loss {best:.5g}"
 
     run = _engine.run_grid(period, _engine.shard_grid(state, grid_sh), args, max_periods=max_periods,
-                           describe=describe, checkpoint=checkpoint, fingerprint=fingerprint, resume=resume,
+                           describe=describe, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                           fingerprint=fingerprint, resume=resume,
                            progress=progress, sharding=grid_sh)
     best = run.state.best_params
     train_blocks, train_mask = row_blocks(x_train, 8192, dtype)

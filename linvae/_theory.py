@@ -20,7 +20,7 @@ __all__ = [
     "Branch", "BetaChoice", "Landau",
     "temperature", "beta_from_temperature", "mode_thresholds", "critical_betas", "local_temperature",
     "closed_form", "one_mode_loss", "one_mode_min_loss", "landau_coefficients", "stationary_weights",
-    "choose_beta", "temperature_grid",
+    "choose_beta", "temperature_grid", "mean_path_utility", "sampled_path_utility", "mean_path_truncated_distortion",
 ]
 
 
@@ -214,3 +214,45 @@ def temperature_grid(t_min, t_max, n_points):
         raise InputError(f"T grid needs TMIN <= TMAX and N >= 1 (N = 1 only with TMIN = TMAX), "
                          f"found {t_min}:{t_max}:{n_points}; e.g. 1e-4:1:64")
     return np.geomspace(t_min, t_max, int(n_points))
+
+
+def mean_path_utility(T, thresholds):
+    """Mean-path utility ``ΔD̃_k(T) = T_k (1 − (T/T_k)²)_+`` (SPEC.md §7, *derived*), ``(..., n)``.
+
+    At the optimum the posterior-mean reconstruction of mode ``k`` is ``(1 − τ_k) y_k u_k``, so it leaves
+    ``τ_k² λ_k`` of the mode's variance instead of ``λ_k``. 0 where ``T_k = 0``.
+    """
+    Tk = jnp.asarray(thresholds)
+    T = jnp.asarray(T, Tk.dtype)[..., None]
+    positive = Tk > 0
+    Tk_safe = jnp.where(positive, Tk, 1)
+    return jnp.where(positive, Tk_safe * jnp.maximum(1 - (T / Tk_safe) ** 2, 0), 0)
+
+
+def sampled_path_utility(T, thresholds):
+    """Sampled-path utility ``ΔD̃_k(T) = (T_k − T)_+`` (SPEC.md §7, *derived*): decoding ``z = μ + σ ε`` leaves
+    ``τ_k λ_k`` of the mode's variance (the per-mode distortion of SPEC.md §3)."""
+    Tk = jnp.asarray(thresholds)
+    return jnp.maximum(Tk - jnp.asarray(T, Tk.dtype)[..., None], 0)
+
+
+def mean_path_truncated_distortion(T, thresholds, n_latents):
+    """Closed-form mean-path ``D̃_k = 1 − Σ_{j≤k} ΔD̃_j`` for ``k = 0 … K``, ``(..., K + 1)`` (SPEC.md §7).
+
+    Evaluated as ``Σ_{j>k} T_j + Σ_{j≤k} min(T²/T_j, T_j)`` (tail sums over all ``d`` modes, ``Σ_j T_j = 1``), so
+    small distortions are not lost to cancellation; only the first ``min(K, d)`` modes can be kept.
+
+    Args:
+      T: information prices, any shape; thresholds: ``(d,)`` all mode thresholds ``T_k = λ_k / V``, descending.
+    """
+    Tk = jnp.asarray(thresholds)
+    T = jnp.asarray(T, Tk.dtype)[..., None]
+    d = Tk.shape[-1]
+    m = min(n_latents, d)
+    tail = jnp.concatenate([jnp.cumsum(Tk[::-1])[::-1], jnp.zeros(1, Tk.dtype)])  # Σ_{j>k} T_j, k = 0 … d
+    Tk_safe = jnp.where(Tk[:m] > 0, Tk[:m], 1)
+    left = jnp.where(T < Tk[:m], T**2 / Tk_safe, Tk[:m])                     # τ_j² T_j if active, else T_j
+    head = jnp.concatenate([jnp.zeros_like(T), jnp.cumsum(left, axis=-1)], axis=-1)
+    D = head + tail[: m + 1]
+    # Ranks beyond min(K, d) carry no mode: keeping them changes nothing.
+    return jnp.concatenate([D, jnp.repeat(D[..., -1:], n_latents - m, axis=-1)], axis=-1)

@@ -1,0 +1,246 @@
+"""Held-out observables, collapse-spectrum fits and truncated reconstructions of a scanned T-grid (SPEC.md §7).
+
+Everything is measured on evaluation data in the units the model was trained in (standardised features read
+centred on ``center``). Shapes: ``G`` grid points, ``K`` latents, ``d`` features, ``N`` rows. One pass over the
+data (JAX, vmapped over the grid, streamed over row blocks) gives the per-latent averages and the data's second
+moments; everything else is small float64 numpy algebra on those. Names are attached only in :func:`add_analysis`.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from linvae import _results, _theory
+from linvae._errors import InputError
+from linvae._model import Params, encode, kl_per_latent
+from linvae._results import PARAMETER_DIMS
+
+__all__ = [
+    "Observables", "observables", "rank_by_signal", "collapse_fit", "truncated_distortion",
+    "add_analysis",
+]
+
+_ONE = "1"
+_results.VARIABLE_ATTRS.update({
+    "mu2": ("mean posterior mean squared, mean mu_k^2", _ONE),
+    "sigma2": ("mean posterior variance, mean sigma_k^2", _ONE),
+    "log_sigma2": ("mean posterior log-variance, mean log sigma_k^2", _ONE),
+    "kl": ("KL rate of the latent R_k = mean KL_k", "nats"),
+    "M2": ("signal fraction M_k^2 = mean mu_k^2 / (mean mu_k^2 + mean sigma_k^2)", _ONE),
+    "snr": ("signal-to-noise ratio mean mu_k^2 / mean sigma_k^2", _ONE),
+    "A2": ("posterior scale A_k^2 = mean mu_k^2 + mean sigma_k^2", _ONE),
+    "jensen_gap": ("Jensen gap J_k = log mean sigma_k^2 - mean log sigma_k^2", _ONE),
+    "rank_latent": ("latent index at each rank (M^2 descending) at each T", _ONE),
+    "M2_ranked": ("signal fraction of the ranked latent", _ONE),
+    "mu2_ranked": ("mean mu^2 of the ranked latent", _ONE),
+    "sigma2_ranked": ("mean sigma^2 of the ranked latent", _ONE),
+    "log_sigma2_ranked": ("mean log sigma^2 of the ranked latent", _ONE),
+    "kl_ranked": ("KL rate of the ranked latent", "nats"),
+    "A2_ranked": ("posterior scale A^2 of the ranked latent", _ONE),
+    "jensen_gap_ranked": ("Jensen gap of the ranked latent", _ONE),
+    "collapse_threshold": ("fitted collapse threshold T_k of M_k^2 = [1 - T/T_k]_+", _ONE),
+    "collapse_fit_points": ("number of T points used in the collapse fit (M_k^2 above the threshold)", _ONE),
+    "collapse_fit_rmse": ("rms residual of M_k^2 - [1 - T/T_k]_+ on the fitted points", _ONE),
+    "truncated_distortion": ("normalised distortion from posterior means keeping ranked latents 1..k, "
+                             "bias refitted", _ONE),
+    "utility": ("utility of ranked latent k: D_{k-1} - D_k (truncated distortion)", _ONE),
+    "utility_spectrum": ("utility of ranked latent k at the T of lowest full-model truncated distortion", _ONE),
+    "theory_truncated_distortion": ("closed-form mean-path truncated distortion 1 - sum_{j<=k} dD_j", _ONE),
+    "theory_utility": ("closed-form mean-path utility dD_k = T_k (1 - (T/T_k)^2)_+", _ONE),
+})
+
+
+class Observables(NamedTuple):
+    """Held-out averages per grid point and latent (float64 numpy; SPEC.md §7) and the data's moments."""
+
+    mu2: np.ndarray         # mean μ_k² (G, K)
+    sigma2: np.ndarray      # mean σ_k² (G, K)
+    log_sigma2: np.ndarray  # mean log σ_k² (G, K)
+    kl: np.ndarray          # R_k = mean KL_k (G, K)
+    M2: np.ndarray          # mu2 / (mu2 + sigma2) (G, K)
+    snr: np.ndarray         # mu2 / sigma2 (G, K)
+    A2: np.ndarray          # mu2 + sigma2 (G, K)
+    jensen_gap: np.ndarray  # log sigma2 − log_sigma2 (G, K)
+    x_mean: np.ndarray      # mean of x − center (d,)
+    x_cov: np.ndarray       # centred (population) covariance C_xx of the evaluation data (d, d)
+    n_rows: int
+
+
+@jax.jit
+def _block_sums(params: Params, xc, weight):
+    """Weighted row sums of ``(μ², σ², log σ², KL)`` over one block, ``(G, 4, K)``; ``weight`` masks padding."""
+    def one(p):
+        mu, log_sigma2 = encode(p, xc, 0.0)
+        terms = (mu**2, jnp.exp(log_sigma2), log_sigma2, kl_per_latent(mu, log_sigma2))
+        return jnp.stack([weight @ t for t in terms])
+    return jax.vmap(one)(params)
+
+
+def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
+    """Per-latent held-out averages of a grid of models in one streamed pass over ``x`` (SPEC.md §7).
+
+    ``mu2 = mean μ_k²``, ``sigma2 = mean σ_k²``, ``log_sigma2 = mean log σ_k²``, ``kl = mean KL_k`` with
+    ``KL_k = ½ [μ_k² + σ_k² − log σ_k² − 1]``; derived ``M2 = mu2 / (mu2 + sigma2)``, ``snr = mu2 / sigma2``,
+    ``A2 = mu2 + sigma2``, ``jensen_gap = log sigma2 − log_sigma2``. Also the mean and centred covariance of
+    ``x − center``: the encoder mean is affine in ``x``, so the moments the truncated reconstructions need follow
+    from them exactly (``C_xμ = C_xx Aᵀ``, ``C_μμ = A C_xx Aᵀ``) and need not be accumulated per model.
+
+    Precision: the per-latent sums are computed on the device in the default float dtype (float64 when
+    ``jax_enable_x64`` is on, else float32) as per-block partial sums, which are then added in float64 on the
+    host, so the float32 error does not grow with the number of blocks. The data moments are accumulated in
+    float64 on the host whatever the dtype.
+
+    Args:
+      params: a grid of :class:`Params`, every leaf with a leading grid axis ``G``.
+      x: ``(N, d)`` evaluation data (any array, e.g. a memory map: read one block at a time).
+      center: ``(d,)`` the data mean the encoder subtracts.
+      block_rows: rows per block; the last block is padded and masked, so one compilation serves all blocks.
+    """
+    if np.ndim(x) != 2 or np.shape(x)[1] != np.shape(params.encoder_weight)[-1] or np.shape(x)[0] < 1:
+        raise InputError(f"evaluation data must be (N, {np.shape(params.encoder_weight)[-1]}) with N >= 1, "
+                         f"found shape {np.shape(x)}; pass held-out rows in the model's feature units")
+    dtype = jax.dtypes.canonicalize_dtype(jnp.float64)
+    params = jax.tree.map(lambda a: jnp.asarray(a, dtype), params)
+    center = np.asarray(center, np.float64)
+    n, d = np.shape(x)
+    block = max(1, min(int(block_rows), n))
+    s1, s2, partials = np.zeros(d), np.zeros((d, d)), []
+    for start in range(0, n, block):
+        xc = np.asarray(x[start:start + block], np.float64) - center
+        if not np.all(np.isfinite(xc)):
+            raise InputError(f"evaluation data contain NaN or inf in rows {start}..{start + len(xc) - 1}; "
+                             "drop or impute them first")
+        s1 += xc.sum(axis=0)
+        s2 += xc.T @ xc
+        weight = (np.arange(block) < len(xc)).astype(np.float64)
+        xc = np.pad(xc, ((0, block - len(xc)), (0, 0)))
+        partials.append(_block_sums(params, jnp.asarray(xc, dtype), jnp.asarray(weight, dtype)))
+    sums = sum(np.asarray(p, np.float64) for p in partials) / n
+    mu2, sigma2, log_sigma2, kl = (sums[:, i] for i in range(4))
+    x_mean = s1 / n
+    x_cov = s2 / n - np.outer(x_mean, x_mean)
+    A2 = mu2 + sigma2
+    return Observables(mu2=mu2, sigma2=sigma2, log_sigma2=log_sigma2, kl=kl, M2=mu2 / A2, snr=mu2 / sigma2,
+                       A2=A2, jensen_gap=np.log(sigma2) - log_sigma2, x_mean=x_mean,
+                       x_cov=0.5 * (x_cov + x_cov.T), n_rows=int(n))
+
+
+def rank_by_signal(M2):
+    """Latent indices by descending ``M_k²`` at each grid point, ``(G, K)`` (SPEC.md §7, "Ranking").
+
+    Ties keep latent order (stable sort); NaN ranks last.
+    """
+    return np.argsort(-np.asarray(M2), axis=-1, kind="stable")
+
+
+def collapse_fit(T, M2_ranked, *, threshold=0.1, min_points=2):
+    """Least-squares fit of ``M_k²(T) = 1 − T/T_k`` per rank to the points with ``M_k² > threshold`` (SPEC.md §7).
+
+    Fixed exponent and intercept 1, so the fit is linear in ``1/T_k``: ``1/T_k = Σ T_i (1 − M_i²) / Σ T_i²``.
+
+    Args:
+      T: ``(G,)`` information prices; M2_ranked: ``(G, K)`` signal fractions in rank order.
+    Returns:
+      ``(T_k, n_points, rmse)``, each ``(K,)``: the threshold (NaN where fewer than ``min_points`` points
+      qualify), the number of points used, and the rms residual of ``M² − [1 − T/T_k]_+`` on those points.
+    """
+    T = np.asarray(T, np.float64)[:, None]
+    M2 = np.asarray(M2_ranked, np.float64)
+    used = M2 > threshold
+    count = used.sum(axis=0)
+    enough = count >= max(min_points, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # ranks without points become NaN just below
+        inv = np.sum(np.where(used, T * (1 - M2), 0), axis=0) / np.sum(np.where(used, T**2, 0), axis=0)
+        inv = np.where(enough, inv, np.nan)
+        resid = np.where(used, M2 - np.maximum(1 - T * inv, 0), 0)
+        rmse = np.where(enough, np.sqrt(np.sum(resid**2, axis=0) / np.maximum(count, 1)), np.nan)
+        return 1 / inv, count.astype(np.int64), rmse
+
+
+def truncated_distortion(x_cov, encoder_weight, decoder_weight, order):
+    """Normalised distortion ``D̃_k`` of posterior-mean reconstructions keeping the first ``k`` ranked latents,
+    ``k = 0 … K``, ``(G, K + 1)`` (SPEC.md §7, "Truncated reconstructions").
+
+    Pruned latents sit at the prior mean 0 and the decoder bias is re-fitted by least squares for every ``k``
+    (``c = x̄ − Σ_{r≤k} w_r mean μ_r``), which leaves centred second moments only:
+    ``D_k = tr C − 2 Σ_{r≤k} w_rᵀ C a_r + Σ_{r,r'≤k} (w_rᵀ w_r') (a_rᵀ C a_r')``, ``D̃_k = D_k / tr C``
+    (``C_xμ = C Aᵀ``, ``C_μμ = A C Aᵀ`` because ``μ`` is affine in ``x``; so ``D̃_0 = 1`` exactly). The sums
+    over kept ranks are cumulative sums in rank order, one evaluation for all ``k``.
+
+    Args:
+      x_cov: ``(d, d)`` centred covariance of the evaluation data.
+      encoder_weight: ``(G, K, d)``; decoder_weight: ``(G, d, K)``; order: ``(G, K)`` latent index at each rank.
+    """
+    C = np.asarray(x_cov, np.float64)
+    order = np.asarray(order)
+    A = np.take_along_axis(np.asarray(encoder_weight, np.float64), order[:, :, None], axis=1)  # (G, K, d)
+    W = np.take_along_axis(np.asarray(decoder_weight, np.float64), order[:, None, :], axis=2)  # (G, d, K)
+    AC = A @ C                                                                                  # C_μx rows
+    cross = np.einsum("gdk,gkd->gk", W, AC)
+    quad = np.einsum("gdk,gdl->gkl", W, W) * (AC @ np.swapaxes(A, 1, 2))
+    quad_kept = np.diagonal(np.cumsum(np.cumsum(quad, axis=1), axis=2), axis1=1, axis2=2)
+    trace = np.trace(C)
+    D = trace - 2 * np.cumsum(cross, axis=1) + quad_kept
+    return np.concatenate([np.ones((D.shape[0], 1)), D / trace], axis=1)
+
+
+def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, block_rows=8192) -> xr.Dataset:
+    """Held-out analysis of a scan (SPEC.md §7): observables, ranking, collapse spectrum, truncated reconstructions
+    and their mean-path closed forms, added to a copy of ``ds``.
+
+    Args:
+      ds: a results Dataset holding the trained parameters (:func:`linvae.scan`).
+      x_eval: ``(N, d)`` held-out data in the model's (standardised) feature units,
+        ``(x_raw − data_mean) / data_scale``; the model reads it centred on 0.
+      m2_threshold: points with ``M_k² > m2_threshold`` enter the collapse fit; min_fit_points: fewer give NaN.
+      block_rows: rows per block of the streamed pass (:func:`observables`).
+    Returns:
+      ``ds`` with ``(T, latent)`` observables, ``(T, rank)`` ranked observables and utilities, ``(rank,)``
+      collapse fit and utility spectrum, ``(T, n_kept)`` truncated distortions (measured and closed form).
+    """
+    missing = [name for name in PARAMETER_DIMS if name not in ds]
+    if missing:
+        raise InputError(f"the Dataset lacks trained parameters {', '.join(missing)}; "
+                         "analyse the output of linvae.scan")
+    if not 0 <= m2_threshold < 1 or min_fit_points < 1:
+        raise InputError(f"m2_threshold must lie in [0, 1) and min_fit_points be >= 1, found {m2_threshold} and "
+                         f"{min_fit_points}; e.g. 0.1 and 2")
+    params = Params(**{name: ds[name].transpose(*dims).values for name, dims in PARAMETER_DIMS.items()})
+    T = ds["T"].values
+    K = ds.sizes["latent"]
+    obs = observables(params, x_eval, np.zeros(ds.sizes["feature"]), block_rows=block_rows)
+    order = rank_by_signal(obs.M2)
+    ranked = {f"{name}_ranked": (("T", "rank"), np.take_along_axis(getattr(obs, name), order, axis=1))
+              for name in ("M2", "mu2", "sigma2", "log_sigma2", "kl", "A2", "jensen_gap")}
+    threshold, n_points, rmse = collapse_fit(T, ranked["M2_ranked"][1], threshold=m2_threshold,
+                                             min_points=min_fit_points)
+    D = truncated_distortion(obs.x_cov, params.encoder_weight, params.decoder_weight, order)
+    utility = D[:, :-1] - D[:, 1:]
+    full = D[:, -1]
+    best = int(np.nanargmin(full)) if np.any(np.isfinite(full)) else 0
+    Tk = _theory.mode_thresholds(ds["pca_eigenvalue"].values)
+    m = min(K, Tk.shape[-1])
+    theory_utility = np.pad(np.asarray(_theory.mean_path_utility(T, Tk[:m]), np.float64), ((0, 0), (0, K - m)))
+    per_latent = ("T", "latent")
+    out = ds.assign(
+        **{name: (per_latent, getattr(obs, name))
+           for name in ("mu2", "sigma2", "log_sigma2", "kl", "M2", "snr", "A2", "jensen_gap")},
+        rank_latent=(("T", "rank"), order.astype(np.int64)), **ranked,
+        collapse_threshold=("rank", threshold), collapse_fit_points=("rank", n_points),
+        collapse_fit_rmse=("rank", rmse),
+        truncated_distortion=(("T", "n_kept"), D), utility=(("T", "rank"), utility),
+        utility_spectrum=("rank", utility[best]),
+        theory_truncated_distortion=(("T", "n_kept"),
+                                     np.asarray(_theory.mean_path_truncated_distortion(T, Tk, K), np.float64)),
+        theory_utility=(("T", "rank"), theory_utility),
+    )
+    out.attrs.update(analysis_m2_threshold=float(m2_threshold), analysis_min_fit_points=int(min_fit_points),
+                     analysis_n_eval=int(obs.n_rows))
+    out = _results._named(out)
+    out["collapse_threshold"].attrs["note"] = (f"NaN where fewer than {min_fit_points} points have "
+                                               f"M2 > {m2_threshold}")
+    out["utility_spectrum"].attrs["read_at_T"] = float(T[best])
+    return out
