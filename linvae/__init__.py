@@ -28,11 +28,13 @@ __all__ = [
     "stationary_weights", "temperature", "temperature_grid",
 ]
 
-from linvae._analysis import add_analysis, collapse_fit, observables, rank_by_signal, truncated_distortion  # noqa: E402
+from linvae._analysis import (  # noqa: E402
+    activity_counts, add_analysis, collapse_fit, duality_table, observables, rank_by_signal, truncated_distortion,
+)
 from linvae._config import ScanConfig  # noqa: E402
 from linvae._scan import Split, random_split, scan  # noqa: E402
 from linvae._theory import mean_path_truncated_distortion, mean_path_utility, sampled_path_utility  # noqa: E402
 
-__all__ += ["ScanConfig", "Split", "random_split", "scan", "add_analysis", "collapse_fit", "observables",
+__all__ += ["ScanConfig", "Split", "random_split", "scan", "add_analysis", "activity_counts", "duality_table", "collapse_fit", "observables",
             "rank_by_signal", "truncated_distortion", "mean_path_truncated_distortion", "mean_path_utility",
             "sampled_path_utility"]

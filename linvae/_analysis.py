@@ -20,7 +20,7 @@ from linvae._results import PARAMETER_DIMS
 
 __all__ = [
     "Observables", "observables", "rank_by_signal", "collapse_fit", "truncated_distortion",
-    "add_analysis",
+    "add_analysis", "duality_table", "activity_counts",
 ]
 
 _ONE = "1"
@@ -244,3 +244,36 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
                                                f"M2 > {m2_threshold}")
     out["utility_spectrum"].attrs["read_at_T"] = float(T[best])
     return out
+
+
+def duality_table(ds: xr.Dataset) -> xr.Dataset:
+    """Mode-by-mode duality of SPEC.md §7: fitted threshold, utility and ``λ_k / V`` per rank, with relative
+    differences (``T_k = ΔD̃_k = λ_k / V`` in theory). Ranks beyond the number of modes compare with 0."""
+    K = ds.sizes["rank"]
+    frac = np.zeros(K)
+    n = min(K, ds.sizes["mode"])
+    frac[:n] = ds["pca_fraction"].values[:n]
+    frac[frac <= 1e-12 * frac.max()] = 0  # a rounding-level eigenvalue is a zero mode (SPEC.md §9)
+    fitted = ds["collapse_threshold"].values
+    utility = ds["utility_spectrum"].values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = lambda a: np.where(frac > 0, a / frac - 1, np.nan)  # noqa: E731
+        return xr.Dataset(
+            {"collapse_threshold": ("rank", fitted), "utility": ("rank", utility), "pca_fraction": ("rank", frac),
+             "threshold_rel_diff": ("rank", rel(fitted)), "utility_rel_diff": ("rank", rel(utility)),
+             "threshold_utility_rel_diff": ("rank", np.where(utility > 0, fitted / utility - 1, np.nan)),
+             "fit_points": ("rank", ds["collapse_fit_points"].values)},
+            coords={"rank": ds["rank"].values},
+        )
+
+
+def activity_counts(ds: xr.Dataset, *, m2=0.1, kl=0.01, var_mu=0.01) -> xr.Dataset:
+    """Number of latents called active at each T by the criteria of SPEC.md §8 that need only the stored
+    observables: ``M² > m2`` (Hirn), ``R_k > kl`` nats (Lucas et al.), ``Var_x μ_k ≥ var_mu`` (active units; the
+    encoder mean is centred, so ``mean μ² = Var μ`` up to the squared bias), and the closed form."""
+    return xr.Dataset({
+        "M2": ("T", (ds["M2"].values > m2).sum(1)),
+        "kl": ("T", (ds["kl"].values > kl).sum(1)),
+        "active_units": ("T", (ds["mu2"].values >= var_mu).sum(1)),
+        "theory": ("T", ds["theory_n_active"].values),
+    }, coords={"T": ds["T"].values}, attrs={"m2": m2, "kl": kl, "var_mu": var_mu})

@@ -130,7 +130,7 @@ def default_spectrum():
     raise FileNotFoundError(f"{_SPECTRUM_FILE} is missing from the installation; reinstall linvae")
 
 
-def default_table(n_samples=20_000, *, seed=0) -> Table:
+def default_table(n_samples=100_000, *, seed=0) -> Table:
     """The default data of ``linvae demo``: Gaussian samples with the embedded WorldClim spectrum."""
     eigenvalues, info = default_spectrum()
     x, _ = synthetic_data(eigenvalues, n_samples, seed=seed)

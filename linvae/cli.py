@@ -11,7 +11,9 @@ import numpy as np
 
 from linvae._errors import InputError
 
-DEFAULT_GRID = "1e-4:1:64"
+# Down to 1e-5: a utility read at T_min is biased by (1 - (T_min/T_k)^2), so T_min must sit well below the
+# weakest threshold of interest (the default data's weakest non-zero mode has T_k = 2.4e-4).
+DEFAULT_GRID = "1e-5:1:64"
 
 
 def _grid(text):
@@ -96,21 +98,19 @@ def cmd_theory(args):
 
 def cmd_demo(args):
     import linvae
-    from linvae import _plots
 
-    out = pathlib.Path(args.out)
+    out = _output_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = linvae.default_table(seed=args.seed)
-    spectrum, _ = _spectrum_of(table, standardize=False)
-    ds = linvae.theory_dataset(spectrum, _grid(DEFAULT_GRID), n_latents=args.latents, features=table.features,
-                               dataset=table.source, config={"standardize": False, "seed": args.seed})
-    linvae.save(ds, out / "results.nc")
-    figures = _plots.save_figure(_plots.plot_theory(ds), out / "theory")
-    _print_modes(ds)
-    choice = linvae.choose_beta(0.01, spectrum.eigenvalues, 1.0, args.latents)
-    print(f"At T = 0.01 (beta = {float(choice.beta):.4g} for sigma_dec2 = 1): {int(choice.n_active)} active modes, "
-          f"normalised distortion {float(choice.distortion):.4g}")
-    print(f"wrote {out / 'results.nc'} and {', '.join(str(f) for f in figures)}")
+    _, info = linvae.default_spectrum()
+    print(f"default data: {table.values.shape[0]} Gaussian samples with the eigen-spectrum of the standardised "
+          f"WorldClim 10' variables {', '.join(info['variables'])} ({info['n_cells']} land cells)")
+    config = linvae.ScanConfig(method="exact", n_latents=args.latents, seed=args.seed)
+    ds = linvae.scan(table, _grid(DEFAULT_GRID), config, standardize=False, progress=not args.quiet)
+    _write_results(ds, out / "results.nc", out)
+    choice = linvae.choose_beta(0.01, ds["pca_eigenvalue"].values, 1.0, args.latents)
+    print(f"choosing beta: T = 0.01 means beta = {float(choice.beta):.4g} (sigma_dec2 = 1), "
+          f"{int(choice.n_active)} active modes, normalised distortion {float(choice.distortion):.4g}")
 
 
 def _scan_table(source, seed):
@@ -134,17 +134,81 @@ def cmd_scan(args):
         variance_head=args.variance_head, shared_batches=not args.independent_batches, seed=args.seed, x64=args.x64,
     )
     T = _grid(args.grid)
-    out = pathlib.Path(args.out)
-    if not out.parent.is_dir():
-        raise InputError(f"output folder {str(out.parent)!r} does not exist; create it first")
+    out = _output_file(args.out)
+    figures = _output_dir(args.figures) if args.figures else None
     table = _scan_table(args.data, args.seed)
     checkpoint = out.with_name(out.name + ".ckpt.npz")
     ds = linvae.scan(table, T, config, standardize=args.standardize, checkpoint=checkpoint, resume=args.resume,
                      progress=not args.quiet)
-    linvae.save(ds, out)
+    _write_results(ds, out, figures)
     checkpoint.unlink(missing_ok=True)
+
+
+def _output_file(path):
+    out = pathlib.Path(path)
+    if not out.parent.is_dir():
+        raise InputError(f"output folder {str(out.parent)!r} does not exist; create it first")
+    return out
+
+
+def _output_dir(path):
+    folder = pathlib.Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{str(folder)!r} exists and is not a folder; choose another folder")
+    return folder
+
+
+def _write_results(ds, out, figures):
+    """Save the Dataset (atomically), the figures if asked, and print the summary and duality table."""
+    import linvae
+
+    linvae.save(ds, out)
+    paths = []
+    if figures is not None:
+        from linvae import _plots
+
+        figures.mkdir(parents=True, exist_ok=True)
+        paths = _plots.plot_all(ds, figures)
     _print_scan(ds)
-    print(f"wrote {out}")
+    _print_report(ds)
+    print(f"wrote {out}" + (f" and {len(paths)} figure files in {figures}" if paths else ""))
+
+
+def _load_analysed(path):
+    import linvae
+
+    ds = linvae.load(path)
+    if "collapse_threshold" not in ds:
+        raise InputError(f"{path!r} holds no trained scan analysis (a theory-only file?); make one with 'linvae scan'")
+    return ds
+
+
+def cmd_report(args):
+    import linvae
+
+    ds = _load_analysed(args.results)
+    _print_report(ds)
+    if args.csv:
+        table = linvae.duality_table(ds)
+        path = _output_file(args.csv)
+        tmp = path.with_name(path.name + ".tmp")
+        columns = list(table.data_vars)
+        with open(tmp, "w") as f:
+            f.write(",".join(["rank"] + columns) + "\n")
+            for i, rank in enumerate(table["rank"].values):
+                f.write(",".join([str(rank)] + [repr(float(table[c].values[i])) for c in columns]) + "\n")
+        tmp.replace(path)
+        print(f"wrote {path}")
+
+
+def cmd_plot(args):
+    from linvae import _plots
+
+    ds = _load_analysed(args.results)
+    folder = _output_dir(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = _plots.plot_all(ds, folder)
+    print(f"wrote {len(paths)} figure files in {folder}")
 
 
 def _print_scan(ds):
@@ -154,6 +218,33 @@ def _print_scan(ds):
           f"{n_conv} stopped early, {int(ds['diverged'].sum())} diverged")
     rel = np.abs(ds["loss"].values / ds["theory_loss"].values - 1)
     print(f"normalised loss vs closed form: median rel. diff {np.median(rel):.2e}, worst {rel.max():.2e}")
+
+
+def _print_report(ds):
+    import linvae
+
+    table = linvae.duality_table(ds)
+    print("Duality (SPEC.md §7): fitted collapse threshold T_k vs utility dD_k vs PCA fraction lambda_k/V")
+    print(f"{'rank':>4}  {'T_k (fit)':>10}  {'utility':>10}  {'lambda_k/V':>10}  {'T_k rel':>8}  {'util rel':>8}  "
+          f"{'points':>6}")
+    for i, rank in enumerate(table["rank"].values):
+        frac = table["pca_fraction"].values[i]
+        if frac <= 0 and not np.isfinite(table["collapse_threshold"].values[i]):
+            continue
+        print(f"{rank:>4}  {table['collapse_threshold'].values[i]:>10.4e}  {table['utility'].values[i]:>10.4e}  "
+              f"{frac:>10.4e}  {_percent(table['threshold_rel_diff'].values[i]):>8}  "
+              f"{_percent(table['utility_rel_diff'].values[i]):>8}  {int(table['fit_points'].values[i]):>6}")
+    counts = linvae.activity_counts(ds)
+    print("Active latents per criterion: M2 > 0.1 | KL > 0.01 nats | Var(mu) >= 0.01 | closed form")
+    n = ds.sizes["T"]
+    step = max(1, n // 8)
+    for i in sorted(set(range(0, n, step)) | {n - 1}):
+        print(f"  T = {counts['T'].values[i]:.3e}: {int(counts['M2'][i]):>3} | {int(counts['kl'][i]):>3} | "
+              f"{int(counts['active_units'][i]):>3} | {int(counts['theory'][i]):>3}")
+
+
+def _percent(x):
+    return f"{100 * x:+.2f}%" if np.isfinite(x) else "n/a"
 
 
 def build_parser():
@@ -193,13 +284,25 @@ def build_parser():
                    help="keep raw feature units (default: standardise with training-split statistics)")
     p.add_argument("--resume", action="store_true", help="continue from OUT.ckpt.npz left by an interrupted run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--figures", default=None, help="also write the figures (PNG and PDF) into this folder")
     p.add_argument("--out", required=True, help="output netCDF file")
     p.set_defaults(func=cmd_scan)
 
-    p = sub.add_parser("demo", help="the whole job on the embedded default data (WorldClim spectrum)")
+    p = sub.add_parser("report", help="duality table and activity counts of a results file")
+    p.add_argument("results", help="results netCDF file written by 'linvae scan' or 'linvae demo'")
+    p.add_argument("--csv", default=None, help="also write the per-rank duality table as CSV")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("plot", help="the figures of a results file (PNG and PDF)")
+    p.add_argument("results", help="results netCDF file written by 'linvae scan' or 'linvae demo'")
+    p.add_argument("--out", required=True, help="output folder for the figures")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("demo", help="the whole job (exact scan, analysis, figures) on the embedded default data")
     p.add_argument("--out", default="demo-results", help="output folder (default demo-results)")
     p.add_argument("--latents", type=int, default=32, help="number of latents K (default 32)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the default data (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the default data and the training (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
     return parser
 
