@@ -34,15 +34,28 @@ def all_finite(tree):
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]))
 
 
-def grid_sharding():
-    """A 1-D mesh over all local devices with the grid axis split across them."""
-    mesh = Mesh(np.asarray(jax.local_devices()), ("grid",))
+def grid_devices(lapack_inside=False):
+    """Devices the grid axis is split over: all local devices, except for CPU programs with LAPACK calls.
+
+    jaxlib's batched CPU LAPACK kernels share one thread pool and can deadlock when two run at once (observed
+    with jax 0.10.2 on 2 cores: a grid split over 2 CPU devices, each in a Cholesky, hangs at 0 % CPU). Such
+    programs (the exact method's Newton step) therefore stay on one CPU device; GPUs and TPUs are unaffected.
+    """
+    devices = jax.local_devices()
+    if lapack_inside and devices[0].platform == "cpu":
+        return devices[:1]
+    return devices
+
+
+def grid_sharding(lapack_inside=False):
+    """A 1-D mesh over :func:`grid_devices`, the grid axis split across them; also the replicated sharding."""
+    mesh = Mesh(np.asarray(grid_devices(lapack_inside)), ("grid",))
     return NamedSharding(mesh, PartitionSpec("grid")), NamedSharding(mesh, PartitionSpec())
 
 
-def padded_size(n_points):
+def padded_size(n_points, lapack_inside=False):
     """Grid size rounded up to a multiple of the device count, so the grid axis splits evenly."""
-    n_dev = jax.local_device_count()
+    n_dev = len(grid_devices(lapack_inside))
     return -(-n_points // n_dev) * n_dev
 
 

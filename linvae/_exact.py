@@ -249,7 +249,7 @@ def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_ev
     independently of the reduced form used for training.
     """
     n_points = len(betas)
-    g = _engine.padded_size(n_points)
+    g = _engine.padded_size(n_points, lapack_inside=True)
     lam = spectrum.eigenvalues
     V = spectrum.total_variance
     keep = lam > 1e-12 * lam.max()
@@ -258,7 +258,7 @@ def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_ev
     keys = jax.random.split(jax.random.PRNGKey(config.seed), g)
     state = jax.vmap(init_state, in_axes=(0, None, None, None))(keys, K, int(keep.sum()), dtype)
     state = state._replace(done=jnp.arange(g) >= n_points)
-    grid_sh, replicated = _engine.grid_sharding()
+    grid_sh, replicated = _engine.grid_sharding(lapack_inside=True)
     on_grid = lambda a: jax.device_put(jnp.asarray(a, dtype), grid_sh)  # noqa: E731
     args = (on_grid(betas_p * config.sigma_dec2 / V), on_grid(np.full(g, config.lr)),
             jax.device_put(jnp.asarray(lam[keep], dtype), replicated), on_grid(betas_p * config.sigma_dec2),

@@ -138,7 +138,8 @@ def _add_training(ds, run, params: Params, terms, V, config, wall):
     out.attrs.update(train_wall_seconds=float(wall), train_periods=int(run.periods),
                      resumed_from_period=int(run.resumed_from),
                      batch_stream="shared across the grid" if config.shared_batches else "independent per point",
-                     n_devices=int(jax.local_device_count()), platform=jax.default_backend())
+                     n_devices=len(_engine.grid_devices(lapack_inside=config.method == "exact")),
+                     platform=jax.default_backend())
     if np.any(out["diverged"].values):
         bad = ", ".join(f"{t:.3g}" for t in T[out["diverged"].values.astype(bool)])
         out.attrs["warning"] = f"diverged at T = {bad}: frozen at their best parameters"

@@ -10,6 +10,8 @@ import xarray as xr
 import linvae
 from linvae.cli import main
 
+dtype_promotion = "standard"  # the demo trains through optax (see conftest)
+
 
 def run(capsys, *argv):
     code = main(list(argv))

@@ -24,3 +24,39 @@ def test_exact_scan_recovers_its_training_spectrum():
     np.testing.assert_allclose(out["collapse_threshold"][:8][big], frac[big], rtol=0.02)
     np.testing.assert_allclose(out["utility_spectrum"][:8][big], frac[big], rtol=0.02)
     assert np.all(np.isnan(out["collapse_threshold"][8:]))
+
+
+def test_cli_scan_report_plot_and_bad_inputs(tmp_path, capsys):
+    from linvae.cli import main
+
+    x, _ = linvae.synthetic_data([4.0, 2.0, 1.0, 0.5, 0.1], 3000, seed=2)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "r.nc"
+    code = main(["scan", "--data", str(tmp_path / "x.npy"), "--method", "exact", "--latents", "6",
+                 "--grid", "1e-4:1:12", "--out", str(out), "--figures", str(tmp_path / "fig"), "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0 and out.exists() and not list(tmp_path.glob("*.ckpt.npz"))
+    assert "Duality" in printed and "stopped early" in printed
+    assert len(list((tmp_path / "fig").glob("*.png"))) >= 4 and len(list((tmp_path / "fig").glob("*.pdf"))) >= 4
+    ds = linvae.load(out)
+    assert ds.attrs["method"] == "exact" and ds.attrs["n_train"] == 2100 and ds.attrs["config_standardize"] == 1
+    assert {"collapse_threshold", "utility_spectrum", "M2_ranked", "encoder_weight", "diverged"} <= set(ds.data_vars)
+    assert main(["report", str(out), "--csv", str(tmp_path / "d.csv")]) == 0
+    lines = (tmp_path / "d.csv").read_text().splitlines()
+    assert lines[0].startswith("rank,collapse_threshold,utility,pca_fraction") and len(lines) == 7
+    assert main(["plot", str(out), "--out", str(tmp_path / "fig2")]) == 0
+    assert len(list((tmp_path / "fig2").glob("*.png"))) >= 4
+    capsys.readouterr()
+    bad = {
+        "missing data": ["scan", "--data", str(tmp_path / "nope.npy"), "--out", str(tmp_path / "b.nc")],
+        "missing out folder": ["scan", "--data", str(tmp_path / "x.npy"), "--out", str(tmp_path / "no" / "b.nc")],
+        "bad latents": ["scan", "--data", str(tmp_path / "x.npy"), "--latents", "0", "--out", str(tmp_path / "b.nc")],
+        "bad steps": ["scan", "--data", str(tmp_path / "x.npy"), "--steps", "0", "--out", str(tmp_path / "b.nc")],
+        "bad grid": ["scan", "--data", str(tmp_path / "x.npy"), "--grid", "1:2", "--out", str(tmp_path / "b.nc")],
+        "theory file to report": ["report", str(tmp_path / "missing.nc")],
+    }
+    for case, argv in bad.items():
+        assert main(argv) == 2, case
+        err = capsys.readouterr().err
+        assert err.startswith("linvae: error: ") and err.count("\n") == 1, (case, err)
+    assert not (tmp_path / "b.nc").exists()
