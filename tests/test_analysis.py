@@ -57,14 +57,18 @@ def test_observables_match_numpy_and_streaming_matches_one_block():
     assert np.all(streamed.jensen_gap > 0)  # S ≠ 0 spreads log σ² over the data: Jensen's inequality is strict
 
 
-def test_float32_partial_sums_stay_accurate():
-    """Without x64 the per-block sums run in float32 and are added in float64 on the host (many small blocks)."""
+def test_observables_are_float64_without_x64():
+    """The analysis pass runs in float64 even when training ran in float32 (many small blocks); a constant-variance
+    encoder then has a Jensen gap of exactly 0 instead of ±1e-3 float32 noise."""
     p, (x, center) = random_grid(), random_data()
     ref = numpy_observables(p, x, center)
     with jax.enable_x64(False):
         o = _analysis.observables(p, x, center, block_rows=16)
+        const = _analysis.observables(p._replace(log_sigma2_weight=np.zeros_like(p.log_sigma2_weight)), x, center,
+                                      block_rows=16)
     for name, value in ref.items():
-        np.testing.assert_allclose(getattr(o, name), value, rtol=2e-6, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(getattr(o, name), value, rtol=1e-11, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(const.jensen_gap, 0.0, atol=1e-12)
     np.testing.assert_allclose(o.x_cov, np.cov(x.T, bias=True), rtol=1e-12, atol=1e-14)  # float64 on the host
 
 
