@@ -201,7 +201,7 @@ def plot_truncation(ds, *, min_signal=0.01):
     ax2.set(yscale="log", xlabel="kept rank k", ylabel=r"best normalised distortion $\min_T \tilde D_k$",
             title="Best truncated distortion vs rank")
     ax2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax2.legend(frameon=False, fontsize="small", loc="lower left")
+    ax2.legend(frameon=False, fontsize="small", loc="upper right")
     fig.suptitle("Truncated distortion and rank pruning")
     return fig
 
