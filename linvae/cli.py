@@ -248,7 +248,8 @@ def _percent(x):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="linvae", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="linvae", description="Posterior collapse in linear Gaussian beta-VAEs as "
+                                     "spectral pruning: closed forms, vmapped scans, collapse spectroscopy.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("theory", help="closed-form collapse spectrum of a data set or an eigen-spectrum")
@@ -271,7 +272,7 @@ def build_parser():
     p.add_argument("--grid", default=DEFAULT_GRID, help=f"TMIN:TMAX:N log-spaced T grid (default {DEFAULT_GRID})")
     p.add_argument("--steps", type=int, default=500_000, help="update budget per point (default 500000)")
     p.add_argument("--batch-size", type=int, default=256, help="minibatch size for sgd (default 256)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: sgd 3e-4, exact 0.03)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: sgd 3e-4; exact 0.1 for its warm-up)")
     p.add_argument("--eval-every", type=int, default=None, help="sgd: updates between validations (default 1 epoch)")
     p.add_argument("--variance-head", choices=["affine", "constant"], default="affine",
                    help="sgd: encoder log-variance affine in x (paper) or constant")
