@@ -22,6 +22,7 @@ class Table(NamedTuple):
     values: np.ndarray       # (N, d)
     features: tuple          # d feature names
     source: str              # where the data came from, for provenance attrs
+    split: object = None     # optional (N,) labels "train" / "val" / "test" carried by the data
 
 
 def load_table(path) -> Table:
@@ -36,7 +37,7 @@ def load_table(path) -> Table:
         raise InputError(f"unsupported data file type {path.suffix!r} for {str(path)!r}; "
                          "expected .npy, .csv or .nc")
     try:
-        values, features = reader(path)
+        values, features, *split = reader(path)
     except InputError:
         raise
     except Exception as err:  # the readers' own errors vary by library; report them on one line
@@ -46,7 +47,7 @@ def load_table(path) -> Table:
         raise InputError(f"{str(path)!r} must hold a 2-D array (samples x features), found shape {values.shape}")
     if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
         raise InputError(f"{str(path)!r} must hold real numbers, found dtype {values.dtype}")
-    return Table(values=values, features=tuple(features), source=str(path))
+    return Table(values=values, features=tuple(features), source=str(path), split=split[0] if split else None)
 
 
 def _default_names(d):
@@ -76,6 +77,9 @@ def _read_netcdf(path):
     import xarray as xr
 
     with xr.open_dataset(path, engine="netcdf4") as ds:
+        labels = None
+        if "split" in ds.variables:  # the data's own train/val/test split, one label per sample
+            labels = np.asarray(ds["split"].values).astype(str)
         candidates = [name for name, var in ds.data_vars.items() if var.ndim == 2]
         if len(candidates) != 1:
             raise InputError(f"{str(path)!r} must hold exactly one 2-D variable (samples x features), found "
@@ -84,7 +88,11 @@ def _read_netcdf(path):
         feature_dim = var.dims[1]
         names = ([str(v) for v in var[feature_dim].values] if feature_dim in var.coords
                  else _default_names(var.shape[1]))
-        return np.asarray(var.values), names
+        values = np.asarray(var.values)
+        if labels is not None and labels.shape != (values.shape[0],):
+            raise InputError(f"{str(path)!r}: 'split' must hold one label per sample ({values.shape[0]}), "
+                             f"found shape {labels.shape}")
+        return values, names, labels
 
 
 def feature_scale(cov, features):

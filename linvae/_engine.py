@@ -96,7 +96,8 @@ def load_checkpoint(path, like_state, fingerprint):
 
 
 def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callable, checkpoint=None,
-             checkpoint_every=30.0, fingerprint="", resume=False, progress=True, sharding=None):
+             checkpoint_every=30.0, fingerprint="", resume=False, progress=True, sharding=None,
+             updates_per_period=1):
     """Drive a vmapped, jitted ``period_fn(state, period_index, *args) -> state`` until every point is done.
 
     Args:
@@ -108,6 +109,7 @@ def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callabl
       checkpoint: path of an ``.npz`` checkpoint, written after a period once ``checkpoint_every`` seconds have
         passed since the last one, and at the end.
       resume: start from the checkpoint if it exists and matches ``fingerprint``.
+      updates_per_period: parameter updates per period, so the progress bar counts updates (and updates/s).
     """
     start_period = 0
     if resume and checkpoint is not None:
@@ -119,7 +121,8 @@ def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callabl
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=max_periods, initial=start_period, unit="period", leave=False, dynamic_ncols=True)
+        bar = tqdm(total=max_periods * updates_per_period, initial=start_period * updates_per_period, unit="update",
+                   unit_scale=True, leave=False, dynamic_ncols=True)
     t0 = last_save = time.perf_counter()
     period = start_period
     while period < max_periods and not bool(jnp.all(state.done)):
@@ -127,7 +130,7 @@ def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callabl
         period += 1
         if bar is not None:
             bar.set_postfix_str(describe(state), refresh=False)
-            bar.update(1)
+            bar.update(updates_per_period)
         if checkpoint is not None and time.perf_counter() - last_save >= checkpoint_every:
             save_checkpoint(checkpoint, state, period, fingerprint)
             last_save = time.perf_counter()

@@ -26,7 +26,7 @@ from linvae._model import Params
 from linvae._pca import moments, spectrum_from_covariance
 from linvae._results import PARAMETER_DIMS
 
-__all__ = ["Split", "random_split", "scan"]
+__all__ = ["Split", "random_split", "split_from_labels", "scan"]
 
 class Split(NamedTuple):
     """Row indices of the training, validation and test splits."""
@@ -48,6 +48,17 @@ def random_split(n_rows, *, fractions=(0.7, 0.15, 0.15), seed=0) -> Split:
     return Split(*(np.sort(p) for p in parts))
 
 
+def split_from_labels(labels) -> Split:
+    """A :class:`Split` from per-sample labels ``train`` / ``val`` (or ``validation``) / ``test``."""
+    labels = np.char.lower(np.asarray(labels).astype(str))
+    parts = [np.flatnonzero(np.isin(labels, names)) for names in (["train"], ["val", "validation"], ["test"])]
+    unknown = sorted(set(np.unique(labels)) - {"train", "val", "validation", "test"})
+    if unknown or any(len(p) == 0 for p in parts):
+        raise InputError(f"a data split needs labels train, val and test (each at least once), found "
+                         f"{sorted(set(np.unique(labels)))}; fix the 'split' variable")
+    return Split(*parts)
+
+
 def _fingerprint(config, T, x_train):
     """Identifies a scan for checkpoint matching: configuration, grid and a digest of the training data."""
     h = hashlib.sha256(json.dumps(config.as_attrs(), sort_keys=True).encode())
@@ -67,7 +78,8 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         standardised training split).
       config: :class:`linvae.ScanConfig` (method, latents, budget, learning rate, ...).
       standardize: standardise features with training-split statistics (SPEC.md §9).
-      split: the data's own :class:`Split`; default a seeded random 70/15/15 split.
+      split: a :class:`Split`; default the data's own (a :class:`Table` whose ``split`` labels each row
+        train/val/test, e.g. a ``split`` variable in a ``.nc`` file), else a seeded random 70/15/15 split.
       checkpoint: path of an ``.npz`` checkpoint, rewritten every ``checkpoint_every`` seconds;
       resume: continue from it if it matches this scan (same configuration, grid and data).
       analyse: add the held-out analysis of SPEC.md §7 on the test split (:func:`linvae.add_analysis`).
@@ -81,7 +93,9 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
     T = np.asarray(T, np.float64)
     if T.ndim != 1 or T.size < 1 or not np.all(np.isfinite(T) & (T > 0)):
         raise InputError("T must be a non-empty 1-D grid of positive finite values; e.g. use temperature_grid")
-    split = split or random_split(table.values.shape[0], seed=config.seed)
+    if split is None:
+        split = (split_from_labels(table.split) if table.split is not None
+                 else random_split(table.values.shape[0], seed=config.seed))
     x_train_raw = np.asarray(table.values[split.train], np.float64)
     mean, cov, n = moments(x_train_raw)
     scale = feature_scale(cov, table.features) if standardize else np.ones(cov.shape[0])

@@ -85,21 +85,28 @@ def make_period(eval_every, batch_size, constant_head, shared_batches, out_shard
         n_latents = state.params.encoder_bias.shape[0]
         first = period_index * eval_every
 
-        def update(i, st: SgdState):
+        # Masking once per period, not per update: a point done at the start stays frozen for the whole period
+        # (restored below), and a point whose budget ends inside the period gets a zero step from then on. Only
+        # its Adam moments move on, and it is done after this period, so nothing observable changes.
+        n_live = jnp.where(state.done, 0, jnp.clip(budget - state.step, 0, eval_every))
+
+        def update(i, carry):
+            params, adam = carry
             t = first + i
             # The shared index stream depends only on (shared_key, t): computed once for the whole grid.
             batch_key = shared_key if shared_batches else key
             idx = jax.random.randint(jax.random.fold_in(batch_key, t), (batch_size,), 0, n_train)
             eps = jax.random.normal(jax.random.fold_in(key, t), (batch_size, n_latents), x_train.dtype)
-            grads = jax.grad(lambda p: sample_loss(p, x_train[idx], center, eps, beta, sigma_dec2)[0])(st.params)
+            grads = jax.grad(lambda p: sample_loss(p, x_train[idx], center, eps, beta, sigma_dec2)[0])(params)
             if constant_head:
                 grads = grads._replace(log_sigma2_weight=jnp.zeros_like(grads.log_sigma2_weight))
-            direction, adam = _ADAM.update(grads, st.adam)
-            params = jax.tree.map(lambda p, u: p - lr * u, st.params, direction)
-            live = ~st.done & (st.step < budget)
-            return tree_where(live, st._replace(params=params, adam=adam, step=st.step + 1), st)
+            direction, adam = _ADAM.update(grads, adam)
+            step = jnp.where(i < n_live, lr, 0)
+            return jax.tree.map(lambda p, u: p - step * u, params, direction), adam
 
-        state = jax.lax.fori_loop(0, eval_every, update, state)
+        params, adam = jax.lax.fori_loop(0, eval_every, update, (state.params, state.adam))
+        state = tree_where(state.done, state, state._replace(params=params, adam=adam,
+                                                             step=state.step + n_live.astype(state.step.dtype)))
         val, _, _ = expected_loss(state.params, val_blocks, val_mask, center, beta, sigma_dec2)
         bad = ~(jnp.isfinite(val) & all_finite(state.params))
         improved = ~bad & (val < state.best_val)
@@ -179,7 +186,7 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpo
     run = _engine.run_grid(period, _engine.shard_grid(state, grid_sh), args, max_periods=max_periods,
                            describe=describe, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                            fingerprint=fingerprint, resume=resume,
-                           progress=progress, sharding=grid_sh)
+                           progress=progress, sharding=grid_sh, updates_per_period=eval_every)
     best = run.state.best_params
     train_blocks, train_mask = row_blocks(x_train, 8192, dtype)
     _, distortion, rate = _grid_expected_loss()(best, train_blocks, train_mask, center, args[0], args[-1])

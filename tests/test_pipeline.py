@@ -60,3 +60,25 @@ def test_cli_scan_report_plot_and_bad_inputs(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("linvae: error: ") and err.count("\n") == 1, (case, err)
     assert not (tmp_path / "b.nc").exists()
+
+
+def test_data_carried_split_is_used(tmp_path):
+    import xarray as xr
+
+    x, _ = linvae.synthetic_data([3.0, 1.0, 0.3], 600, seed=4)
+    labels = np.array(["train"] * 400 + ["val"] * 100 + ["test"] * 100)
+    xr.Dataset({"x": (("sample", "feature"), x), "split": ("sample", labels)}).to_netcdf(tmp_path / "d.nc")
+    table = linvae.load_table(tmp_path / "d.nc")
+    np.testing.assert_array_equal(table.split, labels)
+    ds = linvae.scan(table, [0.01, 0.1], linvae.ScanConfig(method="exact", n_latents=3), progress=False)
+    assert (ds.attrs["n_train"], ds.attrs["n_val"], ds.attrs["n_test"]) == (400, 100, 100)
+    np.testing.assert_allclose(ds["data_mean"], x[:400].mean(0))   # standardised with training rows only
+    bad = labels.copy()
+    bad[:5] = "holdout"
+    xr.Dataset({"x": (("sample", "feature"), x), "split": ("sample", bad)}).to_netcdf(tmp_path / "bad.nc")
+    try:
+        linvae.scan(linvae.load_table(tmp_path / "bad.nc"), [0.1], linvae.ScanConfig(method="exact", n_latents=2),
+                    progress=False)
+        raise AssertionError("expected an InputError")
+    except linvae.InputError as err:
+        assert "holdout" in str(err)
