@@ -69,6 +69,17 @@ def sgd_inputs(G, x_train, x_val):
     return _engine.shard_grid(state, grid_sh), args, grid_sh
 
 
+def bench_streams(G, steps, x_train, x_val):
+    """Grid time with one minibatch index stream shared by the grid versus one stream per point."""
+    state, args, grid_sh = sgd_inputs(G, x_train, x_val)
+    times = {}
+    for shared in (True, False):
+        compiled = _sgd.make_period(steps, BATCH, False, shared, grid_sh).lower(state, jnp.int32(0), *args).compile()
+        _, times[shared] = timed(compiled, state, jnp.int32(0), *args)
+    return {"G": G, "steps": steps, "shared_s": times[True], "independent_s": times[False],
+            "shared_speedup": times[False] / times[True]}
+
+
 def bench_sgd(G, steps, x_train, x_val):
     state, args, grid_sh = sgd_inputs(G, x_train, x_val)
     period = _sgd.make_period(steps, BATCH, False, True, grid_sh)
@@ -148,6 +159,9 @@ def main():
     print(f"linvae engine benchmark on {device}; jax {jax.__version__}; d={D}, K={K}, batch {BATCH}")
     rows = []
     for G in grid_sizes:
+        if G % jax.local_device_count():
+            print(f"(G = {G} skipped: it does not split evenly over {jax.local_device_count()} devices)")
+            continue
         rows.append(bench_exact(G, spectrum))
         rows.append(bench_sgd(G, args.steps, x_train, x_val))
     head = f"{'method':>6} {'G':>3} {'compile s':>9} {'grid s':>8} {'loop s':>8} {'grid steps/s':>12} " \
@@ -162,9 +176,13 @@ def main():
         r = exact64[0]
         print(f"exact, G=64: every point within |dM2| < 1e-3 of the closed form (max {r['max_abs_dM2']:.1e}) "
               f"in {r['grid_s']:.2f} s after compilation")
+    G = max(grid_sizes)
+    streams = bench_streams(G, args.steps, x_train, x_val)
+    print(f"sgd batch stream, G={G}: shared {streams['shared_s']:.2f} s, independent {streams['independent_s']:.2f} s "
+          f"(shared is {100 * (streams['shared_speedup'] - 1):.0f} % faster)")
     with open(args.out, "w") as f:
-        json.dump({"device": device, "jax": jax.__version__, "python": sys.version.split()[0], "rows": rows}, f,
-                  indent=2)
+        json.dump({"device": device, "jax": jax.__version__, "python": sys.version.split()[0], "rows": rows,
+                   "batch_streams": streams}, f, indent=2)
     print(f"wrote {args.out}")
 
 
