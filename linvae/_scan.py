@@ -54,8 +54,9 @@ def split_from_labels(labels) -> Split:
     parts = [np.flatnonzero(np.isin(labels, names)) for names in (["train"], ["val", "validation"], ["test"])]
     unknown = sorted(set(np.unique(labels)) - {"train", "val", "validation", "test"})
     if unknown or any(len(p) == 0 for p in parts):
-        raise InputError(f"a data split needs labels train, val and test (each at least once), found "
-                         f"{sorted(set(np.unique(labels)))}; fix the 'split' variable")
+        found = ", ".join(str(v) for v in np.unique(labels))
+        raise InputError(f"a data split needs labels train, val and test (each at least once), found {found}; "
+                         "fix the 'split' variable")
     return Split(*parts)
 
 
