@@ -226,9 +226,11 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     utility = D[:, :-1] - D[:, 1:]
     full = D[:, -1]
     best = int(np.nanargmin(full)) if np.any(np.isfinite(full)) else 0
-    Tk = _theory.mode_thresholds(ds["pca_eigenvalue"].values)
-    m = min(K, Tk.shape[-1])
-    theory_utility = np.pad(np.asarray(_theory.mean_path_utility(T, Tk[:m]), np.float64), ((0, 0), (0, K - m)))
+    with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
+        Tk = _theory.mode_thresholds(ds["pca_eigenvalue"].values)
+        m = min(K, Tk.shape[-1])
+        theory_utility = np.pad(np.asarray(_theory.mean_path_utility(T, Tk[:m])), ((0, 0), (0, K - m)))
+        theory_truncated = np.asarray(_theory.mean_path_truncated_distortion(T, Tk, K))
     per_latent = ("T", "latent")
     out = ds.assign(
         **{name: (per_latent, getattr(obs, name))
@@ -238,8 +240,7 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
         collapse_fit_rmse=("rank", rmse),
         truncated_distortion=(("T", "n_kept"), D), utility=(("T", "rank"), utility),
         utility_spectrum=("rank", utility[best]),
-        theory_truncated_distortion=(("T", "n_kept"),
-                                     np.asarray(_theory.mean_path_truncated_distortion(T, Tk, K), np.float64)),
+        theory_truncated_distortion=(("T", "n_kept"), theory_truncated),
         theory_utility=(("T", "rank"), theory_utility),
     )
     out.attrs.update(analysis_m2_threshold=float(m2_threshold), analysis_min_fit_points=int(min_fit_points),

@@ -28,8 +28,6 @@ class ScanConfig:
       variance_head: ``"affine"`` log-variance head (paper) or ``"constant"`` (canonical ansatz), sgd only.
       shared_batches: one minibatch index stream shared by the whole grid (noise stays independent per
         point); about 15-20 % faster on CPU than independent streams (sgd).
-      tol: exact method: a point has converged when its largest change of ``M²`` over a check period and its
-        relative loss change both fall below ``tol``.
       seed: seeds initialisation, noise and minibatches.
       x64: train in float64 instead of float32.
     """
@@ -44,7 +42,6 @@ class ScanConfig:
     patience: float = 0.1
     variance_head: str = "affine"
     shared_batches: bool = True
-    tol: float = 1e-7
     seed: int = 0
     x64: bool = False
 
@@ -64,7 +61,6 @@ class ScanConfig:
         need(self.eval_every is None or self.eval_every >= 1, "eval_every must be at least 1", self.eval_every,
              "leave it unset for one epoch")
         need(0 < self.patience <= 1, "patience must be a fraction in (0, 1]", self.patience, "use e.g. 0.1")
-        need(self.tol > 0, "tol must be positive", self.tol, "use e.g. 1e-7")
 
     @property
     def lr(self) -> float:

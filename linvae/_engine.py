@@ -12,6 +12,7 @@ device once. Each method module supplies ``init``, ``period`` and ``status`` for
 
 import os
 import pathlib
+import sys
 import time
 from typing import Callable, NamedTuple
 
@@ -114,7 +115,9 @@ def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callabl
     start_period = 0
     if resume and checkpoint is not None:
         loaded = load_checkpoint(checkpoint, state, fingerprint)
-        if loaded is not None:
+        if loaded is None:
+            print(f"linvae: no checkpoint of this scan at {checkpoint}; starting from the beginning", file=sys.stderr)
+        else:
             host_state, start_period = loaded
             state = host_state if sharding is None else shard_grid(host_state, sharding)
     bar = None

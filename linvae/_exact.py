@@ -53,7 +53,7 @@ P_FLUSH, H_FLUSH = 1e-10, 1e-12
 class ExactState(NamedTuple):
     p: jnp.ndarray              # (K m + K,) flat parameters: B (K, m) row-major, then s (K,)
     mu: jnp.ndarray             # () Levenberg–Marquardt damping
-    best_val: jnp.ndarray       # () normalised loss L̃ = 2 T f at the last iterate
+    best_val: jnp.ndarray       # () normalised loss L̃ = 2 T f at the current iterate (Newton only accepts descent)
     step: jnp.ndarray           # () int32 updates done (Adam steps + Newton iterations)
     done: jnp.ndarray           # () bool
     stopped_early: jnp.ndarray  # () bool: converged by the criterion (not by the iteration cap)
@@ -165,7 +165,10 @@ def make_period(n_latents, out_sharding=None):
                 lambda a, b: jnp.where(live, a, b), new_state, opt_state)
 
         p, _ = jax.lax.fori_loop(0, WARMUP, body, (state.p, opt.init(state.p)))
-        return state._replace(p=_flush(p), step=state.step + n_steps.astype(jnp.int32))
+        finite = jnp.all(jnp.isfinite(p))
+        # A warm-up that overflowed keeps the starting point and is flagged; the point takes no Newton step.
+        return state._replace(p=jnp.where(finite, _flush(p), state.p), step=state.step + n_steps.astype(jnp.int32),
+                              diverged=state.diverged | ~finite, done=state.done | ~finite)
 
     def newton(state, lam, beta_s, budget):
         eye = jnp.eye(state.p.shape[0], dtype=state.p.dtype)
@@ -217,6 +220,13 @@ def _certificate(n_latents):
         return jnp.all(jnp.isfinite(jnp.linalg.cholesky(H + 1e-6 * jnp.eye(H.shape[0], dtype=H.dtype))))
 
     return jax.jit(jax.vmap(one, in_axes=(0, None, 0)))
+
+
+def certify(p, lam, beta_s, n_latents):
+    """:func:`_certificate` evaluated in float64 (in float32 the 1e-6 shift is below rounding at small T)."""
+    with jax.enable_x64(True):
+        f64 = lambda a: jnp.asarray(np.asarray(a), jnp.float64)  # noqa: E731
+        return np.asarray(_certificate(n_latents)(f64(p), f64(lam), f64(beta_s)))
 
 
 def to_params(p, spectrum, keep, n_latents) -> Params:
@@ -271,7 +281,7 @@ def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_ev
                            max_periods=1 + MAX_NEWTON // NEWTON_PER_PERIOD, describe=describe, checkpoint=checkpoint,
                            checkpoint_every=checkpoint_every, fingerprint=fingerprint, resume=resume,
                            progress=progress, sharding=grid_sh)
-    certified = np.asarray(_certificate(K)(jnp.asarray(run.state.p), args[2], args[3]))[:n_points]
+    certified = certify(run.state.p, args[2], args[3], K)[:n_points]
     params = to_params(run.state.p, spectrum, keep, K)
     with jax.enable_x64(True):
         sq_err, rate = jax.vmap(exact_terms, in_axes=(0, None, None))(

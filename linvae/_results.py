@@ -59,7 +59,8 @@ VARIABLE_ATTRS.update({
     "decoder_weight": ("decoder weight W (xhat = W z + c)", "1"),
     "decoder_bias": ("decoder bias c", "1"),
     "train_steps": ("parameter updates performed", "1"),
-    "best_val_loss": ("best validation loss per sample (noise-expected; exact: expected training loss)", "1"),
+    "best_val_loss": ("best normalised loss (2 sigma_dec2 / V)(D + beta R): sgd on the validation split (noise-"
+                      "expected), exact on the training covariance", "1"),
     "stopped_early": ("1 if early stopping ended the run before its budget (sgd) or it converged (exact)", "1"),
     "diverged": ("1 if the run produced NaN/inf and was frozen at its best parameters", "1"),
     "distortion": ("normalised distortion E||x - xhat||^2 / V of the kept parameters", "1"),
@@ -148,11 +149,13 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
 def add_theory(ds: xr.Dataset) -> xr.Dataset:
     """Add the closed-form β-VAE optimum (SPEC.md §3) at the dataset's ``T`` grid and spectrum."""
     lam = ds["pca_eigenvalue"].values
-    branch = jax.tree.map(np.asarray, _theory.closed_form(ds["T"].values, lam, int(ds.attrs["n_latents"])))
+    with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
+        branch = jax.tree.map(np.asarray, _theory.closed_form(ds["T"].values, lam, int(ds.attrs["n_latents"])))
+        thresholds = np.asarray(_theory.mode_thresholds(lam))
+        beta_thresholds = np.asarray(_theory.critical_betas(lam, ds.attrs["sigma_dec2"]))
     per_mode = ("T", "mode")
     out = ds.assign(
-        theory_threshold=("mode", np.asarray(_theory.mode_thresholds(lam), np.float64)),
-        theory_beta_threshold=("mode", np.asarray(_theory.critical_betas(lam, ds.attrs["sigma_dec2"]), np.float64)),
+        theory_threshold=("mode", thresholds), theory_beta_threshold=("mode", beta_thresholds),
         theory_M2=(per_mode, branch.M2), theory_sigma2=(per_mode, branch.sigma2),
         theory_log_sigma2=(per_mode, branch.log_sigma2), theory_rate=(per_mode, branch.rate),
         theory_distortion=("T", branch.total_distortion), theory_total_rate=("T", branch.total_rate),

@@ -60,9 +60,12 @@ def split_from_labels(labels) -> Split:
     return Split(*parts)
 
 
-def _fingerprint(config, T, x_train):
-    """Identifies a scan for checkpoint matching: configuration, grid and a digest of the training data."""
-    h = hashlib.sha256(json.dumps(config.as_attrs(), sort_keys=True).encode())
+def _fingerprint(config, T, x_train, standardize, split):
+    """Identifies a scan for checkpoint matching: configuration, standardisation, grid, split and a digest of the
+    training data."""
+    h = hashlib.sha256(json.dumps({**config.as_attrs(), "standardize": bool(standardize)}, sort_keys=True).encode())
+    for part in split:
+        h.update(np.asarray(part, np.int64).tobytes())
     h.update(np.asarray(T, np.float64).tobytes())
     h.update(np.ascontiguousarray(x_train[:: max(1, len(x_train) // 1000)]).tobytes())
     h.update(str(x_train.shape).encode())
@@ -97,6 +100,11 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
     if split is None:
         split = (split_from_labels(table.split) if table.split is not None
                  else random_split(table.values.shape[0], seed=config.seed))
+    n_rows = table.values.shape[0]
+    for name, part in zip(("train", "val", "test"), split):
+        if len(part) == 0 or np.min(part) < 0 or np.max(part) >= n_rows:
+            raise InputError(f"the {name} split must hold at least one row index in 0..{n_rows - 1}, found "
+                             f"{len(part)} indices; fix the split")
     x_train_raw = np.asarray(table.values[split.train], np.float64)
     mean, cov, n = moments(x_train_raw)
     scale = feature_scale(cov, table.features) if standardize else np.ones(cov.shape[0])
@@ -116,7 +124,7 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
                          "first (the CLI's --x64 does this)")
     betas = T * V / config.sigma_dec2
     standardise = lambda rows: ((np.asarray(table.values[rows], np.float64) - mean) / scale)  # noqa: E731
-    fingerprint = _fingerprint(config, T, x_train_raw)
+    fingerprint = _fingerprint(config, T, x_train_raw, standardize, split)
     t0 = time.perf_counter()
     if config.method == "exact":
         run, params, terms, certified = _exact.train_grid(spectrum, betas, config, dtype=dtype, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
@@ -144,7 +152,9 @@ def _add_training(ds, run, params: Params, terms, V, config, wall):
     T = ds["T"].values
     out = ds.assign(
         train_steps=("T", np.asarray(st.step)[:n].astype(np.int64)),
-        best_val_loss=("T", np.asarray(st.best_val, np.float64)[:n]),
+        # sgd tracks the per-sample loss D + βR; report the normalised L̃ = (2σ²/V)(D + βR) like the exact method
+        best_val_loss=("T", np.asarray(st.best_val, np.float64)[:n]
+                       * (2 * config.sigma_dec2 / V if config.method == "sgd" else 1.0)),
         stopped_early=("T", np.asarray(st.stopped_early)[:n].astype(np.int8)),
         diverged=("T", np.asarray(st.diverged)[:n].astype(np.int8)),
         distortion=("T", sq_err / V), rate=("T", rate), loss=("T", sq_err / V + 2 * T * rate),
@@ -157,5 +167,6 @@ def _add_training(ds, run, params: Params, terms, V, config, wall):
                      platform=jax.default_backend())
     if np.any(out["diverged"].values):
         bad = ", ".join(f"{t:.3g}" for t in T[out["diverged"].values.astype(bool)])
-        out.attrs["warning"] = f"diverged at T = {bad}: frozen at their best parameters"
+        out.attrs["warning"] = (f"diverged at T = {bad}: " + ("frozen at their best parameters" if config.method == "sgd"
+                                else "kept at their last finite parameters"))
     return _results._named(out)

@@ -84,6 +84,7 @@ def make_period(eval_every, batch_size, constant_head, shared_batches, out_shard
         n_train = x_train.shape[0]
         n_latents = state.params.encoder_bias.shape[0]
         first = period_index * eval_every
+        noise_key, own_batch_key = jax.random.split(key)  # independent streams: noise, and per-point indices
 
         # Masking once per period, not per update: a point done at the start stays frozen for the whole period
         # (restored below), and a point whose budget ends inside the period gets a zero step from then on. Only
@@ -94,9 +95,9 @@ def make_period(eval_every, batch_size, constant_head, shared_batches, out_shard
             params, adam = carry
             t = first + i
             # The shared index stream depends only on (shared_key, t): computed once for the whole grid.
-            batch_key = shared_key if shared_batches else key
+            batch_key = shared_key if shared_batches else own_batch_key
             idx = jax.random.randint(jax.random.fold_in(batch_key, t), (batch_size,), 0, n_train)
-            eps = jax.random.normal(jax.random.fold_in(key, t), (batch_size, n_latents), x_train.dtype)
+            eps = jax.random.normal(jax.random.fold_in(noise_key, t), (batch_size, n_latents), x_train.dtype)
             grads = jax.grad(lambda p: sample_loss(p, x_train[idx], center, eps, beta, sigma_dec2)[0])(params)
             if constant_head:
                 grads = grads._replace(log_sigma2_weight=jnp.zeros_like(grads.log_sigma2_weight))
@@ -109,7 +110,7 @@ def make_period(eval_every, batch_size, constant_head, shared_batches, out_shard
                                                              step=state.step + n_live.astype(state.step.dtype)))
         val, _, _ = expected_loss(state.params, val_blocks, val_mask, center, beta, sigma_dec2)
         bad = ~(jnp.isfinite(val) & all_finite(state.params))
-        improved = ~bad & (val < state.best_val)
+        improved = ~state.done & ~bad & (val < state.best_val)
         best_params = tree_where(improved, state.params, state.best_params)
         best_step = jnp.where(improved, state.step, state.best_step)
         patience_out = state.step - best_step >= patience

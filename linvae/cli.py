@@ -131,7 +131,7 @@ def cmd_scan(args):
     config = linvae.ScanConfig(
         method=args.method, n_latents=args.latents, sigma_dec2=_positive("--sigma-dec2", args.sigma_dec2),
         steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, eval_every=args.eval_every,
-        variance_head=args.variance_head, shared_batches=not args.independent_batches, seed=args.seed, x64=args.x64,
+        patience=args.patience, variance_head=args.variance_head, shared_batches=not args.independent_batches, seed=args.seed, x64=args.x64,
     )
     T = _grid(args.grid)
     out = _output_file(args.out)
@@ -193,11 +193,14 @@ def cmd_report(args):
         path = _output_file(args.csv)
         tmp = path.with_name(path.name + ".tmp")
         columns = list(table.data_vars)
-        with open(tmp, "w") as f:
-            f.write(",".join(["rank"] + columns) + "\n")
-            for i, rank in enumerate(table["rank"].values):
-                f.write(",".join([str(rank)] + [repr(float(table[c].values[i])) for c in columns]) + "\n")
-        tmp.replace(path)
+        try:
+            with open(tmp, "w") as f:
+                f.write(",".join(["rank"] + columns) + "\n")
+                for i, rank in enumerate(table["rank"].values):
+                    f.write(",".join([str(rank)] + [repr(float(table[c].values[i])) for c in columns]) + "\n")
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         print(f"wrote {path}")
 
 
@@ -213,9 +216,10 @@ def cmd_plot(args):
 
 def _print_scan(ds):
     n_conv = int(ds["stopped_early"].sum())
+    stopped = "converged" if ds.attrs["method"] == "exact" else "stopped early"
     print(f"{ds.attrs['method']} scan: {ds.sizes['T']} points, K = {ds.attrs['n_latents']}, "
           f"{ds.attrs['train_wall_seconds']:.1f} s training, {int(ds['train_steps'].max())} updates max, "
-          f"{n_conv} stopped early, {int(ds['diverged'].sum())} diverged")
+          f"{n_conv} {stopped}, {int(ds['diverged'].sum())} diverged")
     rel = np.abs(ds["loss"].values / ds["theory_loss"].values - 1)
     print(f"normalised loss vs closed form: median rel. diff {np.median(rel):.2e}, worst {rel.max():.2e}")
 
@@ -274,6 +278,8 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=256, help="minibatch size for sgd (default 256)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: sgd 3e-4; exact 0.1 for its warm-up)")
     p.add_argument("--eval-every", type=int, default=None, help="sgd: updates between validations (default 1 epoch)")
+    p.add_argument("--patience", type=float, default=0.1,
+                   help="sgd: stop after this fraction of the budget without a better validation loss (default 0.1)")
     p.add_argument("--variance-head", choices=["affine", "constant"], default="affine",
                    help="sgd: encoder log-variance affine in x (paper) or constant")
     p.add_argument("--independent-batches", action="store_true",

@@ -36,7 +36,7 @@ def test_cli_scan_report_plot_and_bad_inputs(tmp_path, capsys):
                  "--grid", "1e-4:1:12", "--out", str(out), "--figures", str(tmp_path / "fig"), "--quiet"])
     printed = capsys.readouterr().out
     assert code == 0 and out.exists() and not list(tmp_path.glob("*.ckpt.npz"))
-    assert "Duality" in printed and "stopped early" in printed
+    assert "Duality" in printed and "converged" in printed
     assert len(list((tmp_path / "fig").glob("*.png"))) >= 4 and len(list((tmp_path / "fig").glob("*.pdf"))) >= 4
     ds = linvae.load(out)
     assert ds.attrs["method"] == "exact" and ds.attrs["n_train"] == 2100 and ds.attrs["config_standardize"] == 1
