@@ -12,7 +12,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["Params", "encode", "decode", "kl_per_latent", "sample_loss", "exact_terms", "exact_loss", "init_params"]
+__all__ = ["Params", "encode", "decode", "kl_per_latent", "sample_loss", "exact_terms", "exact_loss", "init_params",
+           "expected_loss"]
 
 
 class Params(NamedTuple):
@@ -94,3 +95,26 @@ def init_params(key, n_features, n_latents, dtype=jnp.float32, scale=0.01) -> Pa
         decoder_weight=scale * jax.random.normal(kw, (n_features, n_latents), dtype),
         decoder_bias=jnp.zeros((n_features,), dtype),
     )
+
+
+def expected_loss(params: Params, x_blocks, mask, center, beta, sigma_dec2):
+    """Noise-expected loss, distortion and rate averaged over rows, streamed over row blocks.
+
+    For the linear decoder ``E_ε ‖x − x̂‖² = ‖x − W μ(x) − c‖² + Σ_k ‖w_k‖² σ_k²(x)`` exactly.
+
+    ``x_blocks`` is ``(n_blocks, block, d)``; ``mask`` ``(n_blocks, block)`` marks real rows (padding is 0).
+    """
+    col_norm2 = jnp.sum(params.decoder_weight**2, axis=0)  # ‖w_k‖²
+
+    def block_sums(carry, xm):
+        x, m = xm
+        mu, log_sigma2 = encode(params, x, center)
+        err = jnp.sum((x - decode(params, mu)) ** 2, axis=-1) + jnp.exp(log_sigma2) @ col_norm2
+        kl = jnp.sum(kl_per_latent(mu, log_sigma2), axis=-1)
+        return (carry[0] + jnp.sum(m * err), carry[1] + jnp.sum(m * kl)), None
+
+    zero = jnp.zeros((), x_blocks.dtype)
+    (err, kl), _ = jax.lax.scan(block_sums, (zero, zero), (x_blocks, mask))
+    n = jnp.sum(mask)
+    distortion, rate = err / (2 * sigma_dec2 * n), kl / n
+    return distortion + beta * rate, distortion, rate

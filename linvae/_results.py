@@ -113,10 +113,12 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
     d = lam.size
     V = spectrum.total_variance
     features = [f"x{j}" for j in range(d)] if features is None else [str(f) for f in features]
+    with jax.enable_x64(True):
+        beta = np.asarray(_theory.beta_from_temperature(T, sigma_dec2, V))
     ds = xr.Dataset(
         coords={
             "T": ("T", T, {"long_name": "normalised information price T = beta sigma_dec2 / V", "units": _ONE}),
-            "beta": ("T", T * V / sigma_dec2, {"long_name": "raw regularisation weight beta", "units": _ONE}),
+            "beta": ("T", beta, {"long_name": "raw regularisation weight beta", "units": _ONE}),
             "mode": ("mode", np.arange(1, d + 1), {"long_name": "PCA mode index, eigenvalues descending"}),
             "latent": ("latent", np.arange(n_latents), {"long_name": "latent index"}),
             "rank": ("rank", np.arange(1, n_latents + 1), {"long_name": "rank by signal fraction M^2, descending"}),

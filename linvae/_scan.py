@@ -25,6 +25,7 @@ from linvae._errors import InputError
 from linvae._model import Params
 from linvae._pca import moments, spectrum_from_covariance
 from linvae._results import PARAMETER_DIMS
+from linvae._theory import beta_from_temperature
 
 __all__ = ["Split", "random_split", "split_from_labels", "scan"]
 
@@ -122,7 +123,8 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
     if config.x64 and not jax.config.jax_enable_x64:
         raise InputError("float64 training needs jax_enable_x64; call jax.config.update('jax_enable_x64', True) "
                          "first (the CLI's --x64 does this)")
-    betas = T * V / config.sigma_dec2
+    with jax.enable_x64(True):  # β = T V / σ_dec² in float64 whatever the training precision
+        betas = np.asarray(beta_from_temperature(T, config.sigma_dec2, V))
     standardise = lambda rows: ((np.asarray(table.values[rows], np.float64) - mean) / scale)  # noqa: E731
     fingerprint = _fingerprint(config, T, x_train_raw, standardize, split)
     t0 = time.perf_counter()

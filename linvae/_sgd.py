@@ -6,8 +6,8 @@ validation split; the best parameters are kept, and a model stops on its own aft
 updates without improvement, when its budget is spent, or when it produces NaN/inf (then it is frozen at its
 best parameters and flagged ``diverged``).
 
-The validation loss is the expectation over the posterior noise, exact for the linear decoder:
-``E_ε ‖x − x̂‖² = ‖x − W μ(x) − c‖² + Σ_k ‖w_k‖² σ_k²(x)``, so early stopping does not chase sampling noise.
+The validation loss is :func:`linvae._model.expected_loss`, the expectation over the posterior noise (exact for
+the linear decoder), so early stopping does not chase sampling noise.
 """
 
 import functools
@@ -20,9 +20,9 @@ import optax
 
 from linvae import _engine
 from linvae._engine import all_finite, tree_where
-from linvae._model import Params, decode, encode, init_params, kl_per_latent, sample_loss
+from linvae._model import Params, expected_loss, init_params, sample_loss
 
-__all__ = ["SgdState", "init_state", "make_period", "expected_loss", "train_grid"]
+__all__ = ["SgdState", "init_state", "make_period", "train_grid"]
 
 
 class SgdState(NamedTuple):
@@ -48,27 +48,6 @@ def init_state(key, n_features, n_latents, dtype) -> SgdState:
     return SgdState(params=params, adam=_ADAM.init(params), best_params=params,
                     best_val=jnp.asarray(jnp.inf, dtype), best_step=jnp.zeros((), jnp.int32),
                     step=jnp.zeros((), jnp.int32), done=false, stopped_early=false, diverged=false)
-
-
-def expected_loss(params: Params, x_blocks, mask, center, beta, sigma_dec2):
-    """Noise-expected loss, distortion and rate averaged over rows, streamed over row blocks.
-
-    ``x_blocks`` is ``(n_blocks, block, d)``; ``mask`` ``(n_blocks, block)`` marks real rows (padding is 0).
-    """
-    col_norm2 = jnp.sum(params.decoder_weight**2, axis=0)  # ‖w_k‖²
-
-    def block_sums(carry, xm):
-        x, m = xm
-        mu, log_sigma2 = encode(params, x, center)
-        err = jnp.sum((x - decode(params, mu)) ** 2, axis=-1) + jnp.exp(log_sigma2) @ col_norm2
-        kl = jnp.sum(kl_per_latent(mu, log_sigma2), axis=-1)
-        return (carry[0] + jnp.sum(m * err), carry[1] + jnp.sum(m * kl)), None
-
-    zero = jnp.zeros((), x_blocks.dtype)
-    (err, kl), _ = jax.lax.scan(block_sums, (zero, zero), (x_blocks, mask))
-    n = jnp.sum(mask)
-    distortion, rate = err / (2 * sigma_dec2 * n), kl / n
-    return distortion + beta * rate, distortion, rate
 
 
 @functools.cache

@@ -152,7 +152,7 @@ def landau_coefficients(tau) -> Landau:
     return Landau(c0=jnp.ones_like(tau), c2=tau - 1, c4=tau / 2)
 
 
-def stationary_weights(mean, eigenvalues, eigenvectors, T, n_latents, sigma_dec2=1.0) -> Params:
+def stationary_weights(mean, eigenvalues, eigenvectors, T, n_latents) -> Params:
     """Exact stationary weights of the global optimum at one information price ``T`` (SPEC.md §3).
 
     Latent ``k < min(K, d)`` carries PCA mode ``k``: encoder row ``a_k = sqrt((1 − τ_k)/λ_k) u_kᵀ``, decoder column
@@ -164,7 +164,8 @@ def stationary_weights(mean, eigenvalues, eigenvectors, T, n_latents, sigma_dec2
     Args:
       mean: ``(d,)`` data mean ``x̄``.
       eigenvalues: ``(d,)`` descending; eigenvectors: ``(d, d)`` with ``u_k`` in column k.
-      T: scalar information price; n_latents: ``K``; sigma_dec2: decoder variance.
+      T: scalar information price (the weights depend on β and σ_dec² only through ``β σ_dec² = T V``);
+      n_latents: ``K``.
     """
     lam = jnp.asarray(eigenvalues)
     U = jnp.asarray(eigenvectors)
