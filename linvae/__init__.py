@@ -4,7 +4,9 @@ Closed forms (:func:`closed_form`, :func:`stationary_weights`, :func:`choose_bet
 (:func:`pca_spectrum`) and one results schema (:func:`theory_dataset`, :func:`save`, :func:`load`).
 """
 
-from linvae._data import Table, default_spectrum, default_table, feature_scale, load_table, synthetic_data
+from linvae._data import (
+    Table, default_spectrum, default_table, feature_scale, load_table, standardized_spectrum, synthetic_data,
+)
 from linvae._errors import InputError
 from linvae._model import Params, decode, encode, exact_loss, exact_terms, init_params, kl_per_latent, sample_loss
 from linvae._pca import Spectrum, moments, pca_spectrum, spectrum_from_covariance, spectrum_from_eigenvalues
@@ -18,7 +20,8 @@ from linvae._theory import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Table", "default_spectrum", "default_table", "feature_scale", "load_table", "synthetic_data",
+    "Table", "default_spectrum", "default_table", "feature_scale", "load_table", "standardized_spectrum",
+    "synthetic_data",
     "InputError",
     "Params", "decode", "encode", "exact_loss", "exact_terms", "init_params", "kl_per_latent", "sample_loss",
     "Spectrum", "moments", "pca_spectrum", "spectrum_from_covariance", "spectrum_from_eigenvalues",

@@ -10,8 +10,10 @@ from typing import NamedTuple
 import numpy as np
 
 from linvae._errors import InputError
+from linvae._pca import Spectrum, moments, spectrum_from_covariance
 
-__all__ = ["Table", "load_table", "feature_scale", "synthetic_data", "default_spectrum", "default_table"]
+__all__ = ["Table", "load_table", "feature_scale", "standardized_spectrum", "synthetic_data", "default_spectrum",
+           "default_table"]
 
 _SPECTRUM_FILE = "worldclim_bio10m_spectrum.json"
 
@@ -104,6 +106,17 @@ def feature_scale(cov, features):
         raise InputError(f"feature(s) {names} are constant, so they cannot be standardised; "
                          "drop them or pass --no-standardize")
     return np.sqrt(var)
+
+
+def standardized_spectrum(x, features, standardize=True) -> tuple[Spectrum, np.ndarray]:
+    """PCA spectrum of ``x`` ``(N, d)`` after per-feature standardisation (SPEC.md §9), in one streamed pass.
+
+    The covariance of ``(x − x̄) / s`` is ``C / (s sᵀ)`` with ``s = sqrt(diag C)`` (``s = 1`` when
+    ``standardize`` is false). Returns ``(spectrum, s)``; ``spectrum.mean`` is the raw data mean ``x̄``.
+    """
+    mean, cov, n = moments(x)
+    scale = feature_scale(cov, features) if standardize else np.ones(cov.shape[0])
+    return spectrum_from_covariance(mean, cov / np.outer(scale, scale), n), scale
 
 
 def synthetic_data(eigenvalues, n_samples, *, seed=0, rotation=True):

@@ -7,7 +7,8 @@ budget and keys are traced, so a new grid of the same shape never recompiles. A 
 loop stops as soon as every point is done. Between periods the host shows progress and checkpoints the state.
 
 The grid axis is sharded over all local devices (``jax.sharding``); data are replicated and put on the
-device once. Each method module supplies ``init``, ``period`` and ``status`` for :func:`run_grid`.
+device once. Each method module builds its grid state with :func:`init_grid` and its compiled ``period`` for
+:func:`run_grid`.
 """
 
 import os
@@ -21,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["GridRun", "grid_sharding", "shard_grid", "run_grid", "save_checkpoint", "load_checkpoint",
+__all__ = ["GridRun", "grid_sharding", "init_grid", "shard_grid", "run_grid", "save_checkpoint", "load_checkpoint",
            "tree_where", "all_finite"]
 
 
@@ -58,6 +59,18 @@ def padded_size(n_points, lapack_inside=False):
     """Grid size rounded up to a multiple of the device count, so the grid axis splits evenly."""
     n_dev = len(grid_devices(lapack_inside))
     return -(-n_points // n_dev) * n_dev
+
+
+def init_grid(init_fn, keys, betas, n_points, *static):
+    """Initial grid state and β padded to the grid size ``len(keys)`` (a multiple of the device count).
+
+    ``init_fn(key, *static)`` initialises one model; padding points repeat the last β and start ``done``, so they
+    never train.
+    """
+    g = len(keys)
+    state = jax.vmap(init_fn, in_axes=(0,) + (None,) * len(static))(keys, *static)
+    betas = np.concatenate([betas, np.repeat(betas[-1:], g - n_points)])
+    return state._replace(done=jnp.arange(g) >= n_points), betas
 
 
 def shard_grid(tree, sharding):

@@ -264,10 +264,8 @@ def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_ev
     V = spectrum.total_variance
     keep = lam > 1e-12 * lam.max()
     K = config.n_latents
-    betas_p = np.concatenate([betas, np.repeat(betas[-1:], g - n_points)])
     keys = jax.random.split(jax.random.PRNGKey(config.seed), g)
-    state = jax.vmap(init_state, in_axes=(0, None, None, None))(keys, K, int(keep.sum()), dtype)
-    state = state._replace(done=jnp.arange(g) >= n_points)
+    state, betas_p = _engine.init_grid(init_state, keys, betas, n_points, K, int(keep.sum()), dtype)
     grid_sh, replicated = _engine.grid_sharding(lapack_inside=True)
     on_grid = lambda a: jax.device_put(jnp.asarray(a, dtype), grid_sh)  # noqa: E731
     args = (on_grid(betas_p * config.sigma_dec2 / V), on_grid(np.full(g, config.lr)),

@@ -20,10 +20,9 @@ import numpy as np
 from linvae import _engine, _exact, _results, _sgd
 from linvae._analysis import add_analysis
 from linvae._config import ScanConfig
-from linvae._data import Table, feature_scale
+from linvae._data import Table, standardized_spectrum
 from linvae._errors import InputError
 from linvae._model import Params
-from linvae._pca import moments, spectrum_from_covariance
 from linvae._results import PARAMETER_DIMS
 from linvae._theory import beta_from_temperature
 
@@ -107,17 +106,15 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
             raise InputError(f"the {name} split must hold at least one row index in 0..{n_rows - 1}, found "
                              f"{len(part)} indices; fix the split")
     x_train_raw = np.asarray(table.values[split.train], np.float64)
-    mean, cov, n = moments(x_train_raw)
-    scale = feature_scale(cov, table.features) if standardize else np.ones(cov.shape[0])
-    cov_std = cov / np.outer(scale, scale)
-    spectrum = spectrum_from_covariance(np.zeros_like(mean), cov_std, n)
+    spectrum, scale = standardized_spectrum(x_train_raw, table.features, standardize)
+    mean = spectrum.mean
     V = spectrum.total_variance
     ds = _results.theory_dataset(
         spectrum, T, n_latents=config.n_latents, sigma_dec2=config.sigma_dec2, features=table.features,
-        data_scale=scale if standardize else None, dataset=table.source, method=config.method,
+        data_scale=scale, dataset=table.source, method=config.method,
         config={**config.as_attrs(), "standardize": standardize},
     )
-    ds["data_mean"].values[:] = mean
+    spectrum = spectrum._replace(mean=np.zeros_like(mean))  # the models read centred (standardised) data
     ds.attrs.update(n_train=int(len(split.train)), n_val=int(len(split.val)), n_test=int(len(split.test)))
     dtype = jnp.float64 if config.x64 else jnp.float32
     if config.x64 and not jax.config.jax_enable_x64:

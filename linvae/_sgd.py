@@ -139,9 +139,7 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpo
     init_keys = jax.random.split(jax.random.fold_in(root, 0), g)
     noise_keys = jax.random.split(jax.random.fold_in(root, 1), g)
     shared_key = jax.random.fold_in(root, 2)
-    state = jax.vmap(init_state, in_axes=(0, None, None, None))(init_keys, d, K, dtype)
-    state = state._replace(done=jnp.arange(g) >= n_points)  # padding points never train
-    betas_p = np.concatenate([betas, np.repeat(betas[-1:], g - n_points)])
+    state, betas_p = _engine.init_grid(init_state, init_keys, betas, n_points, d, K, dtype)
     grid_sh, replicated = _engine.grid_sharding()
     put = lambda a: jax.device_put(jnp.asarray(a, dtype), replicated)  # noqa: E731
     val_blocks, val_mask = row_blocks(x_val, 8192, dtype)

@@ -55,18 +55,6 @@ def _latents(value, d):
     return value
 
 
-def _spectrum_of(table, standardize):
-    """PCA spectrum of a table, standardised per feature unless asked not to; returns (spectrum, scale)."""
-    from linvae._data import feature_scale
-    from linvae._pca import moments, spectrum_from_covariance
-
-    mean, cov, n = moments(table.values)
-    if not standardize:
-        return spectrum_from_covariance(mean, cov, n), None
-    scale = feature_scale(cov, table.features)
-    return spectrum_from_covariance(mean, cov / np.outer(scale, scale), n), scale
-
-
 def _print_modes(ds, file=None):
     print(f"{'mode':>4}  {'lambda_k':>11}  {'T_k':>11}  {'beta_c,k':>11}", file=file)
     for k, lam, tk, bk in zip(ds["mode"].values, ds["pca_eigenvalue"].values, ds["theory_threshold"].values,
@@ -84,7 +72,7 @@ def cmd_theory(args):
         spectrum, scale, features, source = linvae.spectrum_from_eigenvalues(_eigenvalues(args.eigenvalues)), None, None, "eigenvalues"
     else:
         table = linvae.load_table(args.data)
-        spectrum, scale = _spectrum_of(table, args.standardize)
+        spectrum, scale = linvae.standardized_spectrum(table.values, table.features, args.standardize)
         features, source = table.features, table.source
     K = _latents(args.latents, spectrum.eigenvalues.size)
     ds = linvae.theory_dataset(
