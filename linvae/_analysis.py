@@ -231,8 +231,11 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
         m = min(K, Tk.shape[-1])
         theory_utility = np.pad(np.asarray(_theory.mean_path_utility(T, Tk[:m])), ((0, 0), (0, K - m)))
         theory_truncated = np.asarray(_theory.mean_path_truncated_distortion(T, Tk, K))
+    U = ds["pca_eigenvector"].transpose("feature", "mode").values
+    eval_fraction = np.einsum("ik,ij,jk->k", U, obs.x_cov, U) / np.trace(obs.x_cov)
     per_latent = ("T", "latent")
     out = ds.assign(
+        eval_fraction=("mode", eval_fraction),
         **{name: (per_latent, getattr(obs, name))
            for name in ("mu2", "sigma2", "log_sigma2", "kl", "M2", "snr", "A2", "jensen_gap")},
         rank_latent=(("T", "rank"), order.astype(np.int64)), **ranked,
@@ -254,12 +257,20 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
 
 def duality_table(ds: xr.Dataset) -> xr.Dataset:
     """Mode-by-mode duality of SPEC.md §7: fitted threshold, utility and ``λ_k / V`` per rank, with relative
-    differences (``T_k = ΔD̃_k = λ_k / V`` in theory). Ranks beyond the number of modes compare with 0."""
+    differences (``T_k = ΔD̃_k = λ_k / V`` in theory). Ranks beyond the number of modes compare with 0.
+
+    ``eval_fraction`` is the evaluation split's own share of variance along each training direction,
+    ``u_kᵀ C_eval u_k / tr C_eval``: the value the measured utilities tend to as ``T → 0`` when the evaluation
+    data are not distributed like the training data (e.g. a spatial-block split)."""
     K = ds.sizes["rank"]
-    frac = np.zeros(K)
     n = min(K, ds.sizes["mode"])
+    frac, eval_frac = np.zeros(K), np.zeros(K)
     frac[:n] = ds["pca_fraction"].values[:n]
     frac[frac <= 1e-12 * frac.max()] = 0  # a rounding-level eigenvalue is a zero mode (SPEC.md §9)
+    if "eval_fraction" in ds:
+        eval_frac[:n] = np.where(frac[:n] > 0, ds["eval_fraction"].values[:n], 0)
+    else:
+        eval_frac[:] = np.nan
     fitted = ds["collapse_threshold"].values
     utility = ds["utility_spectrum"].values
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -268,6 +279,8 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
             {"collapse_threshold": ("rank", fitted), "utility": ("rank", utility), "pca_fraction": ("rank", frac),
              "threshold_rel_diff": ("rank", rel(fitted)), "utility_rel_diff": ("rank", rel(utility)),
              "threshold_utility_rel_diff": ("rank", np.where(utility > 0, fitted / utility - 1, np.nan)),
+            "eval_fraction": ("rank", eval_frac),
+            "utility_eval_rel_diff": ("rank", np.where(eval_frac > 0, utility / eval_frac - 1, np.nan)),
              "fit_points": ("rank", ds["collapse_fit_points"].values)},
             coords={"rank": ds["rank"].values},
         )

@@ -25,6 +25,8 @@ class Table(NamedTuple):
     features: tuple          # d feature names
     source: str              # where the data came from, for provenance attrs
     split: object = None     # optional (N,) labels "train" / "val" / "test" carried by the data
+    attrs: dict | None = None   # provenance of the data and of its split, copied into the results attrs
+    coords: dict | None = None  # optional per-sample coordinates (e.g. lat, lon), stored with the split labels
 
 
 def load_table(path) -> Table:

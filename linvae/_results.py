@@ -42,6 +42,16 @@ VARIABLE_ATTRS = {
 }
 
 
+VARIABLE_ATTRS.update({
+    "eval_fraction": ("evaluation split's variance along training PCA direction u_k over its total variance", "1"),
+})
+
+VARIABLE_ATTRS.update({  # per-sample coordinates stored with the split labels (WorldClim cells)
+    "lat": ("cell-centre latitude of each sample", "degrees_north"),
+    "lon": ("cell-centre longitude of each sample", "degrees_east"),
+    "cell_area": ("area of each sample's grid cell (WGS 84)", "km2"),
+})
+
 PARAMETER_DIMS = {  # trained parameters as stored in the Dataset (standardised feature units)
     "encoder_weight": ("T", "latent", "feature"),
     "encoder_bias": ("T", "latent"),

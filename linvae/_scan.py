@@ -73,7 +73,8 @@ def _fingerprint(config, T, x_train, standardize, split):
 
 
 def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split: Split | None = None,
-         checkpoint=None, checkpoint_every=30.0, resume=False, progress=True, analyse=True):
+         checkpoint=None, checkpoint_every=30.0, resume=False, progress=True, analyse=True, eval_split="test",
+         store_split=False):
     """Train linear VAEs over a T-grid in one compiled, vmapped call and return the results Dataset.
 
     Args:
@@ -86,7 +87,10 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         train/val/test, e.g. a ``split`` variable in a ``.nc`` file), else a seeded random 70/15/15 split.
       checkpoint: path of an ``.npz`` checkpoint, rewritten every ``checkpoint_every`` seconds;
       resume: continue from it if it matches this scan (same configuration, grid and data).
-      analyse: add the held-out analysis of SPEC.md §7 on the test split (:func:`linvae.add_analysis`).
+      analyse: add the analysis of SPEC.md §7 (:func:`linvae.add_analysis`) on ``eval_split`` ("test", the
+        held-out default; "val"; or "train", whose spectrum is the one the theory columns use).
+      store_split: add the per-sample split labels ``sample_split`` (0 train, 1 val, 2 test; dimension
+        ``sample``) and the data's per-sample coordinates (e.g. WorldClim ``lat``, ``lon``, ``cell_area``).
     Returns:
       ``xarray.Dataset`` in the schema of :mod:`linvae._results` with training variables added.
     """
@@ -97,9 +101,18 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
     T = np.asarray(T, np.float64)
     if T.ndim != 1 or T.size < 1 or not np.all(np.isfinite(T) & (T > 0)):
         raise InputError("T must be a non-empty 1-D grid of positive finite values; e.g. use temperature_grid")
-    if split is None:
-        split = (split_from_labels(table.split) if table.split is not None
-                 else random_split(table.values.shape[0], seed=config.seed))
+    if eval_split not in Split._fields:
+        raise InputError(f"eval_split must be one of train, val, test; found {eval_split!r}")
+    data_attrs = dict(table.attrs or {})
+    if split is not None:  # the caller's split replaces whatever split the data carried
+        data_attrs = {k: v for k, v in data_attrs.items() if not k.startswith(_SPLIT_ATTRS)}
+        data_attrs["split_method"] = "given by the caller"
+    elif table.split is not None:
+        split = split_from_labels(table.split)
+        data_attrs.setdefault("split_method", "labels carried by the data")
+    else:
+        split = random_split(table.values.shape[0], seed=config.seed)
+        data_attrs.update(split_method="random 70/15/15", split_seed=int(config.seed))
     n_rows = table.values.shape[0]
     for name, part in zip(("train", "val", "test"), split):
         if len(part) == 0 or np.min(part) < 0 or np.max(part) >= n_rows:
@@ -115,6 +128,7 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         config={**config.as_attrs(), "standardize": standardize},
     )
     spectrum = spectrum._replace(mean=np.zeros_like(mean))  # the models read centred (standardised) data
+    ds.attrs.update(data_attrs)
     ds.attrs.update(n_train=int(len(split.train)), n_val=int(len(split.val)), n_test=int(len(split.test)))
     dtype = jnp.float64 if config.x64 else jnp.float32
     if config.x64 and not jax.config.jax_enable_x64:
@@ -139,8 +153,27 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
     if certified is not None:
         out = out.assign(minimum_certified=("T", certified.astype(np.int8)))
     if analyse:
-        out = add_analysis(out, standardise(split.test))
+        out = add_analysis(out, standardise(getattr(split, eval_split)))
+        out.attrs["analysis_split"] = eval_split
+    if store_split:
+        out = _add_split(out, split, n_rows, table.coords)
     return _results._named(out)
+
+
+_SPLIT_ATTRS = ("split_", "n_blocks", "land_area_km2_")
+
+
+def _add_split(ds, split: Split, n_rows, coords):
+    """Per-sample split labels (int8 flags, CF style) and the data's per-sample coordinates."""
+    labels = np.full(n_rows, -1, np.int8)
+    for code, part in enumerate(split):
+        labels[part] = code
+    out = ds.assign(sample_split=("sample", labels, {
+        "long_name": "split of each sample", "flag_values": np.array([-1, 0, 1, 2], np.int8),
+        "flag_meanings": "unused train val test"}))
+    for name, values in (coords or {}).items():
+        out = out.assign_coords({name: ("sample", np.asarray(values))})
+    return out
 
 
 def _add_training(ds, run, params: Params, terms, V, config, wall):

@@ -71,7 +71,7 @@ def cmd_theory(args):
     if args.eigenvalues is not None:
         spectrum, scale, features, source = linvae.spectrum_from_eigenvalues(_eigenvalues(args.eigenvalues)), None, None, "eigenvalues"
     else:
-        table = linvae.load_table(args.data)
+        table = _read_table(args)
         spectrum, scale = linvae.standardized_spectrum(table.values, table.features, args.standardize)
         features, source = table.features, table.source
     K = _latents(args.latents, spectrum.eigenvalues.size)
@@ -101,12 +101,37 @@ def cmd_demo(args):
           f"{int(choice.n_active)} active modes, normalised distortion {float(choice.distortion):.4g}")
 
 
-def _scan_table(source, seed):
+def _read_table(args):
+    """The data named by ``--data``: 'synthetic', 'worldclim:DIR' (with its spatial-block split) or a file."""
     import linvae
 
-    if source == "synthetic":
-        return linvae.default_table(seed=seed)
-    return linvae.load_table(source)
+    if args.data == "synthetic":
+        return linvae.default_table(seed=args.seed)
+    if args.data.lower().startswith("worldclim:"):
+        fractions = {} if args.split_fractions is None else {"fractions": _fractions(args.split_fractions)}
+        return linvae.worldclim_table(args.data.split(":", 1)[1], _bio_numbers(args.variables),
+                                      derive_bio7=args.derive_bio7, block_km=args.block_km, seed=args.split_seed,
+                                      **fractions)
+    return linvae.load_table(args.data)
+
+
+def _bio_numbers(text):
+    if text is None:
+        return None
+    try:
+        return [int(v.strip().upper().removeprefix("BIO")) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"--variables must list BIO numbers, e.g. 1,5,6,7,12; found {text!r}") from None
+
+
+def _fractions(text):
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 3:
+        raise InputError(f"--split-fractions needs three numbers TRAIN,VAL,TEST, e.g. 0.62,0.19,0.19; found {text!r}")
+    return values
 
 
 def cmd_scan(args):
@@ -124,10 +149,10 @@ def cmd_scan(args):
     T = _grid(args.grid)
     out = _output_file(args.out)
     figures = _output_dir(args.figures) if args.figures else None
-    table = _scan_table(args.data, args.seed)
+    table = _read_table(args)
     checkpoint = out.with_name(out.name + ".ckpt.npz")
     ds = linvae.scan(table, T, config, standardize=args.standardize, checkpoint=checkpoint, resume=args.resume,
-                     progress=not args.quiet)
+                     progress=not args.quiet, eval_split=args.eval_split, store_split=args.save_split)
     _write_results(ds, out, figures)
     checkpoint.unlink(missing_ok=True)
 
@@ -216,16 +241,19 @@ def _print_report(ds):
     import linvae
 
     table = linvae.duality_table(ds)
-    print("Duality (SPEC.md §7): fitted collapse threshold T_k vs utility dD_k vs PCA fraction lambda_k/V")
+    print("Duality (SPEC.md §7): fitted collapse threshold T_k vs utility dD_k vs PCA fraction lambda_k/V "
+          "(training split);\n  eval frac = the evaluation split's variance share along u_k, the T -> 0 limit of "
+          "the utility")
     print(f"{'rank':>4}  {'T_k (fit)':>10}  {'utility':>10}  {'lambda_k/V':>10}  {'T_k rel':>8}  {'util rel':>8}  "
-          f"{'points':>6}")
+          f"{'points':>6}  {'eval frac':>10}  {'util rel':>8}")
     for i, rank in enumerate(table["rank"].values):
         frac = table["pca_fraction"].values[i]
         if frac <= 0 and not np.isfinite(table["collapse_threshold"].values[i]):
             continue
         print(f"{rank:>4}  {table['collapse_threshold'].values[i]:>10.4e}  {table['utility'].values[i]:>10.4e}  "
               f"{frac:>10.4e}  {_percent(table['threshold_rel_diff'].values[i]):>8}  "
-              f"{_percent(table['utility_rel_diff'].values[i]):>8}  {int(table['fit_points'].values[i]):>6}")
+              f"{_percent(table['utility_rel_diff'].values[i]):>8}  {int(table['fit_points'].values[i]):>6}  "
+              f"{table['eval_fraction'].values[i]:>10.4e}  {_percent(table['utility_eval_rel_diff'].values[i]):>8}")
     counts = linvae.activity_counts(ds)
     print("Active latents per criterion: M2 > 0.1 | KL > 0.01 nats | Var(mu) >= 0.01 | closed form")
     n = ds.sizes["T"]
@@ -237,6 +265,18 @@ def _print_report(ds):
 
 def _percent(x):
     return f"{100 * x:+.2f}%" if np.isfinite(x) else "n/a"
+
+
+def _worldclim_options(p):
+    g = p.add_argument_group("WorldClim data (--data worldclim:DIR)")
+    g.add_argument("--variables", default=None,
+                   help="BIO numbers to use, e.g. 1,5,6,7,12 (default: every layer found, plus BIO7 derived)")
+    g.add_argument("--no-derive-bio7", dest="derive_bio7", action="store_false",
+                   help="do not derive BIO7 = BIO5 - BIO6 when the folder has no BIO7 layer")
+    g.add_argument("--block-km", type=float, default=500.0, help="side of the equal-area split blocks (default 500)")
+    g.add_argument("--split-fractions", default=None,
+                   help="TRAIN,VAL,TEST proportions of cells (default: the paper's 499,599/153,897/154,027)")
+    g.add_argument("--split-seed", type=int, default=0, help="seed of the block sampling (default 0, as the paper)")
 
 
 def build_parser():
@@ -254,10 +294,12 @@ def build_parser():
     p.add_argument("--no-standardize", dest="standardize", action="store_false",
                    help="keep raw feature units (default: standardise each feature)")
     p.add_argument("--out", required=True, help="output netCDF file")
-    p.set_defaults(func=cmd_theory)
+    _worldclim_options(p)
+    p.set_defaults(func=cmd_theory, seed=0)
 
     p = sub.add_parser("scan", help="train linear VAEs over a whole T-grid in one compiled call")
-    p.add_argument("--data", required=True, help="data file (.npy, .csv, .nc) or 'synthetic' (embedded default)")
+    p.add_argument("--data", required=True, help="data file (.npy, .csv, .nc), 'worldclim:DIR' (GeoTIFF layers) "
+                   "or 'synthetic' (embedded default)")
     p.add_argument("--method", choices=["exact", "sgd"], default="exact",
                    help="exact: covariance-form loss (fast, deterministic); sgd: the paper's minibatch protocol")
     p.add_argument("--latents", type=int, default=32, help="number of latents K (default 32)")
@@ -281,6 +323,11 @@ def build_parser():
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--figures", default=None, help="also write the figures (PNG and PDF) into this folder")
     p.add_argument("--out", required=True, help="output netCDF file")
+    p.add_argument("--eval-split", choices=["test", "val", "train"], default="test",
+                   help="split the analysis runs on (default test, held out)")
+    p.add_argument("--save-split", action="store_true",
+                   help="store each sample's split label (and WorldClim cell coordinates) in the results")
+    _worldclim_options(p)
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("report", help="duality table and activity counts of a results file")
