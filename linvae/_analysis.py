@@ -261,7 +261,8 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
 
     ``eval_fraction`` is the evaluation split's own share of variance along each training direction,
     ``u_kᵀ C_eval u_k / tr C_eval``: the value the measured utilities tend to as ``T → 0`` when the evaluation
-    data are not distributed like the training data (e.g. a spatial-block split)."""
+    data are not distributed like the training data (e.g. a spatial-block split). It is listed by mode, like
+    ``λ_k / V``: the comparison by rank assumes the shift does not reorder the modes."""
     K = ds.sizes["rank"]
     n = min(K, ds.sizes["mode"])
     frac, eval_frac = np.zeros(K), np.zeros(K)

@@ -237,6 +237,24 @@ def test_collapse_thresholds_and_utility_spectrum_recover_the_spectrum(synthetic
     assert "NaN where fewer than 2 points" in out["collapse_threshold"].attrs["note"]
 
 
+def test_shifted_evaluation_data_utilities_follow_their_own_variance_share(synthetic):
+    """Evaluated on data stretched along some PCA directions (a distribution shift such as a spatial-block
+    split), utilities at T → 0 equal the evaluation data's variance share along each training direction.
+    The stretch keeps the order of the modes, so rank k is still mode k."""
+    x, Q, ds, _ = synthetic
+    stretch = np.array([1.0, 1.2, 0.8, 1.1, 0.9, 1.2, 0.8, 1.0, 1.0])
+    x_shift = (x[:50_000] @ Q * stretch) @ Q.T
+    out = _analysis.add_analysis(ds, x_shift)
+    C = np.cov(x_shift.T, bias=True)
+    share = np.einsum("ik,ij,jk->k", Q, C, Q) / np.trace(C)     # numpy, from the rotation the data were made with
+    np.testing.assert_allclose(out["eval_fraction"], share, rtol=1e-9, atol=1e-15)
+    table = linvae.duality_table(out)
+    big = LAM / LAM.sum() > 1e-3
+    np.testing.assert_allclose(table["utility"][:9][big], share[big], rtol=1e-3)
+    assert np.all(np.abs(table["utility_rel_diff"][:9][big]) > 0.05)  # far from the training spectrum
+    np.testing.assert_allclose(table["eval_fraction"][:9][big], share[big], rtol=1e-9)
+
+
 def test_schema_and_netcdf_round_trip(synthetic, tmp_path):
     _, _, ds, out = synthetic
     dims = {"mu2": ("T", "latent"), "M2": ("T", "latent"), "jensen_gap": ("T", "latent"),
