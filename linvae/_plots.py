@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from linvae._errors import InputError  # noqa: E402
 
 __all__ = ["plot_theory", "plot_order_parameters", "plot_truncation", "plot_duality", "plot_diagnostics",
-           "plot_all", "save_figure", "rank_colors", "shown_ranks"]
+           "plot_split_map", "plot_all", "save_figure", "rank_colors", "shown_ranks"]
 
 T_LABEL = r"information price $T = \beta\,\sigma^2_{\mathrm{dec}}/V$ (normalised)"
 _MEASURED = dict(marker="o", ms=3, lw=0.7)
@@ -269,18 +269,40 @@ def plot_diagnostics(ds, *, min_signal=0.01):
     return fig
 
 
+def plot_split_map(ds):
+    """Map of the per-sample split (``sample_split`` over ``lat``/``lon``, stored by ``scan(store_split=True)``):
+    where the training, validation and test blocks lie (SPEC.md §9)."""
+    _require(ds, "sample_split", "lat", "lon")
+    labels = ds["sample_split"].values
+    fig, ax = plt.subplots(figsize=(9, 4.6), layout="constrained")
+    colors = {0: "#4c72b0", 1: "#dd8452", 2: "#55a868"}
+    for code, name in zip((0, 1, 2), ("train", "validation", "test")):
+        keep = labels == code
+        ax.scatter(ds["lon"].values[keep], ds["lat"].values[keep], s=0.5, c=colors[code], marker=".",
+                   linewidths=0, rasterized=True, label=f"{name} ({keep.sum():,})")
+    ax.set(xlim=(-180, 180), ylim=(-90, 90), aspect="equal", xlabel="longitude (°)", ylabel="latitude (°)")
+    title = "spatial-block split"
+    if "split_block_km" in ds.attrs:
+        title += f": {ds.attrs['split_block_km']:g} km equal-area blocks, seed {ds.attrs.get('split_seed', '?')}"
+    ax.set_title(title)
+    ax.legend(loc="lower left", markerscale=12, fontsize=8)
+    return fig
+
+
 _FIGURES = {"order_parameters": plot_order_parameters, "truncation": plot_truncation, "duality": plot_duality,
             "diagnostics": plot_diagnostics, "theory": plot_theory}
 
 
 def plot_all(ds, out_dir, formats=("png", "pdf")):
-    """Write every figure (``order_parameters``, ``truncation``, ``duality``, ``diagnostics``, ``theory``) into
-    ``out_dir`` in each of ``formats``; returns the paths written."""
+    """Write every figure (``order_parameters``, ``truncation``, ``duality``, ``diagnostics``, ``theory``, and
+    ``split_map`` when the split labels are stored) into ``out_dir`` in each of ``formats``; returns the paths."""
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for stem, plot in _FIGURES.items():
         paths += save_figure(plot(ds), out_dir / stem, formats)
+    if "sample_split" in ds and "lat" in ds.coords:
+        paths += save_figure(plot_split_map(ds), out_dir / "split_map", formats)
     return paths
 
 

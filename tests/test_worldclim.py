@@ -253,6 +253,12 @@ def test_real_scan_standardises_with_training_statistics_only(tmp_path):
     np.testing.assert_array_equal(np.asarray(["train", "val", "test"])[labels], table.split)
     assert ds.attrs["split_block_km"] == 500 and ds.attrs["split_seed"] == 0
     np.testing.assert_array_equal(ds["lat"].values, table.coords["lat"])
+    from linvae import _plots
+
+    fig = _plots.plot_split_map(ds)
+    drawn = [len(c.get_offsets()) for c in fig.axes[0].collections]
+    assert drawn == [ds.attrs["n_train"], ds.attrs["n_val"], ds.attrs["n_test"]]
+    _plots.plt.close(fig)
     path = tmp_path / "r.nc"
     linvae.save(ds, path)
     back = linvae.load(path)
