@@ -267,19 +267,19 @@ def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_ev
     keys = jax.random.split(jax.random.PRNGKey(config.seed), g)
     state, betas_p = _engine.init_grid(init_state, keys, betas, n_points, K, int(keep.sum()), dtype)
     grid_sh, replicated = _engine.grid_sharding(lapack_inside=True)
-    on_grid = lambda a: jax.device_put(jnp.asarray(a, dtype), grid_sh)  # noqa: E731
+    on_grid = lambda a: _engine.place(jnp.asarray(a, dtype), grid_sh)  # noqa: E731
     args = (on_grid(betas_p * config.sigma_dec2 / V), on_grid(np.full(g, config.lr)),
-            jax.device_put(jnp.asarray(lam[keep], dtype), replicated), on_grid(betas_p * config.sigma_dec2),
-            jnp.int32(config.steps))
+            _engine.place(jnp.asarray(lam[keep], dtype), replicated), on_grid(betas_p * config.sigma_dec2),
+            _engine.place(jnp.int32(config.steps), replicated))
 
-    def describe(st):
-        return f"running {int(jnp.sum(~st.done[:n_points]))}/{n_points}"
+    def describe(flags):
+        return f"running {int(np.sum(~flags.done[:n_points]))}/{n_points}"
 
     run = _engine.run_grid(make_period(K, grid_sh), _engine.shard_grid(state, grid_sh), args,
                            max_periods=1 + MAX_NEWTON // NEWTON_PER_PERIOD, describe=describe, checkpoint=checkpoint,
                            checkpoint_every=checkpoint_every, fingerprint=fingerprint, resume=resume,
                            progress=progress, sharding=grid_sh)
-    certified = certify(run.state.p, args[2], args[3], K)[:n_points]
+    certified = certify(run.state.p, *_engine.to_host((args[2], args[3])), K)[:n_points]
     params = to_params(run.state.p, spectrum, keep, K)
     with jax.enable_x64(True):
         sq_err, rate = jax.vmap(exact_terms, in_axes=(0, None, None))(

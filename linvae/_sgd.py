@@ -141,24 +141,24 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpo
     shared_key = jax.random.fold_in(root, 2)
     state, betas_p = _engine.init_grid(init_state, init_keys, betas, n_points, d, K, dtype)
     grid_sh, replicated = _engine.grid_sharding()
-    put = lambda a: jax.device_put(jnp.asarray(a, dtype), replicated)  # noqa: E731
+    put = lambda a: _engine.place(jnp.asarray(a, dtype), replicated)  # noqa: E731
+    on_grid = lambda a: _engine.place(a, grid_sh)  # noqa: E731
     val_blocks, val_mask = row_blocks(x_val, 8192, dtype)
     train = put(x_train)
     center = put(np.zeros(d))
     args = (
-        jax.device_put(jnp.asarray(betas_p, dtype), grid_sh),
-        jax.device_put(jnp.full((g,), config.lr, dtype), grid_sh),
-        jnp.int32(config.steps), jnp.int32(max(1, int(config.patience * config.steps))),
-        jax.device_put(noise_keys, grid_sh), shared_key, train, center,
-        jax.device_put(val_blocks, replicated), jax.device_put(val_mask, replicated),
-        jnp.asarray(config.sigma_dec2, dtype),
+        on_grid(jnp.asarray(betas_p, dtype)), on_grid(jnp.full((g,), config.lr, dtype)),
+        _engine.place(jnp.int32(config.steps), replicated),
+        _engine.place(jnp.int32(max(1, int(config.patience * config.steps))), replicated),
+        on_grid(noise_keys), _engine.place(shared_key, replicated), train, center, put(val_blocks), put(val_mask),
+        put(config.sigma_dec2),
     )
     period = make_period(eval_every, config.batch_size, config.variance_head == "constant", config.shared_batches,
                          grid_sh)
 
-    def describe(st):
-        running = int(jnp.sum(~st.done[:n_points]))
-        best = float(jnp.min(jnp.where(jnp.isfinite(st.best_val), st.best_val, jnp.inf)))
+    def describe(flags):
+        running = int(np.sum(~flags.done[:n_points]))
+        best = float(np.min(np.where(np.isfinite(flags.best_val), flags.best_val, np.inf)))
         return f"running {running}/{n_points}, best val loss {best:.5g}"
 
     run = _engine.run_grid(period, _engine.shard_grid(state, grid_sh), args, max_periods=max_periods,
@@ -167,5 +167,6 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpo
                            progress=progress, sharding=grid_sh, updates_per_period=eval_every)
     best = run.state.best_params
     train_blocks, train_mask = row_blocks(x_train, 8192, dtype)
-    _, distortion, rate = _grid_expected_loss()(best, train_blocks, train_mask, center, args[0], args[-1])
+    _, distortion, rate = _engine.to_host(_grid_expected_loss()(
+        _engine.shard_grid(best, grid_sh), put(train_blocks), put(train_mask), center, args[0], args[-1]))
     return run, best, (np.asarray(distortion) * 2 * config.sigma_dec2, np.asarray(rate))
