@@ -1,0 +1,392 @@
+"""Closed forms for the objective family beyond the β-VAE: λβ-VAE and LR-VAE (SPEC.md §5; derivation in
+docs/objectives.md).
+
+Every objective adds a term to the β-VAE loss ``L = E‖x − x̂(z)‖² / (2σ_dec²) + β R`` (SPEC.md §1):
+
+- ``'beta'``: nothing (the closed form of SPEC.md §3, :func:`linvae.closed_form`);
+- ``'lambda-beta'`` (Vu, Wan & Wei 2026): ``λ E‖x − x̂(μ(x))‖² / (2σ_dec²)``, the reconstruction decoded from the
+  posterior *mean*;
+- ``'lambda-beta-sampled'``: the same penalty on the *sampled* reconstruction ``x̂(z)``;
+- ``'lr'`` (latent reconstruction, after Song, Kim & Lee 2025, in SPEC.md's squared-error form):
+  ``α E_{z∼N(0,I)} ‖μ(x̂(z)) − z‖² = α (‖A W − I‖_F² + ‖A (c − x̄) + b‖²)``, in raw units (not divided by
+  ``2σ_dec²``).
+
+In the PCA basis each objective splits into one-mode problems in the encoder gain ``a``, decoder gain ``w`` and
+posterior variance ``σ²`` (biases at ``b = 0``, ``c = x̄``). Writing ``t = λ_k / V`` (the β-VAE threshold) and
+``T = β σ_dec² / V``, every one-mode problem is the β-VAE one with two changes: the reconstruction coupling
+``λ_k (1 − a w)²`` is multiplied by ``p`` and the price ``T`` is divided by ``s_T``,
+
+====================== ===================== ======= ============================
+objective               ``p``                 ``s_T`` threshold ``T_k``
+====================== ===================== ======= ============================
+beta                    1                     1       ``t``
+lambda-beta             ``1 + λ``             1       ``(1 + λ)² t``
+lambda-beta-sampled     1                     1 + λ   ``(1 + λ) t``
+lr                      ``1 + α̃ / t``         1       ``(t + α̃)² / t``
+====================== ===================== ======= ============================
+
+with ``α̃ = 2 α σ_dec² / V`` (LR thresholds depend on ``σ_dec²`` and ``V``, not on ``T`` alone). On the active
+branch (``T < T_k``) the stationarity equations have one solution with ``A² = mean μ² + σ² = 1``: with
+``u = 1 − a w`` the positive root of ``(p − 1) u² + u = τ / p`` (``τ = T / (s_T t)``),
+``σ² = p u / ((p − 1) u + 1)``, ``M² = 1 − σ²``, ``R = −½ log σ²``. Every transition is continuous (the Landau
+quartic coefficient at the threshold is ``p² (p − ½) > 0``) and the collapsed point is a local minimum exactly for
+``T ≥ T_k``: the spinodal and the global transition coincide, there is no coexistence region.
+
+All functions are small pure ``jax.numpy`` functions, vectorised over a grid of ``T`` (leading axes) and the modes
+(last axis), in the dtype of the eigenvalues; zero or slightly negative eigenvalues give no NaN.
+"""
+
+import dataclasses
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from linvae._errors import InputError
+from linvae._theory import Landau, local_temperature
+
+__all__ = [
+    "Objective", "ObjectiveBranch", "Coupling", "PhaseDiagram", "OBJECTIVE_KINDS",
+    "objective_coupling", "objective_thresholds", "objective_closed_form", "objective_one_mode_loss",
+    "objective_reduced_loss", "objective_landau", "collapse_is_continuous", "phase_diagram",
+]
+
+OBJECTIVE_KINDS = ("beta", "lambda-beta", "lambda-beta-sampled", "lr")
+
+
+def _concrete(value):
+    """A value we can check now (not a tracer or a placeholder jax puts in while rebuilding a pytree)."""
+    if isinstance(value, jax.core.Tracer):
+        return False
+    return isinstance(value, (int, float, np.ndarray, np.generic, jax.Array))
+
+
+@functools.partial(jax.tree_util.register_dataclass, data_fields=["lam", "alpha"], meta_fields=["kind"])
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """One objective of the family (SPEC.md §5). A pytree: ``kind`` is static, ``lam`` and ``alpha`` are traced,
+    so a new weight never recompiles a jitted caller.
+
+    Attributes:
+      kind: ``'beta'``, ``'lambda-beta'`` (penalty on the posterior-mean reconstruction),
+        ``'lambda-beta-sampled'`` (penalty on the sampled reconstruction) or ``'lr'`` (latent reconstruction).
+      lam: penalty weight ``λ ≥ 0`` of the two λβ kinds (0 otherwise).
+      alpha: latent-reconstruction weight ``α ≥ 0`` of ``'lr'`` in raw loss units (0 otherwise).
+    """
+
+    kind: str = "beta"
+    lam: float = 0.0
+    alpha: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in OBJECTIVE_KINDS:
+            raise InputError(f"objective kind must be one of {', '.join(OBJECTIVE_KINDS)}, found {self.kind!r}; "
+                             f"e.g. Objective('lambda-beta', lam=1.0)")
+        for name, uses in (("lam", ("lambda-beta", "lambda-beta-sampled")), ("alpha", ("lr",))):
+            value = getattr(self, name)
+            if not _concrete(value):
+                continue
+            value = np.asarray(value, dtype=float)
+            if not (np.all(np.isfinite(value)) and np.all(value >= 0)):
+                raise InputError(f"objective weight {name} must be finite and >= 0, found {value}; "
+                                 f"e.g. Objective({uses[0]!r}, {name}=0.5)")
+            if self.kind not in uses and np.any(value != 0):
+                raise InputError(f"objective weight {name} applies to {' or '.join(uses)} only, found {name}="
+                                 f"{value} with kind {self.kind!r}; set kind={uses[0]!r} or {name}=0")
+
+
+class Coupling(NamedTuple):
+    """Per-mode reduction of an objective to the β-VAE one-mode problem (module docstring)."""
+
+    p: jnp.ndarray        # (d,) reconstruction-coupling factor p_k ≥ 1 (inf for an LR zero mode)
+    t_scale: jnp.ndarray  # () price divisor s_T: the one-mode problem sees T / s_T
+
+
+class ObjectiveBranch(NamedTuple):
+    """Global optimum on a T-grid (fields as :class:`linvae.Branch`, plus the penalty). Per-mode ``(..., d)``."""
+
+    tau: jnp.ndarray               # T / T_k with the objective's threshold T_k (0 where T_k = inf, inf where 0)
+    active: jnp.ndarray            # bool: mode carried by a latent, T < T_k and λ_k > 0 (then M² > 0)
+    carried: jnp.ndarray           # bool: a latent is assigned to the mode (top min(K, d) by loss gain)
+    M2: jnp.ndarray                # signal fraction M_k² = 1 − σ_k² on the active branch, else 0
+    mu2: jnp.ndarray               # mean μ_k² = M_k² (A_k² = 1 for every objective)
+    sigma2: jnp.ndarray            # posterior variance σ_k²
+    log_sigma2: jnp.ndarray        # log σ_k²
+    rate: jnp.ndarray              # R_k = −½ log σ_k²
+    A2: jnp.ndarray                # A_k² = mean μ_k² + σ_k² = 1
+    distortion: jnp.ndarray        # E(sampled-path squared error in mode k) / V
+    mean_distortion: jnp.ndarray   # E(posterior-mean-path squared error in mode k) / V
+    penalty: jnp.ndarray           # the objective's extra term in mode k, in the units of `loss`
+    total_distortion: jnp.ndarray  # D̃ = Σ_k distortion
+    total_rate: jnp.ndarray        # R = Σ_k R_k (nats)
+    total_penalty: jnp.ndarray     # Σ_k penalty + α̃ per latent carrying no mode (LR)
+    loss: jnp.ndarray              # L̃ = (2σ_dec² / V) L = D̃ + 2 T R + total_penalty
+    n_active: jnp.ndarray          # number of active modes (int32)
+
+
+class PhaseDiagram(NamedTuple):
+    """Signal fractions on (weight, T) grids for the λβ-VAE and the LR-VAE (output of :func:`phase_diagram`)."""
+
+    T: jnp.ndarray                  # (n_T,)
+    lam: jnp.ndarray                # (n_lam,)
+    alpha: jnp.ndarray              # (n_alpha,)
+    M2_lambda: jnp.ndarray          # (n_lam, n_T, d) M_k² under Objective('lambda-beta', lam)
+    M2_alpha: jnp.ndarray           # (n_alpha, n_T, d) M_k² under Objective('lr', alpha=alpha)
+    thresholds_lambda: jnp.ndarray  # (n_lam, d) T_k = (1 + λ)² λ_k / V
+    thresholds_alpha: jnp.ndarray   # (n_alpha, d) T_k = (λ_k + 2ασ_dec²)² / (λ_k V)
+
+
+def _normalised(eigenvalues):
+    """``t_k = max(λ_k, 0) / V`` and ``V``."""
+    lam = jnp.asarray(eigenvalues)
+    V = jnp.sum(lam, axis=-1)
+    return jnp.maximum(lam, 0) / V, V
+
+
+def _kappa(t, V, objective, sigma_dec2):
+    """Normalised coupling ``κ̃ = p t`` (κ̃ = t + α̃ for LR) and the price divisor ``s_T``."""
+    lam = jnp.asarray(objective.lam, t.dtype)
+    one = jnp.ones((), t.dtype)
+    if objective.kind == "lambda-beta":
+        return (1 + lam) * t, one
+    if objective.kind == "lambda-beta-sampled":
+        return t, 1 + lam
+    if objective.kind == "lr":
+        return t + 2 * jnp.asarray(objective.alpha, t.dtype) * sigma_dec2 / V, one
+    return t, one
+
+
+def _alpha_n(t, V, objective, sigma_dec2):
+    """``α̃ = 2 α σ_dec² / V``: the LR cost of one latent that reads nothing, in the units of ``L̃``."""
+    if objective.kind != "lr":
+        return jnp.zeros((), t.dtype)
+    return 2 * jnp.asarray(objective.alpha, t.dtype) * sigma_dec2 / V
+
+
+def objective_coupling(eigenvalues, objective: Objective, sigma_dec2=1.0) -> Coupling:
+    """Reduction factors of SPEC.md §5 (module docstring table): ``p_k`` and ``s_T``.
+
+    ``p = 1 + λ`` (λβ), ``1 + 2ασ_dec²/λ_k`` (LR; ``inf`` for a zero mode when ``α > 0``), 1 otherwise;
+    ``s_T = 1 + λ`` for the sampled λβ variant, 1 otherwise.
+    """
+    t, V = _normalised(eigenvalues)
+    kappa, t_scale = _kappa(t, V, objective, sigma_dec2)
+    positive = t > 0
+    excess = kappa - t                                    # α̃ for LR, λ t for λβ, 0 otherwise
+    if objective.kind == "lambda-beta":
+        p = jnp.broadcast_to(1 + jnp.asarray(objective.lam, t.dtype), t.shape)
+    else:
+        p = jnp.where(positive, 1 + excess / jnp.where(positive, t, 1), jnp.where(excess > 0, jnp.inf, 1))
+    return Coupling(p=p, t_scale=t_scale)
+
+
+def objective_thresholds(eigenvalues, objective: Objective, sigma_dec2=1.0):
+    """Normalised collapse thresholds ``T_k`` (units of ``T = β σ_dec² / V``) of SPEC.md §5, *derived*, verified.
+
+    - β-VAE: ``T_k = λ_k / V``;
+    - λβ-VAE (mean path): ``T_k = (1 + λ)² λ_k / V`` (uniform shift, PCA order kept);
+    - λβ-VAE (sampled path): ``T_k = (1 + λ) λ_k / V`` (a β-VAE at ``β / (1 + λ)``);
+    - LR-VAE with raw weight ``α``: ``T_k = (λ_k + 2 α σ_dec²)² / (λ_k V)``; needs the raw eigenvalues and
+      ``σ_dec²``. It is smallest at ``λ_k = 2 α σ_dec²`` and grows again below, so weak modes are lifted most and
+      the collapse order is no longer the PCA order. A zero mode has ``T_k = inf`` (its latent reads the null
+      direction and cancels its LR penalty, with ``M² → 0``: see :func:`objective_closed_form`).
+
+    A zero (or slightly negative) eigenvalue gives ``T_k = 0`` for the other objectives.
+
+    Args:
+      eigenvalues: ``(d,)`` raw PCA eigenvalues (any order); objective: :class:`Objective`; sigma_dec2: ``σ_dec²``.
+    Returns:
+      ``(d,)`` thresholds.
+    """
+    t, V = _normalised(eigenvalues)
+    kappa, t_scale = _kappa(t, V, objective, sigma_dec2)
+    positive = t > 0
+    # Collapse where the (a, w) Hessian at the collapsed point, [[T, −κ̃], [−κ̃, t]] per unit, loses positivity.
+    return jnp.where(positive, t_scale * kappa**2 / jnp.where(positive, t, 1), jnp.where(kappa > 0, jnp.inf, 0))
+
+
+def objective_closed_form(T, eigenvalues, objective: Objective, n_latents=None, sigma_dec2=1.0) -> ObjectiveBranch:
+    """Global optimum of an objective of the family at information prices ``T`` (SPEC.md §5; closed form).
+
+    Per mode, with ``t = λ_k / V``, ``κ̃ = p t``, the price seen by the one-mode problem ``T' = T / s_T``
+    (:func:`objective_coupling`) and ``u = 1 − a w`` (the fraction of the mode the mean path leaves):
+
+    - ``u`` is the positive root of ``κ̃ (κ̃ − t) u² + κ̃ t u = t T'``, evaluated as ``u = √t ξ`` with
+      ``ξ = 2 T' / (κ̃ √t + √(κ̃² t + 4 κ̃ (κ̃ − t) T'))`` (no cancellation, finite at ``t = 0``);
+    - ``σ² = κ̃² ξ² / T'``, ``M² = mean μ² = 1 − σ²``, ``A² = 1``, ``R = −½ log σ²``;
+    - sampled-path distortion ``t u² + T' M²``; mean-path distortion ``t u²``;
+    - penalty: ``λ t u²`` (λβ), ``λ × distortion`` (sampled λβ), ``α̃ u²`` with ``α̃ = 2ασ_dec²/V`` (LR).
+
+    A collapsed mode (``T ≥ T_k``) has ``u = 1``, ``σ² = 1``, ``M² = 0``; a mode no latent carries leaves ``t`` of
+    distortion. β-VAE: ``u = σ² = T/t``, which is :func:`linvae.closed_form`. With ``K < d`` latents the modes with
+    the largest loss gain are carried (for LR this need not be the top-K PCA modes). Each of the ``K`` latents costs
+    ``α̃ u²`` under LR, so a latent carrying no mode costs ``α̃``. An LR mode with ``λ_k = 0`` is the limit
+    ``λ_k → 0``: its latent reads the null direction with diverging gain, ``u → 0`` (no penalty), ``M² → 0``; the
+    infimum is not attained there.
+
+    Args:
+      T: information prices ``β σ_dec² / V``, any shape ``S``; positive.
+      eigenvalues: ``(d,)`` raw PCA eigenvalues, descending.
+      objective: :class:`Objective`.
+      n_latents: ``K``; ``None`` means ``K = d``.
+      sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+    Returns:
+      :class:`ObjectiveBranch` with per-mode fields of shape ``S + (d,)``.
+    """
+    t, V = _normalised(eigenvalues)
+    d = t.shape[-1]
+    K = d if n_latents is None else n_latents
+    m = min(K, d)
+    kappa, t_scale = _kappa(t, V, objective, sigma_dec2)
+    alpha_n = _alpha_n(t, V, objective, sigma_dec2)
+    Tk = objective_thresholds(eigenvalues, objective, sigma_dec2)
+    T = jnp.asarray(T, t.dtype)[..., None]
+    Tp = T / t_scale
+
+    # Active-branch solution, evaluated everywhere on safe values and masked below (double-where: no NaN).
+    coupled = kappa > 0
+    kap = jnp.where(coupled, kappa, 1)
+    root_t = jnp.sqrt(t)
+    xi = 2 * Tp / (kap * root_t + jnp.sqrt(kap**2 * t + 4 * kap * (kap - t) * Tp))
+    below = coupled & (t * Tp < kap**2)                              # T < T_k
+    u_branch = root_t * xi
+    log_s_branch = jnp.minimum(2 * jnp.log(kap * xi) - jnp.log(Tp), 0)
+    dist_branch = t * u_branch**2 - Tp * jnp.expm1(log_s_branch)
+
+    # Which modes get a latent: the min(K, d) largest gains (loss of the mode left alone, plus the LR cost of an
+    # idle latent, minus the loss with a latent on it). Stable order keeps PCA order among equal gains.
+    pen_branch, pen_free = _penalties(objective, t, u_branch, dist_branch, alpha_n)
+    loss_branch = dist_branch - T * log_s_branch + pen_branch
+    gain = jnp.where(below, t + pen_free + alpha_n - loss_branch, 0)
+    rank = jnp.argsort(jnp.argsort(-gain, axis=-1, stable=True), axis=-1, stable=True)
+    carried = rank < m
+
+    engaged = carried & below
+    active = engaged & (t > 0)
+    u = jnp.where(engaged, u_branch, 1)
+    log_sigma2 = jnp.where(active, log_s_branch, 0)
+    M2 = jnp.where(active, -jnp.expm1(log_sigma2), 0)
+    distortion = jnp.where(active, dist_branch, t)
+    pen_carried, _ = _penalties(objective, t, u, distortion, alpha_n)
+    penalty = jnp.where(carried, pen_carried, pen_free)
+    rate = -0.5 * log_sigma2
+    total_distortion = distortion.sum(-1)
+    total_rate = rate.sum(-1)
+    total_penalty = penalty.sum(-1) + (K - m) * alpha_n
+    return ObjectiveBranch(
+        tau=local_temperature(T[..., 0], Tk), active=active, carried=carried, M2=M2, mu2=M2,
+        sigma2=jnp.exp(log_sigma2), log_sigma2=log_sigma2, rate=rate, A2=jnp.ones_like(M2),
+        distortion=distortion, mean_distortion=t * u**2, penalty=penalty, total_distortion=total_distortion,
+        total_rate=total_rate, total_penalty=total_penalty,
+        loss=total_distortion + 2 * T[..., 0] * total_rate + total_penalty,
+        n_active=active.sum(-1).astype(jnp.int32),
+    )
+
+
+def _penalties(objective, t, u, distortion, alpha_n):
+    """Normalised extra term of a mode with a latent on it, and of a mode left alone (no latent)."""
+    lam = jnp.asarray(objective.lam, t.dtype)
+    if objective.kind == "lambda-beta":
+        return lam * t * u**2, lam * t
+    if objective.kind == "lambda-beta-sampled":
+        return lam * distortion, lam * t
+    if objective.kind == "lr":
+        return alpha_n * u**2, jnp.zeros_like(t)
+    return jnp.zeros_like(t), jnp.zeros_like(t)
+
+
+def objective_one_mode_loss(a, w, sigma2, eigenvalue, beta, objective: Objective, sigma_dec2=1.0):
+    """Raw one-mode loss in the PCA basis (SPEC.md §5), biases at their optimum (``b = 0``, ``c = x̄``).
+
+    With ``y`` the mode's coordinate (variance ``λ``), ``μ = a y``, ``z = μ + σ ε``, ``x̂ = w z``:
+    ``E(y − x̂)² = λ (1 − a w)² + w² σ²`` (sampled path), ``λ (1 − a w)²`` (mean path),
+    ``R = ½ (a² λ + σ² − log σ² − 1)`` and
+    ``L = E(y − x̂)² / (2σ_dec²) + β R`` plus ``λ_pen λ (1 − a w)² / (2σ_dec²)`` (λβ),
+    ``λ_pen E(y − x̂)² / (2σ_dec²)`` (sampled λβ) or ``α (a w − 1)²`` (LR).
+    """
+    gap2 = (1 - a * w) ** 2
+    sampled = (eigenvalue * gap2 + w**2 * sigma2) / (2 * sigma_dec2)
+    loss = sampled + 0.5 * beta * (a**2 * eigenvalue + sigma2 - jnp.log(sigma2) - 1)
+    if objective.kind == "lambda-beta":
+        loss = loss + objective.lam * eigenvalue * gap2 / (2 * sigma_dec2)
+    elif objective.kind == "lambda-beta-sampled":
+        loss = loss + objective.lam * sampled
+    elif objective.kind == "lr":
+        loss = loss + objective.alpha * gap2
+    return loss
+
+
+def objective_reduced_loss(M2, A2, tau, p, t_scale=1.0):
+    """Decoder-eliminated one-mode loss in units of ``D_0 = λ_k / (2σ_dec²)`` (generalises SPEC.md §3).
+
+    ``ℓ(M², A²) = s_T {p (1 − M²) / (1 + (p − 1) M²) + τ [A² − log A² − log(1 − M²) − 1]}`` with ``τ = T / (s_T t)``
+    the price the one-mode problem sees and ``p``, ``s_T`` from :func:`objective_coupling`. ``p = s_T = 1`` is the
+    β-VAE loss of :func:`linvae.one_mode_loss`. The minimum over ``A²`` is at ``A² = 1`` for every objective.
+    """
+    data = p * (1 - M2) / (1 + (p - 1) * M2)
+    return t_scale * (data + tau * (A2 - jnp.log(A2) - jnp.log1p(-M2) - 1))
+
+
+def objective_landau(tau, p) -> Landau:
+    """Landau expansion of :func:`objective_reduced_loss` (``A² = 1``, ``s_T = 1``) about the collapsed point.
+
+    ``ℓ = p + (τ − p²) M² + [p² (p − 1) + τ/2] M⁴ + O(M⁶)``. The quadratic coefficient vanishes at the threshold
+    ``τ = p²`` (``T_k = s_T p² λ_k / V``), where the quartic one is ``p² (p − ½)``: positive for every allowed weight
+    (``p ≥ 1``), so every transition of the family is continuous. (It would turn first-order only for
+    ``p < ½``, i.e. a negative weight ``λ < −½``, which :class:`Objective` rejects.)
+    """
+    tau = jnp.asarray(tau)
+    p = jnp.asarray(p, tau.dtype)
+    return Landau(c0=p * jnp.ones_like(tau), c2=tau - p**2, c4=p**2 * (p - 1) + tau / 2)
+
+
+def collapse_is_continuous(eigenvalues, objective: Objective, sigma_dec2=1.0):
+    """Per mode: is the collapse transition continuous (``M² → 0`` at ``T_k``, no jump, no coexistence)?
+
+    True where the Landau quartic coefficient at the threshold, ``p² (p − ½)``, is positive (:func:`objective_landau`).
+    For this family the active branch is also the only non-trivial stationary point and exists exactly for
+    ``T < T_k``, while the collapsed point is a local minimum exactly for ``T ≥ T_k``: the spinodal and the global
+    transition are both ``T_k`` (:func:`objective_thresholds`). An LR zero mode (``p = inf``) counts as continuous
+    (``M² = 0`` at every ``T``).
+    """
+    p = objective_coupling(eigenvalues, objective, sigma_dec2).p
+    return jnp.where(jnp.isfinite(p), objective_landau(jnp.where(jnp.isfinite(p), p, 1) ** 2, p).c4 > 0, True)
+
+
+def phase_diagram(T, eigenvalues, lams, alphas, n_latents=None, sigma_dec2=1.0) -> PhaseDiagram:
+    """Signal fractions ``M_k²`` on ``(λ, T)`` and ``(α, T)`` grids, with the threshold curves (SPEC.md §5).
+
+    One ``jax.vmap`` over the weights of :func:`objective_closed_form` for ``Objective('lambda-beta', lam)`` and
+    ``Objective('lr', alpha=alpha)``, jitted once here (new weight values of the same count do not recompile).
+
+    Args:
+      T: ``(n_T,)`` information prices; eigenvalues: ``(d,)`` raw, descending; lams: ``(n_lam,)`` λβ weights ≥ 0;
+      alphas: ``(n_alpha,)`` raw LR weights ≥ 0; n_latents: ``K`` (``None``: ``d``); sigma_dec2: ``σ_dec²``.
+    """
+    lam_e = jnp.asarray(eigenvalues)
+    dtype = lam_e.dtype
+    T = jnp.asarray(T, dtype)
+    weights = {}
+    for name, values in (("lam", lams), ("alpha", alphas)):
+        values = np.atleast_1d(np.asarray(values, dtype=float))
+        if values.ndim != 1 or not np.all(np.isfinite(values) & (values >= 0)):
+            raise InputError(f"phase_diagram {name}s must be a 1-D list of finite weights >= 0, found {values}; "
+                             f"e.g. {name}s=[0, 0.5, 1, 2]")
+        weights[name] = jnp.asarray(values, dtype)
+
+    M2_l, Tk_l, M2_a, Tk_a = _phase_grid(T, lam_e, weights["lam"], weights["alpha"], n_latents, sigma_dec2)
+    return PhaseDiagram(T=T, lam=weights["lam"], alpha=weights["alpha"], M2_lambda=M2_l, M2_alpha=M2_a,
+                        thresholds_lambda=Tk_l, thresholds_alpha=Tk_a)
+
+
+@functools.partial(jax.jit, static_argnames="n_latents")
+def _phase_grid(T, eigenvalues, lams, alphas, n_latents, sigma_dec2):
+    def per_weight(objective):
+        branch = objective_closed_form(T, eigenvalues, objective, n_latents, sigma_dec2)
+        return branch.M2, objective_thresholds(eigenvalues, objective, sigma_dec2)
+
+    M2_l, Tk_l = jax.vmap(lambda w: per_weight(Objective("lambda-beta", lam=w)))(lams)
+    M2_a, Tk_a = jax.vmap(lambda w: per_weight(Objective("lr", alpha=w)))(alphas)
+    return M2_l, Tk_l, M2_a, Tk_a
