@@ -45,3 +45,34 @@ __all__ += ["ScanConfig", "Split", "random_split", "scan", "add_analysis", "acti
             "rank_by_signal", "truncated_distortion", "mean_path_truncated_distortion", "mean_path_utility",
             "sampled_path_utility"]
 __all__ += ["BIOCLIM", "BlockSplit", "find_layers", "load_worldclim", "spatial_block_split", "worldclim_table"]
+
+from linvae._criteria import (  # noqa: E402
+    ACTIVE, BONHEME_LEGEND, MIXED, PASSIVE, ActivityThresholds, Criteria, Onsets, activity_criteria,
+    add_activity_criteria, bonheme_class, criterion_onsets, gaussian_entropy, mean_representation_entropy,
+    renyi_entropy, silverman_bandwidth,
+)
+from linvae._criteria_plots import plot_activity_criteria  # noqa: E402
+from linvae._distributed import init_distributed  # noqa: E402
+from linvae._factors import (  # noqa: E402
+    FactorMetrics, FactorScan, beta_vae_encoder, factor_covariance, factor_metrics, factor_scan,
+    gaussian_mutual_information, histogram_mig, histogram_mutual_information, joint_mutual_information,
+    latent_factor_correlation, mig, sap,
+)
+from linvae._objective_plots import plot_phase_diagram  # noqa: E402
+from linvae._objectives import (  # noqa: E402
+    OBJECTIVE_KINDS, Coupling, Objective, ObjectiveBranch, PhaseDiagram, collapse_is_continuous,
+    objective_closed_form, objective_coupling, objective_landau, objective_one_mode_loss, objective_reduced_loss,
+    objective_thresholds, phase_diagram,
+)
+
+__all__ += [
+    "ACTIVE", "BONHEME_LEGEND", "MIXED", "PASSIVE", "ActivityThresholds", "Criteria", "Onsets", "activity_criteria",
+    "add_activity_criteria", "bonheme_class", "criterion_onsets", "gaussian_entropy", "mean_representation_entropy",
+    "renyi_entropy", "silverman_bandwidth", "plot_activity_criteria", "init_distributed",
+    "FactorMetrics", "FactorScan", "beta_vae_encoder", "factor_covariance", "factor_metrics", "factor_scan",
+    "gaussian_mutual_information", "histogram_mig", "histogram_mutual_information", "joint_mutual_information",
+    "latent_factor_correlation", "mig", "sap", "plot_phase_diagram",
+    "OBJECTIVE_KINDS", "Coupling", "Objective", "ObjectiveBranch", "PhaseDiagram", "collapse_is_continuous",
+    "objective_closed_form", "objective_coupling", "objective_landau", "objective_one_mode_loss",
+    "objective_reduced_loss", "objective_thresholds", "phase_diagram",
+]

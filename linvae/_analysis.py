@@ -287,13 +287,16 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
         )
 
 
-def activity_counts(ds: xr.Dataset, *, m2=0.1, kl=0.01, var_mu=0.01) -> xr.Dataset:
-    """Number of latents called active at each T by the criteria of SPEC.md §8 that need only the stored
-    observables: ``M² > m2`` (Hirn), ``R_k > kl`` nats (Lucas et al.), ``Var_x μ_k ≥ var_mu`` (active units; the
-    encoder mean is centred, so ``mean μ² = Var μ`` up to the squared bias), and the closed form."""
-    return xr.Dataset({
-        "M2": ("T", (ds["M2"].values > m2).sum(1)),
-        "kl": ("T", (ds["kl"].values > kl).sum(1)),
-        "active_units": ("T", (ds["mu2"].values >= var_mu).sum(1)),
-        "theory": ("T", ds["theory_n_active"].values),
-    }, coords={"T": ds["T"].values}, attrs={"m2": m2, "kl": kl, "var_mu": var_mu})
+def activity_counts(ds: xr.Dataset) -> xr.Dataset:
+    """Number of latents each activity criterion of SPEC.md §8 calls active at each T, from the verdicts stored
+    by :func:`linvae.add_activity_criteria` (thresholds in their attrs), with the closed-form active count."""
+    verdicts = {"M2": "active_signal_fraction", "kl": "active_kl", "active_units": "active_units",
+                "renyi_entropy": "active_renyi_entropy", "gaussian_entropy": "active_gaussian_entropy"}
+    missing = [v for v in verdicts.values() if v not in ds]
+    if missing:
+        raise InputError(f"the Dataset lacks the activity verdicts {', '.join(missing)}; run "
+                         "linvae.add_activity_criteria (linvae.scan does)")
+    counts = {name: ("T", ds[var].values.sum(1).astype(np.int64)) for name, var in verdicts.items()}
+    counts["bonheme_active"] = ("T", (ds["bonheme_class"].values == 2).sum(1).astype(np.int64))
+    counts["theory"] = ("T", ds["theory_n_active"].values.astype(np.int64))
+    return xr.Dataset(counts, coords={"T": ds["T"].values})

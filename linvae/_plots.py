@@ -294,13 +294,18 @@ _FIGURES = {"order_parameters": plot_order_parameters, "truncation": plot_trunca
 
 
 def plot_all(ds, out_dir, formats=("png", "pdf")):
-    """Write every figure (``order_parameters``, ``truncation``, ``duality``, ``diagnostics``, ``theory``, and
-    ``split_map`` when the split labels are stored) into ``out_dir`` in each of ``formats``; returns the paths."""
+    """Write every figure (``order_parameters``, ``truncation``, ``duality``, ``diagnostics``, ``theory``,
+    ``activity_criteria`` when the criteria are stored, ``split_map`` when the split labels are) into ``out_dir``
+    in each of ``formats``; returns the paths."""
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for stem, plot in _FIGURES.items():
         paths += save_figure(plot(ds), out_dir / stem, formats)
+    if "active_units" in ds and "rank_latent" in ds:
+        from linvae._criteria_plots import plot_activity_criteria
+
+        paths += save_figure(plot_activity_criteria(ds), out_dir / "activity_criteria", formats)
     if "sample_split" in ds and "lat" in ds.coords:
         paths += save_figure(plot_split_map(ds), out_dir / "split_map", formats)
     return paths

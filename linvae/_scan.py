@@ -19,6 +19,7 @@ import numpy as np
 
 from linvae import _engine, _exact, _results, _sgd
 from linvae._analysis import add_analysis
+from linvae._criteria import add_activity_criteria
 from linvae._config import ScanConfig
 from linvae._data import Table, standardized_spectrum
 from linvae._errors import InputError
@@ -87,8 +88,9 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         train/val/test, e.g. a ``split`` variable in a ``.nc`` file), else a seeded random 70/15/15 split.
       checkpoint: path of an ``.npz`` checkpoint, rewritten every ``checkpoint_every`` seconds;
       resume: continue from it if it matches this scan (same configuration, grid and data).
-      analyse: add the analysis of SPEC.md §7 (:func:`linvae.add_analysis`) on ``eval_split`` ("test", the
-        held-out default; "val"; or "train", whose spectrum is the one the theory columns use).
+      analyse: add the analysis of SPEC.md §7 (:func:`linvae.add_analysis`) and the activity criteria of §8
+        (:func:`linvae.add_activity_criteria`) on ``eval_split`` ("test", the held-out default; "val"; or "train",
+        whose spectrum is the one the theory columns use).
       store_split: add the per-sample split labels ``sample_split`` (0 train, 1 val, 2 test; dimension
         ``sample``) and the data's per-sample coordinates (e.g. WorldClim ``lat``, ``lon``, ``cell_area``).
     Returns:
@@ -153,7 +155,8 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
     if certified is not None:
         out = out.assign(minimum_certified=("T", certified.astype(np.int8)))
     if analyse:
-        out = add_analysis(out, standardise(getattr(split, eval_split)))
+        x_eval = standardise(getattr(split, eval_split))
+        out = add_activity_criteria(add_analysis(out, x_eval), x_eval)
         out.attrs["analysis_split"] = eval_split
     if store_split:
         out = _add_split(out, split, n_rows, table.coords)
@@ -196,6 +199,7 @@ def _add_training(ds, run, params: Params, terms, V, config, wall):
                      resumed_from_period=int(run.resumed_from),
                      batch_stream="shared across the grid" if config.shared_batches else "independent per point",
                      n_devices=len(_engine.grid_devices(lapack_inside=config.method == "exact")),
+                     n_processes=jax.process_count(),
                      platform=jax.default_backend())
     if np.any(out["diverged"].values):
         bad = ", ".join(f"{t:.3g}" for t in T[out["diverged"].values.astype(bool)])

@@ -139,6 +139,9 @@ def cmd_scan(args):
 
     if args.x64:
         jax.config.update("jax_enable_x64", True)
+    from linvae._distributed import init_from_env
+
+    init_from_env()  # several processes when LINVAE_COORDINATOR / _NUM_PROCESSES / _PROCESS_ID are set
     import linvae
 
     config = linvae.ScanConfig(
@@ -153,8 +156,9 @@ def cmd_scan(args):
     checkpoint = out.with_name(out.name + ".ckpt.npz")
     ds = linvae.scan(table, T, config, standardize=args.standardize, checkpoint=checkpoint, resume=args.resume,
                      progress=not args.quiet, eval_split=args.eval_split, store_split=args.save_split)
-    _write_results(ds, out, figures)
-    checkpoint.unlink(missing_ok=True)
+    if jax.process_index() == 0:  # every process holds the whole result; one writes it
+        _write_results(ds, out, figures)
+        checkpoint.unlink(missing_ok=True)
 
 
 def _output_file(path):
@@ -255,12 +259,16 @@ def _print_report(ds):
               f"{_percent(table['utility_rel_diff'].values[i]):>8}  {int(table['fit_points'].values[i]):>6}  "
               f"{table['eval_fraction'].values[i]:>10.4e}  {_percent(table['utility_eval_rel_diff'].values[i]):>8}")
     counts = linvae.activity_counts(ds)
-    print("Active latents per criterion: M2 > 0.1 | KL > 0.01 nats | Var(mu) >= 0.01 | closed form")
+    labels = {"M2": f"M2>{ds['active_signal_fraction'].attrs['threshold']:g}",
+              "kl": f"KL>{ds['active_kl'].attrs['threshold']:g}",
+              "active_units": f"Var(mu)>={ds['active_units'].attrs['threshold']:g}", "bonheme_active": "B&G active",
+              "renyi_entropy": "Renyi H2", "gaussian_entropy": "Gauss H", "theory": "closed form"}
+    print("Active latents per criterion (SPEC.md §8; thresholds in the variables' attrs):")
+    print(f"  {'T':>9}  " + "  ".join(f"{labels[c]:>11}" for c in counts.data_vars))
     n = ds.sizes["T"]
     step = max(1, n // 8)
     for i in sorted(set(range(0, n, step)) | {n - 1}):
-        print(f"  T = {counts['T'].values[i]:.3e}: {int(counts['M2'][i]):>3} | {int(counts['kl'][i]):>3} | "
-              f"{int(counts['active_units'][i]):>3} | {int(counts['theory'][i]):>3}")
+        print(f"  {counts['T'].values[i]:>9.3e}  " + "  ".join(f"{int(counts[c][i]):>11}" for c in counts.data_vars))
 
 
 def _percent(x):

@@ -134,7 +134,7 @@ def test_theory_figure_masks_zero_rate(ds):
 def test_plot_all_writes_every_figure(ds, tmp_path):
     _plots.plt.close("all")
     paths = _plots.plot_all(ds, tmp_path / "figs")
-    stems = {"order_parameters", "truncation", "duality", "diagnostics", "theory"}
+    stems = {"order_parameters", "truncation", "duality", "diagnostics", "theory", "activity_criteria"}
     assert {(p.stem, p.suffix) for p in paths} == {(s, f) for s in stems for f in (".png", ".pdf")}
     for path in paths:
         assert path.parent == tmp_path / "figs" and path.stat().st_size > 1000
