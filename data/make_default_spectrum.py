@@ -5,7 +5,7 @@ repository: their licence forbids redistribution), derives BIO7 = BIO5 - BIO6, k
 layer, standardises each feature over those cells and stores only the eigenvalues of the resulting
 correlation matrix, with the provenance needed to reproduce them.
 
-Usage:  python data/make_default_spectrum.py [LAYER_DIR]     (needs rasterio)
+Usage:  python data/make_default_spectrum.py [LAYER_DIR]
 """
 
 import datetime
@@ -15,34 +15,18 @@ import pathlib
 import sys
 
 import numpy as np
-import rasterio
+
+import linvae
 
 HERE = pathlib.Path(__file__).resolve().parent
-LAYERS = {  # BIO number -> file name in the shared folder (two WorldClim naming schemes)
-    1: "wc2.1_10m_bio_1.tif", 5: "wc2.0_bio_10m_05.tif", 6: "wc2.0_bio_10m_06.tif",
-    12: "wc2.0_bio_10m_12.tif", 13: "wc2.0_bio_10m_13.tif", 14: "wc2.0_bio_10m_14.tif",
-    16: "wc2.0_bio_10m_16.tif", 17: "wc2.0_bio_10m_17.tif", 18: "wc2.0_bio_10m_18.tif",
-    19: "wc2.0_bio_10m_19.tif",
-}
-
-
-def read_layer(path):
-    with rasterio.open(path) as src:
-        band = src.read(1, masked=True)
-    return np.ma.getdata(band).astype(np.float64), ~np.ma.getmaskarray(band)
 
 
 def main(layer_dir):
     layer_dir = pathlib.Path(layer_dir)
-    layers, masks, digests = {}, [], {}
-    for bio, name in LAYERS.items():
-        layers[bio], valid = read_layer(layer_dir / name)
-        masks.append(valid & np.isfinite(layers[bio]))
-        digests[name] = hashlib.sha256((layer_dir / name).read_bytes()).hexdigest()
-    layers[7] = layers[5] - layers[6]
-    valid = np.logical_and.reduce(masks)
-    order = sorted(layers)
-    x = np.stack([layers[b][valid] for b in order], axis=1)
+    ds = linvae.load_worldclim(layer_dir)  # every layer found, BIO7 derived as BIO5 - BIO6
+    digests = {ds[v].attrs["source_file"]: hashlib.sha256((layer_dir / ds[v].attrs["source_file"]).read_bytes())
+               .hexdigest() for v in ds.data_vars if not ds[v].attrs["source_file"].startswith("derived")}
+    x = np.stack([ds[v].values for v in ds.data_vars], axis=1)
     x = (x - x.mean(0)) / x.std(0)
     eigenvalues = np.linalg.eigvalsh(np.cov(x, rowvar=False, bias=True))[::-1]
     record = {
@@ -50,9 +34,9 @@ def main(layer_dir):
                        "variables over land cells valid in every layer; each feature standardised over those "
                        "cells (population statistics). BIO7 is derived as BIO5 - BIO6, so one eigenvalue is "
                        "zero up to rounding.",
-        "variables": [f"BIO{b}" for b in order],
+        "variables": list(ds.data_vars),
         "eigenvalues": eigenvalues.tolist(),
-        "n_cells": int(valid.sum()),
+        "n_cells": int(ds.sizes["cell"]),
         "source_files_sha256": digests,
         "source": "WorldClim (Fick & Hijmans 2017, Int. J. Climatol. 37:4302-4315), 10 arc-minute grid",
         "generated_by": "data/make_default_spectrum.py",
