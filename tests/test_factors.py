@@ -2,6 +2,7 @@
 entropies, MIG and SAP on representations with known answers, closed form against the histogram estimator and
 regressions on samples, and the β-VAE scan (λ = 0) losing factor information mode by mode at its thresholds."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -172,3 +173,204 @@ def test_closed_forms_accept_jax_arrays_and_batch_axes():
     single = _factors.factor_metrics(2 * A, s2, G, nv)
     np.testing.assert_allclose(batched.mig[1], single.mig, rtol=1e-12)
     np.testing.assert_allclose(batched.joint_information[1], single.joint_information, rtol=1e-12)
+
+
+# --- λβ-VAE experiment (issue 6, item 4) -------------------------------------------------------------------------
+
+import scipy.optimize  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from linvae import _factor_plots  # noqa: E402
+
+LAMS = np.array([0.0, 1.0, 3.0])   # (1 + λ)² = 1, 4, 16: powers of two, so the rescaled thresholds are exact
+lambda_beta_weights = jax.jit(_factors.lambda_beta_weights, static_argnums=3)  # λ and T traced: one compile
+
+
+def lambda_beta_loss_and_grad(params, C, beta, lam, K):
+    """Raw λβ-VAE loss on a covariance (σ_dec² = 1, b = 0, c = x̄), written here from the definition:
+    ½ E‖x − W z‖² + β KL + ½ λ E‖x − W μ‖², z = A x + σ ε, and its gradient in (A, W, log σ²)."""
+    d = C.shape[0]
+    A, W, ell = params[:K * d].reshape(K, d), params[K * d:2 * K * d].reshape(d, K), params[2 * K * d:]
+    s = np.exp(ell)
+    P = A @ C @ A.T
+    mean_err = np.trace(C) - 2 * np.trace(W @ A @ C) + np.trace(W @ P @ W.T)
+    loss = 0.5 * (mean_err + np.sum(s * np.sum(W**2, axis=0))) + 0.5 * beta * (np.trace(P) + np.sum(s - ell - 1)) \
+        + 0.5 * lam * mean_err
+    gA = (1 + lam) * (W.T @ W @ A @ C - W.T @ C) + beta * A @ C
+    gW = (1 + lam) * (W @ P - C @ A.T) + W * s
+    gl = 0.5 * s * np.sum(W**2, axis=0) + 0.5 * beta * (s - 1)
+    return loss, np.concatenate([gA.ravel(), gW.ravel(), gl])
+
+
+def test_lambda_beta_loss_gradient_matches_finite_differences():
+    rng = np.random.default_rng(20)
+    C = np.cov(rng.normal(size=(4, 50)))
+    x = rng.normal(size=2 * 3 * 4 + 3)
+    f = lambda q: lambda_beta_loss_and_grad(q, C, 0.7, 1.5, 3)[0]  # noqa: E731
+    np.testing.assert_allclose(lambda_beta_loss_and_grad(x, C, 0.7, 1.5, 3)[1],
+                               scipy.optimize.approx_fprime(x, f, 1e-7), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("lam", LAMS)
+def test_lambda_beta_encoder_is_the_global_optimum(lam):
+    """The encoder from the closed form, with the decoder that is optimal for it (∂L/∂W = 0:
+    W = (1+λ) C Aᵀ ((1+λ) A C Aᵀ + Σ)⁻¹), is a stationary point of the λβ loss written above, and BFGS from
+    random starts finds no lower loss; the loss equals the closed form's L̃ V / 2."""
+    G, nv, K = np.random.default_rng(21).normal(size=(4, 3)), 0.1, 3
+    C = G @ G.T + nv * np.eye(4)
+    lam_e, U = np.linalg.eigh(C)
+    lam_e, U = lam_e[::-1], U[:, ::-1]
+    V = lam_e.sum()
+    T1 = (1 + lam) ** 2 * lam_e / V
+    rng = np.random.default_rng(22)
+    for T in (0.05 * T1[2], 0.5 * (T1[1] + T1[2]), 0.9 * T1[0], 1.2 * T1[0]):
+        A, s2 = map(np.asarray, lambda_beta_weights(lam_e, U, T, K, lam))
+        W = (1 + lam) * C @ A.T @ np.linalg.inv((1 + lam) * A @ C @ A.T + np.diag(s2))
+        ours = np.concatenate([A.ravel(), W.ravel(), np.log(s2)])
+        loss, grad = lambda_beta_loss_and_grad(ours, C, T * V, lam, K)
+        assert np.max(np.abs(grad)) < 1e-10
+        branch = linvae.objective_closed_form(T, lam_e, linvae.Objective("lambda-beta", lam=lam), K)
+        np.testing.assert_allclose(2 * loss / V, float(branch.loss), rtol=1e-12)
+        best = min((scipy.optimize.minimize(lambda_beta_loss_and_grad, rng.normal(size=ours.size) * 0.5, jac=True,
+                                            args=(C, T * V, lam, K), method="BFGS", options={"gtol": 1e-10})
+                    for _ in range(3)), key=lambda r: r.fun)
+        assert best.fun >= loss - 1e-9 and best.fun - loss < 1e-7
+        A_b, s2_b = best.x[:12].reshape(3, 4), np.exp(best.x[24:])    # the same code up to latent permutation/sign
+        np.testing.assert_allclose(np.sort(s2_b), np.sort(s2), atol=1e-4)
+        np.testing.assert_allclose(_factors.joint_mutual_information(A_b, s2_b, G, nv),
+                                   _factors.joint_mutual_information(A, s2, G, nv), rtol=1e-4, atol=1e-6)
+
+
+def test_lambda_beta_encoder_at_zero_is_the_beta_vae():
+    C = _factors.factor_covariance(np.random.default_rng(23).normal(size=(5, 3)), 0.2)
+    lam_e, U = np.linalg.eigh(np.asarray(C))
+    lam_e, U = jnp.asarray(lam_e[::-1]), jnp.asarray(U[:, ::-1])
+    T = jnp.array([0.01, 0.1, 0.3, 2.0])
+    got = jax.jit(jax.vmap(lambda t: _factors.lambda_beta_encoder(0.0)(lam_e, U, t, 6)))(T)
+    ref = jax.jit(jax.vmap(lambda t: _factors.beta_vae_encoder(lam_e, U, t, 6)))(T)
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    with pytest.raises(linvae.InputError, match="lam"):
+        _factors.lambda_beta_encoder(-1.0)
+
+
+@pytest.fixture(scope="module")
+def experiment():
+    G = np.random.default_rng(24).normal(size=(6, 3))               # entangled: every factor on every signal mode
+    T = np.geomspace(1e-3, 30.0, 57)
+    return G, 0.1, T, _factors.factor_experiment(G, 0.1, LAMS, 4, T=T)
+
+
+def test_experiment_is_the_scan_with_the_lambda_beta_hook(experiment):
+    """The (λ, T) grid (one jit, two vmaps) equals a loop of factor_scan with the λβ hook; β input converts by
+    T = β σ_dec² / V."""
+    G, nv, T, ds = experiment
+    assert ds["mutual_information"].dims == ("lam", "T", "latent", "factor")
+    for i in (1, 2):                                                # λ = 0 is the β-VAE hook (tested above)
+        scan = _factors.factor_scan(G, nv, T, 4, encoder=_factors.lambda_beta_encoder(LAMS[i]))
+        np.testing.assert_allclose(ds["mutual_information"][i], scan.metrics.mutual_information, rtol=1e-12)
+        np.testing.assert_allclose(ds["mig"][i], scan.metrics.mig, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(ds["sap"][i], scan.metrics.sap, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(ds["threshold"][i], (1 + LAMS[i]) ** 2 * scan.mode_thresholds, rtol=1e-15)
+    V = ds.attrs["total_variance"]
+    np.testing.assert_allclose(V, np.trace(G @ G.T) + 6 * nv, rtol=1e-14)
+    np.testing.assert_allclose(ds["beta"], T * V, rtol=1e-15)
+    by_beta = _factors.factor_experiment(G, nv, [0.5, 2.0], 4, beta=ds["beta"].values[:5] * 2, sigma_dec2=0.5)
+    np.testing.assert_allclose(by_beta["T"], T[:5], rtol=1e-14)
+    compiled = _factors._experiment_grid._cache_size()
+    by_T = _factors.factor_experiment(G, nv, [0.5, 2.0], 4, T=T[:5])
+    np.testing.assert_allclose(by_beta["joint_information"], by_T["joint_information"], rtol=1e-12)
+    _factors.factor_experiment(G, nv, [0.25, 7.0], 4, T=T[5:10], fraction=0.1)
+    assert _factors._experiment_grid._cache_size() == compiled       # new λ, T or fraction values: no recompile
+
+
+def test_informativeness_lost_beyond_the_threshold_and_kept_longer_with_lambda(experiment):
+    """λ = 0: I(z; v) = 0 (every pair, MIG, SAP) for T ≥ T_1 and > 0 below; λ > 0: still > 0 on
+    (T_1, (1 + λ)² T_1), zero beyond; at every T the information grows with λ."""
+    G, nv, T, ds = experiment
+    T1 = ds["threshold"].sel(lam=0).values[0]
+    I = ds["joint_information"].values
+    for i, lam in enumerate(LAMS):
+        beyond = T >= (1 + lam) ** 2 * T1
+        assert np.all(I[i, beyond] == 0) and np.all(I[i, ~beyond] > 0)
+        for name in ("mutual_information", "mig", "sap"):
+            assert np.all(ds[name].values[i, beyond] == 0)
+        assert np.all(ds["mig"].values[i, ~beyond] > 0)
+        if lam > 0:
+            window = (T > T1) & (T < (1 + lam) ** 2 * T1)
+            assert window.sum() >= 5 and np.all(I[i, window] > 0) and np.all(I[0, window] == 0)
+    assert np.all(np.diff(I, axis=0) >= -1e-12)
+    drop = ds["information_drop_T"].values
+    assert np.all(np.diff(drop) > 0) and np.all(drop < (1 + LAMS) ** 2 * T1)
+
+
+def test_collapse_onsets_align_on_the_rescaled_axis(experiment):
+    """Every threshold moves by (1 + λ)² (exact in floating point here), so on T/(1+λ)² each latent of every λ
+    stops informing about the factors at the β-VAE threshold of its mode."""
+    G, nv, T, ds = experiment
+    Tk = ds["threshold"].values
+    np.testing.assert_array_equal(Tk / (1 + LAMS[:, None]) ** 2, np.broadcast_to(Tk[0], Tk.shape))
+    np.testing.assert_array_equal(ds["T_rescaled"].values, T / (1 + LAMS[:, None]) ** 2)
+    informed = ds["mutual_information"].values.max(axis=-1) > 0                     # (lam, T, latent)
+    expected = ds["T_rescaled"].values[:, :, None] < Tk[0, :3]                       # 3 signal modes, latent k ↔ mode k
+    np.testing.assert_array_equal(informed[..., :3], expected)
+    assert ds["mutual_information"].values[..., 3, :].max() < 1e-12                 # the noise mode knows nothing
+
+
+def test_information_drop_point_and_limit(experiment):
+    G, nv, T, ds = experiment
+    limit, fraction = float(ds["information_limit"]), ds["information_drop_T"].attrs["fraction"]
+    lam_e = ds["pca_eigenvalue"].values
+    np.testing.assert_allclose(limit, 0.5 * np.sum(np.log(lam_e[:4] / nv)), rtol=1e-14)
+    U = ds["pca_eigenvalue"].values, np.linalg.eigh(G @ G.T + nv * np.eye(6))[1][:, ::-1]
+
+    def joint(T, lam):  # eager: the λβ encoder at one T, then I(z; v)
+        return float(_factors.joint_mutual_information(*lambda_beta_weights(*U, T, 4, lam), G, nv))
+
+    np.testing.assert_allclose(joint(1e-9, 3.0), limit, rtol=1e-6)
+    for lam, t in zip(LAMS, ds["information_drop_T"].values):
+        np.testing.assert_allclose(joint(t, lam), fraction * limit, rtol=1e-9)
+
+
+def test_experiment_round_trips_through_netcdf(experiment, tmp_path):
+    ds = experiment[3]
+    ds.to_netcdf(tmp_path / "factors.nc", engine="netcdf4")
+    with xr.open_dataset(tmp_path / "factors.nc", engine="netcdf4") as back:
+        xr.testing.assert_identical(back.load(), ds)
+    assert ds["mutual_information"].attrs["units"] == "nats" and "log(n_bins)" in ds.attrs["mig_normalisation"]
+    assert "sigma_dec2 = 1" in ds.attrs["beta_convention"]
+
+
+def test_factor_experiment_plot_has_the_expected_artists(experiment):
+    ds = experiment[3]
+    fig = _factor_plots.plot_factor_experiment(ds)
+    try:
+        axes = fig.axes
+        assert len(axes) == 4 and all(ax.get_xscale() == "log" for ax in axes)
+        for n, ax in enumerate(axes):                                    # (0, 0) (0, 1) (1, 0) (1, 1)
+            by_gid = lambda gid: [a for a in ax.get_lines() if a.get_gid() == gid]  # noqa: E731, B023
+            assert [c.get_label() for c in by_gid("curve")] == ["$\\lambda = 0$", "$\\lambda = 1$", "$\\lambda = 3$"]
+            rescaled = n % 2 == 1
+            assert len(by_gid("threshold")) == (1 if rescaled else 3)
+            assert len(by_gid("threshold_tick")) == (2 if rescaled else 6)   # modes 2, 3 per λ (or once)
+            assert len(by_gid("drop")) == (3 if n < 2 else 0)
+        top_lines = [a.get_xdata()[0] for a in axes[0].get_lines() if a.get_gid() == "threshold"]
+        np.testing.assert_allclose(top_lines, ds["threshold"].values[:, 0], rtol=1e-15)
+        rescaled_curve = axes[1].get_lines()[2]
+        np.testing.assert_allclose(rescaled_curve.get_xdata(), ds["T_rescaled"].values[1], rtol=1e-15)
+        assert len(fig.legends) == 1
+    finally:
+        import matplotlib.pyplot as plt
+        plt.close(fig)
+
+
+def test_factor_experiment_rejects_bad_input():
+    G = np.ones((3, 2))
+    with pytest.raises(linvae.InputError, match="exactly one of T"):
+        _factors.factor_experiment(G, 0.1, [0], 2)
+    with pytest.raises(linvae.InputError, match="exactly one of T"):
+        _factors.factor_experiment(G, 0.1, [0], 2, T=[0.1], beta=[1.0])
+    with pytest.raises(linvae.InputError, match="lams"):
+        _factors.factor_experiment(G, 0.1, [-1.0], 2, T=[0.1])
+    with pytest.raises(linvae.InputError, match="positive"):
+        _factors.factor_experiment(G, 0.1, [0], 2, T=[0.0, 0.1])
