@@ -53,10 +53,11 @@ from linvae._criteria import (  # noqa: E402
 )
 from linvae._criteria_plots import plot_activity_criteria  # noqa: E402
 from linvae._distributed import init_distributed  # noqa: E402
+from linvae._factor_plots import plot_factor_experiment  # noqa: E402
 from linvae._factors import (  # noqa: E402
-    FactorMetrics, FactorScan, beta_vae_encoder, factor_covariance, factor_metrics, factor_scan,
+    FactorMetrics, FactorScan, beta_vae_encoder, factor_covariance, factor_experiment, factor_metrics, factor_scan,
     gaussian_mutual_information, histogram_mig, histogram_mutual_information, joint_mutual_information,
-    latent_factor_correlation, mig, sap,
+    lambda_beta_encoder, lambda_beta_weights, latent_factor_correlation, mig, sap,
 )
 from linvae._objective_plots import plot_phase_diagram  # noqa: E402
 from linvae._objectives import (  # noqa: E402
@@ -71,7 +72,8 @@ __all__ += [
     "renyi_entropy", "silverman_bandwidth", "plot_activity_criteria", "init_distributed",
     "FactorMetrics", "FactorScan", "beta_vae_encoder", "factor_covariance", "factor_metrics", "factor_scan",
     "gaussian_mutual_information", "histogram_mig", "histogram_mutual_information", "joint_mutual_information",
-    "latent_factor_correlation", "mig", "sap", "plot_phase_diagram",
+    "latent_factor_correlation", "mig", "sap", "plot_phase_diagram", "factor_experiment", "lambda_beta_encoder",
+    "lambda_beta_weights", "plot_factor_experiment",
     "OBJECTIVE_KINDS", "Coupling", "Objective", "ObjectiveBranch", "PhaseDiagram", "collapse_is_continuous",
     "objective_closed_form", "objective_coupling", "objective_landau", "objective_one_mode_loss",
     "objective_reduced_loss", "objective_thresholds", "phase_diagram",
