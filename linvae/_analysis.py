@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from linvae import _results, _theory
+from linvae import _objectives, _results, _theory
 from linvae._errors import InputError
 from linvae._model import Params, encode, kl_per_latent
 from linvae._results import PARAMETER_DIMS
@@ -49,7 +49,8 @@ _results.VARIABLE_ATTRS.update({
     "utility": ("utility of ranked latent k: D_{k-1} - D_k (truncated distortion)", _ONE),
     "utility_spectrum": ("utility of ranked latent k at the T of lowest full-model truncated distortion", _ONE),
     "theory_truncated_distortion": ("closed-form mean-path truncated distortion 1 - sum_{j<=k} dD_j", _ONE),
-    "theory_utility": ("closed-form mean-path utility dD_k = T_k (1 - (T/T_k)^2)_+", _ONE),
+    "theory_utility": ("closed-form mean-path utility dD_k = lambda_k (1 - u_k^2) / V of the objective's optimum "
+                       "(beta-VAE: T_k (1 - (T/T_k)^2)_+), modes ranked by closed-form M^2", _ONE),
 })
 
 
@@ -226,11 +227,16 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     utility = D[:, :-1] - D[:, 1:]
     full = D[:, -1]
     best = int(np.nanargmin(full)) if np.any(np.isfinite(full)) else 0
+    objective = _results.dataset_objective(ds)
     with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
-        Tk = _theory.mode_thresholds(ds["pca_eigenvalue"].values)
-        m = min(K, Tk.shape[-1])
-        theory_utility = np.pad(np.asarray(_theory.mean_path_utility(T, Tk[:m])), ((0, 0), (0, K - m)))
-        theory_truncated = np.asarray(_theory.mean_path_truncated_distortion(T, Tk, K))
+        if objective.kind == "beta":
+            Tk = _theory.mode_thresholds(ds["pca_eigenvalue"].values)
+            m = min(K, Tk.shape[-1])
+            theory_utility = np.pad(np.asarray(_theory.mean_path_utility(T, Tk[:m])), ((0, 0), (0, K - m)))
+            theory_truncated = np.asarray(_theory.mean_path_truncated_distortion(T, Tk, K))
+        else:
+            theory_utility, theory_truncated = _objective_mean_path(T, ds["pca_eigenvalue"].values, objective, K,
+                                                                    float(ds.attrs["sigma_dec2"]))
     U = ds["pca_eigenvector"].transpose("feature", "mode").values
     eval_fraction = np.einsum("ik,ij,jk->k", U, obs.x_cov, U) / np.trace(obs.x_cov)
     per_latent = ("T", "latent")
@@ -252,7 +258,33 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     out["collapse_threshold"].attrs["note"] = (f"NaN where fewer than {min_fit_points} points have "
                                                f"M2 > {m2_threshold}")
     out["utility_spectrum"].attrs["read_at_T"] = float(T[best])
+    if objective.kind != "beta":
+        out["collapse_threshold"].attrs["objective_note"] = (
+            f"fit of the beta-VAE law M2 = 1 - T/T_k; under objective {objective.kind!r} the closed-form M2(T) is "
+            "not linear in T (docs/objectives.md section 3), so the fit only approximates theory_threshold")
     return out
+
+
+def _objective_mean_path(T, eigenvalues, objective, n_latents, sigma_dec2):
+    """Closed-form mean-path utilities ``(G, K)`` and truncated distortions ``(G, K + 1)`` of an objective's
+    optimum (SPEC.md §5, §7): the posterior-mean reconstruction of a carried mode leaves ``λ_k u_k²``
+    (:func:`linvae.objective_closed_form` ``mean_distortion``), so its utility is ``(λ_k − λ_k u_k²) / V``; modes are
+    kept in the order of closed-form ``M²`` (ties, all with zero utility, in PCA order). Tail sums avoid
+    cancellation. The β-VAE case equals :func:`linvae.mean_path_utility` / :func:`linvae.mean_path_truncated_distortion`.
+    """
+    branch = _objectives.objective_closed_form(T, eigenvalues, objective, n_latents, sigma_dec2)
+    lam = np.maximum(np.asarray(eigenvalues, np.float64), 0)
+    t = np.broadcast_to(lam / lam.sum(), np.shape(branch.M2))
+    order = np.argsort(-np.asarray(branch.M2), axis=-1, kind="stable")
+    t_sorted = np.take_along_axis(t, order, axis=-1)
+    left = np.take_along_axis(np.asarray(branch.mean_distortion), order, axis=-1)
+    G, d = t_sorted.shape
+    m = min(n_latents, d)
+    utility = np.pad((t_sorted - left)[:, :m], ((0, 0), (0, n_latents - m)))
+    tail = np.concatenate([np.cumsum(t_sorted[:, ::-1], axis=1)[:, ::-1], np.zeros((G, 1))], axis=1)
+    head = np.concatenate([np.zeros((G, 1)), np.cumsum(left, axis=1)], axis=1)
+    D = (head + tail)[:, :m + 1]
+    return utility, np.concatenate([D, np.repeat(D[:, -1:], n_latents - m, axis=1)], axis=1)
 
 
 def duality_table(ds: xr.Dataset) -> xr.Dataset:

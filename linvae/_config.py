@@ -1,8 +1,10 @@
 """Scan configuration: a frozen dataclass that validates itself (STYLE.md practice 3)."""
 
 import dataclasses
+import math
 
 from linvae._errors import InputError
+from linvae._objectives import OBJECTIVE_KINDS, Objective
 
 __all__ = ["ScanConfig"]
 
@@ -30,6 +32,13 @@ class ScanConfig:
         point); about 15-20 % faster on CPU than independent streams (sgd).
       seed: seeds initialisation, noise and minibatches.
       x64: train in float64 instead of float32.
+      objective: the loss of the objective family (SPEC.md §5, :class:`linvae.Objective`): ``"beta"`` (default),
+        ``"lambda-beta"`` (penalty ``λ E‖x − x̂(μ(x))‖² / (2σ_dec²)``), ``"lambda-beta-sampled"`` (the same on
+        the sampled reconstruction) or ``"lr"`` (latent reconstruction ``α (‖A W − I‖_F² + ‖A (c − x̄) + b‖²)``).
+      lam: ``λ ≥ 0`` of the two λβ objectives (0 otherwise).
+      alpha: ``α ≥ 0`` of ``"lr"``, raw loss units (0 otherwise).
+      alpha_warmup: sgd with ``"lr"``: the LR weight rises linearly from 0 to ``α`` over this many updates
+        (0: full weight from the start). The exact method minimises the final objective and ignores it.
     """
 
     method: str = "exact"
@@ -44,6 +53,10 @@ class ScanConfig:
     shared_batches: bool = True
     seed: int = 0
     x64: bool = False
+    objective: str = "beta"
+    lam: float = 0.0
+    alpha: float = 0.0
+    alpha_warmup: int = 0
 
     def __post_init__(self):
         def need(ok, what, found, fix):
@@ -61,6 +74,20 @@ class ScanConfig:
         need(self.eval_every is None or self.eval_every >= 1, "eval_every must be at least 1", self.eval_every,
              "leave it unset for one epoch")
         need(0 < self.patience <= 1, "patience must be a fraction in (0, 1]", self.patience, "use e.g. 0.1")
+        need(self.objective in OBJECTIVE_KINDS, f"objective must be one of {OBJECTIVE_KINDS}", self.objective,
+             "use e.g. --objective lambda-beta --lam 1")
+        for name, uses, flag in (("lam", ("lambda-beta", "lambda-beta-sampled"), "--lam"), ("alpha", ("lr",), "--alpha")):
+            value = getattr(self, name)
+            need(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                 and value >= 0, f"the objective weight {name} must be a finite number >= 0", value,
+                 f"use e.g. {flag} 0.5")
+            need(value == 0 or self.objective in uses, f"{name} applies to objective {' or '.join(uses)} only",
+                 f"{name}={value} with objective {self.objective!r}", f"set --objective {uses[0]} or drop {flag}")
+        need(isinstance(self.alpha_warmup, int) and not isinstance(self.alpha_warmup, bool) and self.alpha_warmup >= 0,
+             "alpha_warmup must be a whole number of updates >= 0", self.alpha_warmup, "use e.g. --alpha-warmup 10000")
+        need(self.alpha_warmup == 0 or self.objective == "lr", "alpha_warmup applies to objective lr only",
+             f"alpha_warmup={self.alpha_warmup} with objective {self.objective!r}",
+             "set --objective lr or drop --alpha-warmup")
 
     @property
     def lr(self) -> float:
@@ -68,6 +95,11 @@ class ScanConfig:
         if self.learning_rate is not None:
             return self.learning_rate
         return 0.1 if self.method == "exact" else 3e-4
+
+    @property
+    def objective_spec(self) -> Objective:
+        """The :class:`linvae.Objective` this configuration trains (``kind``, ``lam``, ``alpha``)."""
+        return Objective(self.objective, lam=float(self.lam), alpha=float(self.alpha))
 
     def as_attrs(self):
         """The configuration as netCDF-storable scalars."""

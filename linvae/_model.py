@@ -5,6 +5,21 @@ Shapes: ``d`` features, ``K`` latents, ``N`` samples. The encoder reads data cen
 ``log σ²(x) = S (x − x̄) + s`` (``S = 0`` is the canonical constant-variance encoder), ``z = μ + σ ⊙ ε``,
 ``x̂(z) = W z + c``. Loss per sample ``L = D + β R`` with ``D = ‖x − x̂‖² / (2 σ_dec²)`` and
 ``R = Σ_k KL_k``, ``KL_k = ½ [μ_k² + σ_k² − log σ_k² − 1]``.
+
+Objective family (SPEC.md §5, :class:`linvae.Objective`; derivation in docs/objectives.md): the loss adds
+:func:`objective_penalty` to ``D + β R``. With ``E_s = E‖x − x̂(z)‖²`` (sampled path) and
+``E_μ = E‖x − x̂(μ(x))‖²`` (posterior-mean path):
+
+- ``'beta'``: nothing;
+- ``'lambda-beta'``: ``λ E_μ / (2σ_dec²)``;
+- ``'lambda-beta-sampled'``: ``λ E_s / (2σ_dec²)``;
+- ``'lr'``: ``α E_{z∼N(0,I)} ‖μ(x̂(z)) − z‖² = α (‖A W − I_K‖_F² + ‖A (c − x̄) + b‖²)``: for the linear model
+  ``μ(x̂(z)) − z = (A W − I) z + A (c − x̄) + b``, so the expectation over the prior is this deterministic matrix
+  expression exactly (no sampling of ``z`` needed, in the minibatch loss as in the exact one).
+
+Every loss term of every objective is written here once: the minibatch estimate (:func:`sample_loss`), the
+noise-expected row average (:func:`expected_loss`) and the covariance form (:func:`exact_terms`,
+:func:`exact_loss`).
 """
 
 from typing import NamedTuple
@@ -13,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 __all__ = ["Params", "encode", "decode", "kl_per_latent", "sample_loss", "exact_terms", "exact_loss", "init_params",
-           "expected_loss"]
+           "expected_loss", "lr_penalty", "objective_penalty", "exact_penalty"]
 
 
 class Params(NamedTuple):
@@ -45,19 +60,62 @@ def kl_per_latent(mu, log_sigma2):
     return 0.5 * (mu**2 + jnp.expm1(log_sigma2) - log_sigma2)
 
 
-def sample_loss(params: Params, x, center, eps, beta, sigma_dec2):
-    """Minibatch estimate of ``(L, D, R)`` with one reparameterised sample per data point (SPEC.md §2, §6).
+def _kind(objective):
+    """``objective.kind``; ``None`` stands for the β-VAE (no import of :mod:`linvae._objectives`, which needs
+    :mod:`linvae._theory`, which needs this module)."""
+    return "beta" if objective is None else objective.kind
+
+
+def lr_penalty(params: Params, center):
+    """``E_{z∼N(0,I)} ‖μ(x̂(z)) − z‖² = ‖A W − I_K‖_F² + ‖A (c − x̄) + b‖²`` (SPEC.md §5), exact for the linear
+    model: ``μ(x̂(z)) − z = (A W − I) z + A (c − x̄) + b`` and ``E zzᵀ = I``."""
+    A = params.encoder_weight
+    AW = A @ params.decoder_weight
+    gap = AW - jnp.eye(AW.shape[-1], dtype=AW.dtype)
+    offset = A @ (params.decoder_bias - center) + params.encoder_bias
+    return jnp.sum(gap * gap) + offset @ offset
+
+
+def objective_penalty(params: Params, center, sq_err, mean_sq_err, sigma_dec2, objective=None):
+    """The objective's extra term in loss units (module docstring): ``λ E_μ / (2σ_dec²)`` (λβ),
+    ``λ E_s / (2σ_dec²)`` (sampled λβ), ``α`` × :func:`lr_penalty` (LR), 0 (β-VAE).
+
+    ``sq_err`` is ``E_s`` and ``mean_sq_err`` ``E_μ`` (either may be ``None`` where the objective does not use it).
+    """
+    kind = _kind(objective)
+    if kind == "lambda-beta":
+        return objective.lam * mean_sq_err / (2 * sigma_dec2)
+    if kind == "lambda-beta-sampled":
+        return objective.lam * sq_err / (2 * sigma_dec2)
+    if kind == "lr":
+        return objective.alpha * lr_penalty(params, center)
+    return jnp.zeros((), params.encoder_bias.dtype)
+
+
+def sample_loss(params: Params, x, center, eps, beta, sigma_dec2, objective=None):
+    """Minibatch estimate of ``(L, D, R)`` with one reparameterised sample per data point (SPEC.md §2, §5, §6).
+
+    ``L = D + β R + penalty`` with :func:`objective_penalty`; the λβ penalty uses the reconstruction decoded from
+    the posterior mean ``μ(x)`` of the same minibatch rows, the LR penalty is the deterministic expression of
+    :func:`lr_penalty` (exact for the linear model, no prior sample needed).
 
     Args:
-      x: ``(N, d)`` data; center: ``(d,)`` fixed data mean; eps: ``(N, K)`` standard normal noise.
+      x: ``(N, d)`` data; center: ``(d,)`` fixed data mean; eps: ``(N, K)`` standard normal noise;
+      objective: :class:`linvae.Objective` (``lam``, ``alpha`` may be traced); ``None``: the β-VAE.
     Returns:
-      ``(loss, distortion, rate)``: means over the batch of ``D + βR``, ``D`` and ``R``.
+      ``(loss, distortion, rate)``: means over the batch of ``L``, ``D`` and ``R``.
     """
     mu, log_sigma2 = encode(params, x, center)
     z = mu + jnp.exp(0.5 * log_sigma2) * eps
-    distortion = jnp.mean(jnp.sum((x - decode(params, z)) ** 2, axis=-1)) / (2 * sigma_dec2)
+    sq_err = jnp.mean(jnp.sum((x - decode(params, z)) ** 2, axis=-1))
+    distortion = sq_err / (2 * sigma_dec2)
     rate = jnp.mean(jnp.sum(kl_per_latent(mu, log_sigma2), axis=-1))
-    return distortion + beta * rate, distortion, rate
+    loss = distortion + beta * rate
+    if _kind(objective) != "beta":
+        mean_sq_err = (jnp.mean(jnp.sum((x - decode(params, mu)) ** 2, axis=-1))
+                       if _kind(objective) == "lambda-beta" else None)
+        loss = loss + objective_penalty(params, center, sq_err, mean_sq_err, sigma_dec2, objective)
+    return loss, distortion, rate
 
 
 def exact_terms(params: Params, mean, cov):
@@ -78,10 +136,29 @@ def exact_terms(params: Params, mean, cov):
     return sq_err, rate
 
 
-def exact_loss(params: Params, mean, cov, beta, sigma_dec2):
-    """Exact expected loss ``E‖x − x̂‖² / (2σ_dec²) + β R`` of a constant-variance model (SPEC.md §4)."""
+def exact_penalty(params: Params, mean, cov, sigma_dec2, objective=None, sq_err=None):
+    """The objective's extra term (loss units) of a constant-variance model in covariance form (SPEC.md §4, §5).
+
+    ``E_μ = E_s − Σ_k σ_k² ‖w_k‖²`` (the posterior noise adds ``tr(W Σ Wᵀ)`` to the mean-path error), then
+    :func:`objective_penalty`. ``sq_err`` (``E_s`` from :func:`exact_terms`) is recomputed when not given.
+    """
+    if _kind(objective) == "beta":
+        return jnp.zeros((), cov.dtype)
+    if sq_err is None:
+        sq_err = exact_terms(params, mean, cov)[0]
+    noise = jnp.sum(params.decoder_weight**2 * jnp.exp(params.log_sigma2_bias))
+    return objective_penalty(params, mean, sq_err, sq_err - noise, sigma_dec2, objective)
+
+
+def exact_loss(params: Params, mean, cov, beta, sigma_dec2, objective=None):
+    """Exact expected loss ``E_s / (2σ_dec²) + β R + penalty`` of a constant-variance model (SPEC.md §4, §5):
+    λβ ``(E_s + λ E_μ) / (2σ_dec²) + β R``; sampled λβ ``(1 + λ) E_s / (2σ_dec²) + β R``;
+    LR ``E_s / (2σ_dec²) + β R + α (‖A W − I_K‖_F² + ‖A (c − x̄) + b‖²)``."""
     sq_err, rate = exact_terms(params, mean, cov)
-    return sq_err / (2 * sigma_dec2) + beta * rate
+    loss = sq_err / (2 * sigma_dec2) + beta * rate
+    if _kind(objective) != "beta":
+        loss = loss + exact_penalty(params, mean, cov, sigma_dec2, objective, sq_err)
+    return loss
 
 
 def init_params(key, n_features, n_latents, dtype=jnp.float32, scale=0.01) -> Params:
@@ -97,24 +174,28 @@ def init_params(key, n_features, n_latents, dtype=jnp.float32, scale=0.01) -> Pa
     )
 
 
-def expected_loss(params: Params, x_blocks, mask, center, beta, sigma_dec2):
-    """Noise-expected loss, distortion and rate averaged over rows, streamed over row blocks.
+def expected_loss(params: Params, x_blocks, mask, center, beta, sigma_dec2, objective=None):
+    """Noise-expected loss, distortion, rate and objective penalty averaged over rows, streamed over row blocks.
 
-    For the linear decoder ``E_ε ‖x − x̂‖² = ‖x − W μ(x) − c‖² + Σ_k ‖w_k‖² σ_k²(x)`` exactly.
+    For the linear decoder ``E_ε ‖x − x̂‖² = ‖x − W μ(x) − c‖² + Σ_k ‖w_k‖² σ_k²(x)`` exactly; the first term is the
+    mean-path error of the λβ penalty.
 
     ``x_blocks`` is ``(n_blocks, block, d)``; ``mask`` ``(n_blocks, block)`` marks real rows (padding is 0).
+    Returns ``(L, D, R, penalty)`` with ``L = D + β R + penalty`` (:func:`objective_penalty`).
     """
     col_norm2 = jnp.sum(params.decoder_weight**2, axis=0)  # ‖w_k‖²
 
     def block_sums(carry, xm):
         x, m = xm
         mu, log_sigma2 = encode(params, x, center)
-        err = jnp.sum((x - decode(params, mu)) ** 2, axis=-1) + jnp.exp(log_sigma2) @ col_norm2
+        mean_err = jnp.sum((x - decode(params, mu)) ** 2, axis=-1)
+        err = mean_err + jnp.exp(log_sigma2) @ col_norm2
         kl = jnp.sum(kl_per_latent(mu, log_sigma2), axis=-1)
-        return (carry[0] + jnp.sum(m * err), carry[1] + jnp.sum(m * kl)), None
+        return (carry[0] + jnp.sum(m * err), carry[1] + jnp.sum(m * kl), carry[2] + jnp.sum(m * mean_err)), None
 
     zero = jnp.zeros((), x_blocks.dtype)
-    (err, kl), _ = jax.lax.scan(block_sums, (zero, zero), (x_blocks, mask))
+    (err, kl, mean_err), _ = jax.lax.scan(block_sums, (zero, zero, zero), (x_blocks, mask))
     n = jnp.sum(mask)
     distortion, rate = err / (2 * sigma_dec2 * n), kl / n
-    return distortion + beta * rate, distortion, rate
+    penalty = objective_penalty(params, center, err / n, mean_err / n, sigma_dec2, objective)
+    return distortion + beta * rate + penalty, distortion, rate, penalty

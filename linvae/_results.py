@@ -14,10 +14,10 @@ import jax
 import numpy as np
 import xarray as xr
 
-from linvae import _theory
+from linvae import _objectives, _theory
 from linvae._errors import InputError
 
-__all__ = ["new_dataset", "add_theory", "save", "load", "theory_dataset", "VARIABLE_ATTRS", "PARAMETER_DIMS"]
+__all__ = ["new_dataset", "add_theory", "dataset_objective", "save", "load", "theory_dataset", "VARIABLE_ATTRS", "PARAMETER_DIMS"]
 
 _NATS = "nats"
 _ONE = "1"
@@ -29,15 +29,17 @@ VARIABLE_ATTRS = {
     "pca_eigenvector": ("PCA eigenvector u_k (column k of U)", _ONE),
     "pca_fraction": ("explained-variance fraction lambda_k / V", _ONE),
     "pca_truncated_distortion": ("PCA normalised distortion keeping modes 1..k: 1 - sum_{j<=k} lambda_j / V", _ONE),
-    "theory_threshold": ("closed-form collapse threshold T_k = lambda_k / V", _ONE),
-    "theory_beta_threshold": ("closed-form raw collapse threshold beta_c,k = lambda_k / sigma_dec2", _ONE),
-    "theory_M2": ("closed-form signal fraction M_k^2 = [1 - T/T_k]_+", _ONE),
-    "theory_sigma2": ("closed-form posterior variance sigma_k^2 = min(T/T_k, 1)", _ONE),
+    "theory_threshold": ("closed-form collapse threshold T_k of the objective (beta-VAE: lambda_k / V)", _ONE),
+    "theory_beta_threshold": ("closed-form raw collapse threshold beta_c,k = T_k V / sigma_dec2 (beta-VAE: "
+                              "lambda_k / sigma_dec2)", _ONE),
+    "theory_M2": ("closed-form signal fraction M_k^2 (beta-VAE: [1 - T/T_k]_+)", _ONE),
+    "theory_sigma2": ("closed-form posterior variance sigma_k^2 (beta-VAE: min(T/T_k, 1))", _ONE),
     "theory_log_sigma2": ("closed-form posterior log-variance log sigma_k^2", _ONE),
-    "theory_rate": ("closed-form KL rate R_k = 1/2 log(T_k/T)_+", _NATS),
-    "theory_distortion": ("closed-form normalised distortion D(T) = sum_k min(T, T_k)", _ONE),
+    "theory_rate": ("closed-form KL rate R_k = -1/2 log sigma_k^2", _NATS),
+    "theory_distortion": ("closed-form normalised sampled-path distortion D(T) (beta-VAE: sum_k min(T, T_k))", _ONE),
     "theory_total_rate": ("closed-form total rate R(T) = sum_k R_k", _NATS),
-    "theory_loss": ("closed-form normalised loss L(T) = D + 2 T R", _ONE),
+    "theory_loss": ("closed-form normalised loss L(T) = D + 2 T R + P (objective penalty P; beta-VAE P = 0)", _ONE),
+    "theory_penalty": ("closed-form normalised objective penalty P = (2 sigma_dec2 / V) x extra term", _ONE),
     "theory_n_active": ("closed-form number of active modes", _ONE),
 }
 
@@ -75,7 +77,8 @@ VARIABLE_ATTRS.update({
     "diverged": ("1 if the run produced NaN/inf and was frozen at its best parameters", "1"),
     "distortion": ("normalised distortion E||x - xhat||^2 / V of the kept parameters", "1"),
     "rate": ("KL rate R of the kept parameters", "nats"),
-    "loss": ("normalised loss D + 2 T R of the kept parameters", "1"),
+    "loss": ("normalised loss D + 2 T R + P of the kept parameters (P: objective penalty, 0 for beta)", "1"),
+    "penalty": ("normalised objective penalty P = (2 sigma_dec2 / V) x the objective's extra term", "1"),
     "minimum_certified": ("exact method: 1 if the Hessian (+1e-6 I) is positive definite at the end", "1"),
 })
 
@@ -108,7 +111,8 @@ def _named(ds):
 
 
 def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_scale=None,
-                dataset="unnamed", objective="beta", method="theory", config=None) -> xr.Dataset:
+                dataset="unnamed", objective="beta", method="theory", config=None, lam=0.0,
+                alpha=0.0) -> xr.Dataset:
     """Coordinates, PCA variables and provenance attrs for a scan over information prices ``T``.
 
     Args:
@@ -117,10 +121,13 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
       n_latents: ``K``; sigma_dec2: decoder variance convention (fixes ``β = T V / σ_dec²``).
       features: feature names (``d``); data_scale: per-feature standardisation scale, or ``None``.
       dataset, objective, method: provenance strings; config: extra scalars stored as attrs ``config_*``.
+      objective, lam, alpha: the objective of the family (SPEC.md §5, :class:`linvae.Objective`) the theory columns
+        of :func:`add_theory` describe, stored as attrs ``objective``, ``objective_lam``, ``objective_alpha``.
     """
+    _objectives.Objective(objective, lam=float(lam), alpha=float(alpha))  # validates (InputError)
     T = np.asarray(T, dtype=np.float64)
-    lam = spectrum.eigenvalues
-    d = lam.size
+    eig = spectrum.eigenvalues
+    d = eig.size
     V = spectrum.total_variance
     features = [f"x{j}" for j in range(d)] if features is None else [str(f) for f in features]
     with jax.enable_x64(True):
@@ -138,7 +145,7 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
         data_vars={
             "data_mean": ("feature", spectrum.mean),
             "data_scale": ("feature", np.ones(d) if data_scale is None else np.asarray(data_scale, np.float64)),
-            "pca_eigenvalue": ("mode", lam),
+            "pca_eigenvalue": ("mode", eig),
             "pca_eigenvector": (("feature", "mode"), spectrum.eigenvectors),
             "pca_fraction": ("mode", spectrum.fraction),
             "pca_truncated_distortion": ("mode", spectrum.truncated_distortion),
@@ -147,7 +154,8 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
     attrs = {
         "title": "linvae collapse-spectroscopy results",
         "total_variance": V, "sigma_dec2": float(sigma_dec2), "n_latents": int(n_latents), "n_features": int(d),
-        "n_samples": int(spectrum.n_samples), "objective": objective, "method": method, "dataset": dataset,
+        "n_samples": int(spectrum.n_samples), "objective": objective, "objective_lam": float(lam), "objective_alpha": float(alpha),
+        "method": method, "dataset": dataset,
         "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "linvae_version": _version("linvae"), "jax_version": jax.__version__,
         "xarray_version": xr.__version__, "numpy_version": np.__version__,
@@ -158,19 +166,43 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
     return _named(ds)
 
 
+def dataset_objective(ds: xr.Dataset) -> _objectives.Objective:
+    """The :class:`linvae.Objective` recorded in ``ds.attrs`` (``objective``, ``objective_lam``,
+    ``objective_alpha``; a file without them is a β-VAE)."""
+    return _objectives.Objective(str(ds.attrs.get("objective", "beta")), lam=float(ds.attrs.get("objective_lam", 0.0)),
+                                 alpha=float(ds.attrs.get("objective_alpha", 0.0)))
+
+
 def add_theory(ds: xr.Dataset) -> xr.Dataset:
-    """Add the closed-form β-VAE optimum (SPEC.md §3) at the dataset's ``T`` grid and spectrum."""
+    """Add the closed-form optimum of the dataset's objective at its ``T`` grid and spectrum.
+
+    β-VAE: SPEC.md §3 (:func:`linvae.closed_form`); other objectives (attrs ``objective``, ``objective_lam``,
+    ``objective_alpha``): SPEC.md §5, :func:`linvae.objective_closed_form` and :func:`linvae.objective_thresholds`,
+    with ``β_c,k = T_k V / σ_dec²``.
+    """
     lam = ds["pca_eigenvalue"].values
+    objective = dataset_objective(ds)
+    sigma_dec2 = float(ds.attrs["sigma_dec2"])
+    K = int(ds.attrs["n_latents"])
     with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
-        branch = jax.tree.map(np.asarray, _theory.closed_form(ds["T"].values, lam, int(ds.attrs["n_latents"])))
-        thresholds = np.asarray(_theory.mode_thresholds(lam))
-        beta_thresholds = np.asarray(_theory.critical_betas(lam, ds.attrs["sigma_dec2"]))
+        if objective.kind == "beta":
+            branch = jax.tree.map(np.asarray, _theory.closed_form(ds["T"].values, lam, K))
+            thresholds = np.asarray(_theory.mode_thresholds(lam))
+            beta_thresholds = np.asarray(_theory.critical_betas(lam, sigma_dec2))
+            penalty = np.zeros(ds.sizes["T"])
+        else:
+            branch = jax.tree.map(np.asarray, _objectives.objective_closed_form(
+                ds["T"].values, lam, objective, K, sigma_dec2))
+            thresholds = np.asarray(_objectives.objective_thresholds(lam, objective, sigma_dec2))
+            beta_thresholds = thresholds * float(np.sum(lam)) / sigma_dec2
+            penalty = branch.total_penalty
     per_mode = ("T", "mode")
     out = ds.assign(
         theory_threshold=("mode", thresholds), theory_beta_threshold=("mode", beta_thresholds),
         theory_M2=(per_mode, branch.M2), theory_sigma2=(per_mode, branch.sigma2),
         theory_log_sigma2=(per_mode, branch.log_sigma2), theory_rate=(per_mode, branch.rate),
         theory_distortion=("T", branch.total_distortion), theory_total_rate=("T", branch.total_rate),
+        theory_penalty=("T", penalty),
         theory_loss=("T", branch.loss), theory_n_active=("T", branch.n_active.astype(np.int32)),
     )
     return _named(out)

@@ -82,7 +82,8 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
       data: a :class:`linvae.Table` or an ``(N, d)`` array.
       T: 1-D grid of information prices (``β = T V / σ_dec²`` with ``V`` the total variance of the
         standardised training split).
-      config: :class:`linvae.ScanConfig` (method, latents, budget, learning rate, ...).
+      config: :class:`linvae.ScanConfig` (method, latents, budget, learning rate, objective, ...); the theory
+        columns describe the configured objective (SPEC.md §5) and ``loss`` includes its penalty.
       standardize: standardise features with training-split statistics (SPEC.md §9).
       split: a :class:`Split`; default the data's own (a :class:`Table` whose ``split`` labels each row
         train/val/test, e.g. a ``split`` variable in a ``.nc`` file), else a seeded random 70/15/15 split.
@@ -126,8 +127,8 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
     V = spectrum.total_variance
     ds = _results.theory_dataset(
         spectrum, T, n_latents=config.n_latents, sigma_dec2=config.sigma_dec2, features=table.features,
-        data_scale=scale, dataset=table.source, method=config.method,
-        config={**config.as_attrs(), "standardize": standardize},
+        data_scale=scale, dataset=table.source, method=config.method, objective=config.objective,
+        lam=config.lam, alpha=config.alpha, config={**config.as_attrs(), "standardize": standardize},
     )
     spectrum = spectrum._replace(mean=np.zeros_like(mean))  # the models read centred (standardised) data
     ds.attrs.update(data_attrs)
@@ -158,6 +159,12 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         x_eval = standardise(getattr(split, eval_split))
         out = add_activity_criteria(add_analysis(out, x_eval), x_eval)
         out.attrs["analysis_split"] = eval_split
+        if config.objective != "beta" and "criterion_onset_T" in out:
+            # The onsets are fractions of the β-VAE thresholds along M² = 1 − T/T_k: no closed form here.
+            out["criterion_onset_T"] = out["criterion_onset_T"].copy(data=np.full(out["criterion_onset_T"].shape,
+                                                                                   np.nan))
+            out["criterion_onset_T"].attrs["note"] = (f"NaN: the closed-form onsets assume the beta-VAE law "
+                                                      f"M2 = 1 - T/T_k, not objective {config.objective!r}")
     if store_split:
         out = _add_split(out, split, n_rows, table.coords)
     return _results._named(out)
@@ -183,7 +190,8 @@ def _add_training(ds, run, params: Params, terms, V, config, wall):
     """Attach the per-point training record and trained parameters (host numpy, grid axis first)."""
     n = ds.sizes["T"]
     st = run.state
-    sq_err, rate = (np.asarray(t, np.float64)[:n] for t in terms)
+    sq_err, rate, penalty = (np.asarray(t, np.float64)[:n] for t in terms)
+    penalty = penalty * 2 * config.sigma_dec2 / V  # the objective's extra term in the units of L̃
     T = ds["T"].values
     out = ds.assign(
         train_steps=("T", np.asarray(st.step)[:n].astype(np.int64)),
@@ -192,7 +200,8 @@ def _add_training(ds, run, params: Params, terms, V, config, wall):
                        * (2 * config.sigma_dec2 / V if config.method == "sgd" else 1.0)),
         stopped_early=("T", np.asarray(st.stopped_early)[:n].astype(np.int8)),
         diverged=("T", np.asarray(st.diverged)[:n].astype(np.int8)),
-        distortion=("T", sq_err / V), rate=("T", rate), loss=("T", sq_err / V + 2 * T * rate),
+        distortion=("T", sq_err / V), rate=("T", rate), penalty=("T", penalty),
+        loss=("T", sq_err / V + 2 * T * rate + penalty),
         **{name: (dims, np.asarray(getattr(params, name), np.float64)[:n]) for name, dims in PARAMETER_DIMS.items()},
     )
     out.attrs.update(train_wall_seconds=float(wall), train_periods=int(run.periods),

@@ -8,6 +8,12 @@ best parameters and flagged ``diverged``).
 
 The validation loss is :func:`linvae._model.expected_loss`, the expectation over the posterior noise (exact for
 the linear decoder), so early stopping does not chase sampling noise.
+
+Objective family (SPEC.md §5): the minibatch loss is :func:`linvae._model.sample_loss` with the configuration's
+:class:`linvae.Objective`, passed as a pytree (its kind is static, ``λ`` and ``α`` are traced). For ``'lr'`` the
+weight used at update ``t`` (the point's own count) is ``α min(1, t / n_warm)`` with ``n_warm = alpha_warmup``
+(traced: a new warm-up length or weight never recompiles; ``n_warm = 0``: ``α`` throughout). Validation always
+uses the full ``α``, so early stopping compares every period on the objective actually sought.
 """
 
 import functools
@@ -21,6 +27,7 @@ import optax
 from linvae import _engine
 from linvae._engine import all_finite, tree_where
 from linvae._model import Params, expected_loss, init_params, sample_loss
+from linvae._objectives import Objective
 
 __all__ = ["SgdState", "init_state", "make_period", "train_grid"]
 
@@ -52,14 +59,17 @@ def init_state(key, n_features, n_latents, dtype) -> SgdState:
 
 @functools.cache
 def make_period(eval_every, batch_size, constant_head, shared_batches, out_sharding=None):
-    """Compiled grid function ``period(state, period_index, β, lr, budget, patience, keys, shared_key, data…)``.
+    """Compiled grid function ``period(state, period_index, β, lr, budget, patience, keys, shared_key, data…,
+    sigma_dec2[, objective, alpha_warmup])``.
 
-    Cached on the static configuration only: everything else is traced. ``out_sharding`` pins the state's
-    layout (grid axis split over the devices), so the output can be fed back without a recompilation.
+    Cached on the static configuration only: everything else is traced (``objective`` is an
+    :class:`linvae.Objective` pytree, default the β-VAE; ``alpha_warmup`` an int32 number of updates, default 0).
+    ``out_sharding`` pins the state's layout (grid axis split over the devices), so the output can be fed back
+    without a recompilation.
     """
 
     def period_one(state: SgdState, period_index, beta, lr, budget, patience, key, shared_key,
-                   x_train, center, val_blocks, val_mask, sigma_dec2):
+                   x_train, center, val_blocks, val_mask, sigma_dec2, objective, alpha_warmup):
         n_train = x_train.shape[0]
         n_latents = state.params.encoder_bias.shape[0]
         first = period_index * eval_every
@@ -77,7 +87,14 @@ def make_period(eval_every, batch_size, constant_head, shared_batches, out_shard
             batch_key = shared_key if shared_batches else own_batch_key
             idx = jax.random.randint(jax.random.fold_in(batch_key, t), (batch_size,), 0, n_train)
             eps = jax.random.normal(jax.random.fold_in(noise_key, t), (batch_size, n_latents), x_train.dtype)
-            grads = jax.grad(lambda p: sample_loss(p, x_train[idx], center, eps, beta, sigma_dec2)[0])(params)
+            current = objective
+            if objective.kind == "lr":  # linear warm-up of α over the point's own updates
+                done_updates = (state.step + i).astype(x_train.dtype)
+                ramp = jnp.where(alpha_warmup > 0, jnp.minimum(
+                    done_updates / jnp.maximum(alpha_warmup, 1).astype(x_train.dtype), 1), 1)
+                current = Objective("lr", alpha=objective.alpha * ramp)
+            grads = jax.grad(lambda p: sample_loss(p, x_train[idx], center, eps, beta, sigma_dec2, current)[0])(
+                params)
             if constant_head:
                 grads = grads._replace(log_sigma2_weight=jnp.zeros_like(grads.log_sigma2_weight))
             direction, adam = _ADAM.update(grads, adam)
@@ -87,7 +104,7 @@ def make_period(eval_every, batch_size, constant_head, shared_batches, out_shard
         params, adam = jax.lax.fori_loop(0, eval_every, update, (state.params, state.adam))
         state = tree_where(state.done, state, state._replace(params=params, adam=adam,
                                                              step=state.step + n_live.astype(state.step.dtype)))
-        val, _, _ = expected_loss(state.params, val_blocks, val_mask, center, beta, sigma_dec2)
+        val = expected_loss(state.params, val_blocks, val_mask, center, beta, sigma_dec2, objective)[0]
         bad = ~(jnp.isfinite(val) & all_finite(state.params))
         improved = ~state.done & ~bad & (val < state.best_val)
         best_params = tree_where(improved, state.params, state.best_params)
@@ -102,7 +119,14 @@ def make_period(eval_every, batch_size, constant_head, shared_batches, out_shard
             diverged=state.diverged | (~state.done & bad),
         )
 
-    grid = jax.vmap(period_one, in_axes=(0, None, 0, 0, None, None, 0, None, None, None, None, None, None))
+    vgrid = jax.vmap(period_one, in_axes=(0, None, 0, 0, None, None, 0, None, None, None, None, None, None, None,
+                                          None))
+
+    def grid(state, period_index, *args):
+        if len(args) == 11:  # β-VAE callers may omit the objective and the warm-up
+            args = (*args, Objective(), jnp.int32(0))
+        return vgrid(state, period_index, *args)
+
     return jax.jit(grid, out_shardings=out_sharding)
 
 
@@ -119,15 +143,16 @@ def row_blocks(x, block_rows, dtype):
 
 @functools.cache
 def _grid_expected_loss():
-    return jax.jit(jax.vmap(expected_loss, in_axes=(0, None, None, None, 0, None)))
+    return jax.jit(jax.vmap(expected_loss, in_axes=(0, None, None, None, 0, None, None)))
 
 
 def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpoint_every=30.0, fingerprint="",
                resume=False, progress=True):
-    """Train one model per β with the minibatch protocol; returns ``(GridRun, best params, (E‖x−x̂‖², R))``.
+    """Train one model per β with the minibatch protocol; returns
+    ``(GridRun, best params, (E‖x−x̂‖², R, penalty))``.
 
     The returned parameters are each point's best (lowest validation loss); the terms are their
-    noise-expected squared error and rate on the training split.
+    noise-expected squared error, rate and objective penalty (loss units) on the training split.
     """
     n_points = len(betas)
     g = _engine.padded_size(n_points)
@@ -152,6 +177,8 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpo
         _engine.place(jnp.int32(max(1, int(config.patience * config.steps))), replicated),
         on_grid(noise_keys), _engine.place(shared_key, replicated), train, center, put(val_blocks), put(val_mask),
         put(config.sigma_dec2),
+        jax.tree.map(put, Objective(config.objective, lam=float(config.lam), alpha=float(config.alpha))),
+        _engine.place(jnp.int32(config.alpha_warmup), replicated),
     )
     period = make_period(eval_every, config.batch_size, config.variance_head == "constant", config.shared_batches,
                          grid_sh)
@@ -167,6 +194,6 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpo
                            progress=progress, sharding=grid_sh, updates_per_period=eval_every)
     best = run.state.best_params
     train_blocks, train_mask = row_blocks(x_train, 8192, dtype)
-    _, distortion, rate = _engine.to_host(_grid_expected_loss()(
-        _engine.shard_grid(best, grid_sh), put(train_blocks), put(train_mask), center, args[0], args[-1]))
-    return run, best, (np.asarray(distortion) * 2 * config.sigma_dec2, np.asarray(rate))
+    _, distortion, rate, penalty = _engine.to_host(_grid_expected_loss()(
+        _engine.shard_grid(best, grid_sh), put(train_blocks), put(train_mask), center, args[0], args[10], args[11]))
+    return run, best, (np.asarray(distortion) * 2 * config.sigma_dec2, np.asarray(rate), np.asarray(penalty))

@@ -55,6 +55,24 @@ def _latents(value, d):
     return value
 
 
+def _objective_options(p, warmup):
+    g = p.add_argument_group("objective (SPEC.md section 5)")
+    g.add_argument("--objective", default="beta", help="beta (default), lambda-beta, lambda-beta-sampled or lr")
+    g.add_argument("--lam", type=float, default=0.0, help="penalty weight lambda of the lambda-beta objectives")
+    g.add_argument("--alpha", type=float, default=0.0, help="latent-reconstruction weight alpha of lr (raw units)")
+    if warmup:
+        g.add_argument("--alpha-warmup", type=int, default=0,
+                       help="sgd with lr: updates over which alpha rises linearly from 0 (default 0)")
+
+
+def _objective(args):
+    """The objective flags as ScanConfig keyword arguments, validated by ScanConfig (messages name the flags)."""
+    from linvae._config import ScanConfig
+
+    ScanConfig(objective=args.objective, lam=args.lam, alpha=args.alpha)
+    return {"objective": args.objective, "lam": args.lam, "alpha": args.alpha}
+
+
 def _print_modes(ds, file=None):
     print(f"{'mode':>4}  {'lambda_k':>11}  {'T_k':>11}  {'beta_c,k':>11}", file=file)
     for k, lam, tk, bk in zip(ds["mode"].values, ds["pca_eigenvalue"].values, ds["theory_threshold"].values,
@@ -67,20 +85,24 @@ def cmd_theory(args):
 
     T = _grid(args.grid)
     sigma_dec2 = _positive("--sigma-dec2", args.sigma_dec2)
+    _objective(args)  # bad objective flags fail before any data are read
     out = pathlib.Path(args.out)
     if args.eigenvalues is not None:
         spectrum, scale, features, source = linvae.spectrum_from_eigenvalues(_eigenvalues(args.eigenvalues)), None, None, "eigenvalues"
     else:
-        table = _read_table(args)
+        table = _read_table(args, split=False)  # theory has no split: the spectrum of the whole data set
         spectrum, scale = linvae.standardized_spectrum(table.values, table.features, args.standardize)
         features, source = table.features, table.source
     K = _latents(args.latents, spectrum.eigenvalues.size)
     ds = linvae.theory_dataset(
         spectrum, T, n_latents=K, sigma_dec2=sigma_dec2, features=features, data_scale=scale, dataset=source,
         config={"standardize": bool(args.standardize and args.eigenvalues is None), "grid": args.grid},
+        **_objective(args),
     )
     linvae.save(ds, out)
     _print_modes(ds)
+    if args.objective != "beta":
+        print(f"objective {args.objective} (lam = {args.lam:g}, alpha = {args.alpha:g})")
     print(f"V = {spectrum.total_variance:.6g}, K = {K}, {T.size} T points in [{T[0]:.3g}, {T[-1]:.3g}]; wrote {out}")
 
 
@@ -101,17 +123,20 @@ def cmd_demo(args):
           f"{int(choice.n_active)} active modes, normalised distortion {float(choice.distortion):.4g}")
 
 
-def _read_table(args):
-    """The data named by ``--data``: 'synthetic', 'worldclim:DIR' (with its spatial-block split) or a file."""
+def _read_table(args, *, split=True):
+    """The data named by ``--data``: 'synthetic', 'worldclim:DIR' (with its spatial-block split when ``split``)
+    or a file."""
     import linvae
 
     if args.data == "synthetic":
         return linvae.default_table(seed=args.seed)
     if args.data.lower().startswith("worldclim:"):
-        fractions = {} if args.split_fractions is None else {"fractions": _fractions(args.split_fractions)}
+        config = None
+        if split:
+            fractions = {} if args.split_fractions is None else {"fractions": _fractions(args.split_fractions)}
+            config = linvae.BlockSplitConfig(block_km=args.block_km, seed=args.split_seed, **fractions)
         return linvae.worldclim_table(args.data.split(":", 1)[1], _bio_numbers(args.variables),
-                                      derive_bio7=args.derive_bio7, block_km=args.block_km, seed=args.split_seed,
-                                      **fractions)
+                                      derive_bio7=args.derive_bio7, split=config)
     return linvae.load_table(args.data)
 
 
@@ -148,6 +173,7 @@ def cmd_scan(args):
         method=args.method, n_latents=args.latents, sigma_dec2=_positive("--sigma-dec2", args.sigma_dec2),
         steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, eval_every=args.eval_every,
         patience=args.patience, variance_head=args.variance_head, shared_batches=not args.independent_batches, seed=args.seed, x64=args.x64,
+        alpha_warmup=args.alpha_warmup, **_objective(args),
     )
     T = _grid(args.grid)
     out = _output_file(args.out)
@@ -234,7 +260,8 @@ def cmd_plot(args):
 def _print_scan(ds):
     n_conv = int(ds["stopped_early"].sum())
     stopped = "converged" if ds.attrs["method"] == "exact" else "stopped early"
-    print(f"{ds.attrs['method']} scan: {ds.sizes['T']} points, K = {ds.attrs['n_latents']}, "
+    objective = ds.attrs.get("objective", "beta")
+    print(f"{ds.attrs['method']} scan ({objective}): {ds.sizes['T']} points, K = {ds.attrs['n_latents']}, "
           f"{ds.attrs['train_wall_seconds']:.1f} s training, {int(ds['train_steps'].max())} updates max, "
           f"{n_conv} {stopped}, {int(ds['diverged'].sum())} diverged")
     rel = np.abs(ds["loss"].values / ds["theory_loss"].values - 1)
@@ -275,12 +302,14 @@ def _percent(x):
     return f"{100 * x:+.2f}%" if np.isfinite(x) else "n/a"
 
 
-def _worldclim_options(p):
+def _worldclim_options(p, *, split):
     g = p.add_argument_group("WorldClim data (--data worldclim:DIR)")
     g.add_argument("--variables", default=None,
                    help="BIO numbers to use, e.g. 1,5,6,7,12 (default: every layer found, plus BIO7 derived)")
     g.add_argument("--no-derive-bio7", dest="derive_bio7", action="store_false",
                    help="do not derive BIO7 = BIO5 - BIO6 when the folder has no BIO7 layer")
+    if not split:
+        return
     g.add_argument("--block-km", type=float, default=500.0, help="side of the equal-area split blocks (default 500)")
     g.add_argument("--split-fractions", default=None,
                    help="TRAIN,VAL,TEST proportions of cells (default: the paper's 499,599/153,897/154,027)")
@@ -294,7 +323,8 @@ def build_parser():
 
     p = sub.add_parser("theory", help="closed-form collapse spectrum of a data set or an eigen-spectrum")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="data file: .npy (N x d), .csv (header + numeric columns) or .nc")
+    src.add_argument("--data", help="data file: .npy (N x d), .csv (header + numeric columns) or .nc, or "
+                     "worldclim:DIR (GeoTIFF layers)")
     src.add_argument("--eigenvalues", help="comma-separated eigenvalues, e.g. 4,2,1,0.5")
     p.add_argument("--latents", type=int, default=None, help="number of latents K (default: number of features)")
     p.add_argument("--grid", default=DEFAULT_GRID, help=f"TMIN:TMAX:N log-spaced T grid (default {DEFAULT_GRID})")
@@ -302,7 +332,8 @@ def build_parser():
     p.add_argument("--no-standardize", dest="standardize", action="store_false",
                    help="keep raw feature units (default: standardise each feature)")
     p.add_argument("--out", required=True, help="output netCDF file")
-    _worldclim_options(p)
+    _objective_options(p, warmup=False)
+    _worldclim_options(p, split=False)
     p.set_defaults(func=cmd_theory, seed=0)
 
     p = sub.add_parser("scan", help="train linear VAEs over a whole T-grid in one compiled call")
@@ -323,7 +354,8 @@ def build_parser():
     p.add_argument("--independent-batches", action="store_true",
                    help="sgd: draw minibatch indices per point (default: one stream shared by the grid, faster)")
     p.add_argument("--sigma-dec2", type=float, default=1.0, help="decoder variance convention (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of split, initialisation and noise (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random split (data without their own split), "
+                   "initialisation and noise (default 0)")
     p.add_argument("--x64", action="store_true", help="train in float64 (default float32)")
     p.add_argument("--no-standardize", dest="standardize", action="store_false",
                    help="keep raw feature units (default: standardise with training-split statistics)")
@@ -335,7 +367,8 @@ def build_parser():
                    help="split the analysis runs on (default test, held out)")
     p.add_argument("--save-split", action="store_true",
                    help="store each sample's split label (and WorldClim cell coordinates) in the results")
-    _worldclim_options(p)
+    _objective_options(p, warmup=True)
+    _worldclim_options(p, split=True)
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("report", help="duality table and activity counts of a results file")
