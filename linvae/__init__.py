@@ -38,13 +38,13 @@ from linvae._config import ScanConfig  # noqa: E402
 from linvae._scan import Split, random_split, scan  # noqa: E402
 from linvae._theory import mean_path_truncated_distortion, mean_path_utility, sampled_path_utility  # noqa: E402
 from linvae._worldclim import (  # noqa: E402
-    BIOCLIM, BlockSplit, find_layers, load_worldclim, spatial_block_split, worldclim_table,
+    BIOCLIM, BlockSplit, BlockSplitConfig, find_layers, load_worldclim, spatial_block_split, worldclim_table,
 )
 
 __all__ += ["ScanConfig", "Split", "random_split", "scan", "add_analysis", "activity_counts", "duality_table", "collapse_fit", "observables",
             "rank_by_signal", "truncated_distortion", "mean_path_truncated_distortion", "mean_path_utility",
             "sampled_path_utility"]
-__all__ += ["BIOCLIM", "BlockSplit", "find_layers", "load_worldclim", "spatial_block_split", "worldclim_table"]
+__all__ += ["BIOCLIM", "BlockSplit", "BlockSplitConfig", "find_layers", "load_worldclim", "spatial_block_split", "worldclim_table"]
 
 from linvae._criteria import (  # noqa: E402
     ACTIVE, BONHEME_LEGEND, MIXED, PASSIVE, ActivityThresholds, Criteria, Onsets, activity_criteria,

@@ -271,21 +271,37 @@ def plot_diagnostics(ds, *, min_signal=0.01):
 
 def plot_split_map(ds):
     """Map of the per-sample split (``sample_split`` over ``lat``/``lon``, stored by ``scan(store_split=True)``):
-    where the training, validation and test blocks lie (SPEC.md §9)."""
+    where the training, validation and test blocks lie (SPEC.md §9). Samples on a regular grid are drawn as one
+    image, whatever their number; scattered samples as points."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
     _require(ds, "sample_split", "lat", "lon")
-    labels = ds["sample_split"].values
+    labels, lat, lon = ds["sample_split"].values, ds["lat"].values, ds["lon"].values
+    colors = ["#4c72b0", "#dd8452", "#55a868"]
     fig, ax = plt.subplots(figsize=(9, 4.6), layout="constrained")
-    colors = {0: "#4c72b0", 1: "#dd8452", 2: "#55a868"}
-    for code, name in zip((0, 1, 2), ("train", "validation", "test")):
-        keep = labels == code
-        ax.scatter(ds["lon"].values[keep], ds["lat"].values[keep], s=0.5, c=colors[code], marker=".",
-                   linewidths=0, rasterized=True, label=f"{name} ({keep.sum():,})")
+    steps = [np.diff(np.unique(v)) for v in (lat, lon)]
+    dy, dx = (float(st.min()) if st.size else 1.0 for st in steps)
+    r, c = np.rint((lat.max() - lat) / dy), np.rint((lon - lon.min()) / dx)
+    gridded = np.allclose(r * dy, lat.max() - lat, atol=dy / 100) and np.allclose(c * dx, lon - lon.min(),
+                                                                                 atol=dx / 100)
+    if gridded and (r.max() + 1) * (c.max() + 1) <= 5e7:
+        image = np.full((int(r.max()) + 1, int(c.max()) + 1), np.nan)
+        image[r.astype(int), c.astype(int)] = labels
+        ax.imshow(np.ma.masked_invalid(image), cmap=ListedColormap(colors), vmin=-0.5, vmax=2.5,
+                  interpolation="nearest", extent=(lon.min() - dx / 2, lon.max() + dx / 2, lat.min() - dy / 2,
+                                                   lat.max() + dy / 2))
+    else:
+        for code in range(3):
+            keep = labels == code
+            ax.scatter(lon[keep], lat[keep], s=0.5, c=colors[code], marker=".", linewidths=0, rasterized=True)
     ax.set(xlim=(-180, 180), ylim=(-90, 90), aspect="equal", xlabel="longitude (°)", ylabel="latitude (°)")
     title = "spatial-block split"
     if "split_block_km" in ds.attrs:
         title += f": {ds.attrs['split_block_km']:g} km equal-area blocks, seed {ds.attrs.get('split_seed', '?')}"
     ax.set_title(title)
-    ax.legend(loc="lower left", markerscale=12, fontsize=8)
+    ax.legend(handles=[Patch(color=colors[k], label=f"{name} ({(labels == k).sum():,})")
+                       for k, name in enumerate(("train", "validation", "test"))], loc="lower left", fontsize=8)
     return fig
 
 
