@@ -42,7 +42,9 @@ Objective family (SPEC.md §5, :class:`linvae.Objective`; loss terms in :mod:`li
   CPU, spectrum (5, 2.5, 1.2, 0.6, 0.25, 0.1): K = 6 (78 parameters), 16 points, worst |ΔM²| 1e-11, loss to 1e-13,
   ~0.5 s after a ~8 s compilation; K = 8, 32 points, 7.7 s with compilation; float32: worst |ΔM²| 1.5e-3. The cost
   of a Newton step grows as ``(2Km)³``, so this path is meant for small ``K m`` (tens to a few hundred parameters;
-  d = 19, K = 32 means 1,248). Solving the Sylvester equation by vectorisation inside the loss would need an
+  d = 19, K = 32 means 1,248; d = K = 12, 300 parameters, 8 points took 178 s on the loaded machine, mostly
+  in the batched Cholesky, up to 336 Newton iterations; Marquardt's diagonal scaling of the damping did not cut
+  the iteration count). Solving the Sylvester equation by vectorisation inside the loss would need an
   ``mK × mK`` solve per evaluation (and through it the Hessian), no cheaper at these sizes.
   Directions with zero variance are not parameterised (as for every objective): the LR infimum that lets a latent
   read a null direction with a diverging encoder gain (docs/objectives.md §7) is therefore not approached;
