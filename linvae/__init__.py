@@ -8,9 +8,12 @@ from linvae._data import (
     Table, default_spectrum, default_table, feature_scale, load_table, standardized_spectrum, synthetic_data,
 )
 from linvae._errors import InputError
-from linvae._model import Params, decode, encode, exact_loss, exact_terms, init_params, kl_per_latent, sample_loss
+from linvae._model import (
+    Params, decode, encode, exact_loss, exact_penalty, exact_terms, init_params, kl_per_latent, lr_penalty,
+    objective_penalty, sample_loss,
+)
 from linvae._pca import Spectrum, moments, pca_spectrum, spectrum_from_covariance, spectrum_from_eigenvalues
-from linvae._results import add_theory, load, new_dataset, save, theory_dataset
+from linvae._results import add_theory, dataset_objective, load, new_dataset, save, theory_dataset
 from linvae._theory import (
     BetaChoice, Branch, Landau, beta_from_temperature, choose_beta, closed_form, critical_betas, landau_coefficients,
     local_temperature, mode_thresholds, one_mode_loss, one_mode_min_loss, stationary_weights, temperature,
@@ -23,9 +26,10 @@ __all__ = [
     "Table", "default_spectrum", "default_table", "feature_scale", "load_table", "standardized_spectrum",
     "synthetic_data",
     "InputError",
-    "Params", "decode", "encode", "exact_loss", "exact_terms", "init_params", "kl_per_latent", "sample_loss",
+    "Params", "decode", "encode", "exact_loss", "exact_penalty", "exact_terms", "init_params", "kl_per_latent",
+    "lr_penalty", "objective_penalty", "sample_loss",
     "Spectrum", "moments", "pca_spectrum", "spectrum_from_covariance", "spectrum_from_eigenvalues",
-    "add_theory", "load", "new_dataset", "save", "theory_dataset",
+    "add_theory", "dataset_objective", "load", "new_dataset", "save", "theory_dataset",
     "BetaChoice", "Branch", "Landau", "beta_from_temperature", "choose_beta", "closed_form", "critical_betas",
     "landau_coefficients", "local_temperature", "mode_thresholds", "one_mode_loss", "one_mode_min_loss",
     "stationary_weights", "temperature", "temperature_grid",

@@ -294,11 +294,18 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
     ``eval_fraction`` is the evaluation split's own share of variance along each training direction,
     ``u_kᵀ C_eval u_k / tr C_eval``: the value the measured utilities tend to as ``T → 0`` when the evaluation
     data are not distributed like the training data (e.g. a spatial-block split). It is listed by mode, like
-    ``λ_k / V``: the comparison by rank assumes the shift does not reorder the modes."""
+    ``λ_k / V``: the comparison by rank assumes the shift does not reorder the modes.
+
+    ``theory_threshold`` is the closed-form threshold of the scan's objective (``theory_threshold`` of the
+    Dataset, sorted descending, so rank k meets the k-th latest collapse): ``λ_k / V`` for the β-VAE, shifted for
+    the λβ-VAE and reordered for the LR-VAE (SPEC.md §5)."""
     K = ds.sizes["rank"]
     n = min(K, ds.sizes["mode"])
-    frac, eval_frac = np.zeros(K), np.zeros(K)
+    frac, eval_frac, theory = np.zeros(K), np.zeros(K), np.zeros(K)
     frac[:n] = ds["pca_fraction"].values[:n]
+    finite = np.sort(np.nan_to_num(ds["theory_threshold"].values, posinf=0.0))[::-1]
+    theory[:min(K, finite.size)] = finite[:K]
+    theory[theory <= 1e-12 * theory.max()] = 0
     frac[frac <= 1e-12 * frac.max()] = 0  # a rounding-level eigenvalue is a zero mode (SPEC.md §9)
     if "eval_fraction" in ds:
         eval_frac[:n] = np.where(frac[:n] > 0, ds["eval_fraction"].values[:n], 0)
@@ -312,8 +319,10 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
             {"collapse_threshold": ("rank", fitted), "utility": ("rank", utility), "pca_fraction": ("rank", frac),
              "threshold_rel_diff": ("rank", rel(fitted)), "utility_rel_diff": ("rank", rel(utility)),
              "threshold_utility_rel_diff": ("rank", np.where(utility > 0, fitted / utility - 1, np.nan)),
-            "eval_fraction": ("rank", eval_frac),
-            "utility_eval_rel_diff": ("rank", np.where(eval_frac > 0, utility / eval_frac - 1, np.nan)),
+             "eval_fraction": ("rank", eval_frac),
+             "utility_eval_rel_diff": ("rank", np.where(eval_frac > 0, utility / eval_frac - 1, np.nan)),
+             "theory_threshold": ("rank", theory),
+             "threshold_theory_rel_diff": ("rank", np.where(theory > 0, fitted / theory - 1, np.nan)),
              "fit_points": ("rank", ds["collapse_fit_points"].values)},
             coords={"rank": ds["rank"].values},
         )

@@ -272,19 +272,26 @@ def _print_report(ds):
     import linvae
 
     table = linvae.duality_table(ds)
-    print("Duality (SPEC.md §7): fitted collapse threshold T_k vs utility dD_k vs PCA fraction lambda_k/V "
-          "(training split);\n  eval frac = the evaluation split's variance share along u_k, the T -> 0 limit of "
-          "the utility")
+    beta = ds.attrs.get("objective", "beta") == "beta"
+    where = ds.attrs.get("analysis_split", "test")
+    print(f"Duality (SPEC.md §7): fitted collapse threshold T_k and utility dD_k (measured on the {where} split) "
+          "vs PCA fraction lambda_k/V (training split);\n  eval frac = the evaluation split's variance share along "
+          "u_k, the T -> 0 limit of the utility" + ("" if beta else "; theory T_k = the objective's threshold"))
+    extra = "" if beta else f"  {'theory T_k':>10}  {'T_k rel':>8}"
     print(f"{'rank':>4}  {'T_k (fit)':>10}  {'utility':>10}  {'lambda_k/V':>10}  {'T_k rel':>8}  {'util rel':>8}  "
-          f"{'points':>6}  {'eval frac':>10}  {'util rel':>8}")
+          f"{'points':>6}  {'eval frac':>10}  {'util rel':>8}{extra}")
     for i, rank in enumerate(table["rank"].values):
         frac = table["pca_fraction"].values[i]
-        if frac <= 0 and not np.isfinite(table["collapse_threshold"].values[i]):
+        if frac <= 0 and table["theory_threshold"].values[i] <= 0 and not np.isfinite(
+                table["collapse_threshold"].values[i]):
             continue
+        extra = "" if beta else (f"  {table['theory_threshold'].values[i]:>10.4e}  "
+                                 f"{_percent(table['threshold_theory_rel_diff'].values[i]):>8}")
         print(f"{rank:>4}  {table['collapse_threshold'].values[i]:>10.4e}  {table['utility'].values[i]:>10.4e}  "
               f"{frac:>10.4e}  {_percent(table['threshold_rel_diff'].values[i]):>8}  "
               f"{_percent(table['utility_rel_diff'].values[i]):>8}  {int(table['fit_points'].values[i]):>6}  "
-              f"{table['eval_fraction'].values[i]:>10.4e}  {_percent(table['utility_eval_rel_diff'].values[i]):>8}")
+              f"{table['eval_fraction'].values[i]:>10.4e}  {_percent(table['utility_eval_rel_diff'].values[i]):>8}"
+              + extra)
     counts = linvae.activity_counts(ds)
     labels = {"M2": f"M2>{ds['active_signal_fraction'].attrs['threshold']:g}",
               "kl": f"KL>{ds['active_kl'].attrs['threshold']:g}",

@@ -253,6 +253,9 @@ def test_shifted_evaluation_data_utilities_follow_their_own_variance_share(synth
     np.testing.assert_allclose(table["utility"][:9][big], share[big], rtol=1e-3)
     assert np.all(np.abs(table["utility_rel_diff"][:9][big]) > 0.05)  # far from the training spectrum
     np.testing.assert_allclose(table["eval_fraction"][:9][big], share[big], rtol=1e-9)
+    # β-VAE: the objective's threshold column is λ_k / V, the zero mode included (as 0)
+    np.testing.assert_allclose(table["theory_threshold"][:9], LAM / LAM.sum(), rtol=1e-12)
+    assert np.all(table["theory_threshold"][9:] == 0)
 
 
 def test_schema_and_netcdf_round_trip(synthetic, tmp_path):
