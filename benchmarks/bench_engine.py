@@ -86,7 +86,7 @@ def bench_sgd(G, steps, x_train, x_val):
     t0 = time.perf_counter()
     compiled = period.lower(state, jnp.int32(0), *args).compile()
     compile_s = time.perf_counter() - t0
-    initial, _, _ = _sgd._grid_expected_loss()(state.params, args[8], args[9], args[7], args[0], args[10])
+    initial = _sgd._grid_expected_loss()(state.params, args[8], args[9], args[7], args[0], args[10], None)[0]
     out, grid_s = timed(compiled, state, jnp.int32(0), *args)
     assert np.all(np.asarray(out.best_val) < np.asarray(initial)), "sgd did not lower the validation loss"
     # Per-point loop: the same model compiled for one point, called once per point.

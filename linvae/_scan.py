@@ -29,6 +29,9 @@ from linvae._theory import beta_from_temperature
 
 __all__ = ["Split", "random_split", "split_from_labels", "scan"]
 
+_SPLIT_ATTRS = ("split_", "n_blocks", "land_area_km2_")  # provenance of a data-carried split (e.g. WorldClim's)
+
+
 class Split(NamedTuple):
     """Row indices of the training, validation and test splits."""
 
@@ -117,7 +120,7 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         split = random_split(table.values.shape[0], seed=config.seed)
         data_attrs.update(split_method="random 70/15/15", split_seed=int(config.seed))
     n_rows = table.values.shape[0]
-    for name, part in zip(("train", "val", "test"), split):
+    for name, part in zip(Split._fields, split):
         if len(part) == 0 or np.min(part) < 0 or np.max(part) >= n_rows:
             raise InputError(f"the {name} split must hold at least one row index in 0..{n_rows - 1}, found "
                              f"{len(part)} indices; fix the split")
@@ -169,8 +172,6 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         out = _add_split(out, split, n_rows, table.coords)
     return _results._named(out)
 
-
-_SPLIT_ATTRS = ("split_", "n_blocks", "land_area_km2_")
 
 
 def _add_split(ds, split: Split, n_rows, coords):
