@@ -19,7 +19,7 @@ from linvae._model import Params, encode, kl_per_latent
 from linvae._results import PARAMETER_DIMS
 
 __all__ = [
-    "Observables", "observables", "rank_by_signal", "collapse_fit", "truncated_distortion",
+    "Observables", "observables", "rank_by_signal", "collapse_fit", "objective_collapse_fit", "truncated_distortion",
     "add_analysis", "duality_table", "activity_counts",
 ]
 
@@ -166,6 +166,51 @@ def collapse_fit(T, M2_ranked, *, threshold=0.1, min_points=2):
         return 1 / inv, count.astype(np.int64), rmse
 
 
+def objective_collapse_fit(T, M2_ranked, objective, total_variance, sigma_dec2=1.0, *, threshold=0.1,
+                           min_points=2):
+    """Least-squares fit of an objective's own collapse law per rank (SPEC.md §5, §7), for objectives whose
+    ``M²(T)`` is not the β-VAE's ``[1 − T/T_k]_+``.
+
+    One parameter per rank: the normalised eigenvalue ``t`` of the mode, whose law ``M²(T; t)`` is the one-mode
+    active branch of :func:`linvae.objective_closed_form` (λβ: ``p = 1 + λ``; LR: ``p = 1 + 2ασ_dec²/(tV)``). The
+    sum of squares over the points with ``M² > threshold`` is minimised on a log grid of ``t`` and refined on a
+    finer grid around the best value; the fitted threshold is :func:`linvae.objective_thresholds` of that ``t``.
+
+    Returns:
+      ``(T_k, n_points, rmse)`` like :func:`collapse_fit`.
+    """
+    T = np.asarray(T, np.float64)
+    M2 = np.asarray(M2_ranked, np.float64)
+    used = M2 > threshold
+    count = used.sum(axis=0)
+    enough = count >= max(min_points, 1)
+    V = float(total_variance)
+
+    def law(t):  # (G,) M² of a mode with normalised eigenvalue t (a second mode completes the variance to V)
+        pair = jnp.stack([t * V, (1 - t) * V])
+        return _objectives.objective_closed_form(T, pair, objective, None, sigma_dec2).M2[..., 0]
+
+    def sse(ts):  # (n, K) sums of squares for candidate eigenvalues ts: (n, 1) shared by all ranks, or (n, K)
+        models = np.asarray(jax.vmap(law)(jnp.asarray(ts.ravel()))).reshape(ts.shape + (T.size,))
+        return np.sum(np.where(used.T[None], (models - M2.T[None]) ** 2, 0), axis=-1)
+
+    with jax.enable_x64(True):
+        k = np.arange(M2.shape[1])
+        grid = np.geomspace(1e-9, 1 - 1e-9, 1200)[:, None]
+        for _ in range(3):  # each pass zooms into the two grid steps around the best value, ~1e-9 in the end
+            err = sse(grid)
+            full = np.broadcast_to(grid, err.shape)
+            best = np.argmin(err, axis=0)
+            t_fit, rss = full[best, k], err[best, k]
+            lo, hi = full[np.maximum(best - 1, 0), k], full[np.minimum(best + 1, full.shape[0] - 1), k]
+            grid = np.exp(np.linspace(np.log(lo), np.log(hi), 200))                # (200, K)
+        pairs = np.stack([t_fit * V, (1 - t_fit) * V], axis=-1)
+        Tk = np.asarray(jax.vmap(lambda pair: _objectives.objective_thresholds(pair, objective, sigma_dec2)[0])(
+            jnp.asarray(pairs)))
+        rmse = np.sqrt(rss / np.maximum(count, 1))
+    return (np.where(enough, Tk, np.nan), count.astype(np.int64), np.where(enough, rmse, np.nan))
+
+
 def truncated_distortion(x_cov, encoder_weight, decoder_weight, order):
     """Normalised distortion ``D̃_k`` of posterior-mean reconstructions keeping the first ``k`` ranked latents,
     ``k = 0 … K``, ``(G, K + 1)`` (SPEC.md §7, "Truncated reconstructions").
@@ -221,13 +266,18 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     order = rank_by_signal(obs.M2)
     ranked = {f"{name}_ranked": (("T", "rank"), np.take_along_axis(getattr(obs, name), order, axis=1))
               for name in ("M2", "mu2", "sigma2", "log_sigma2", "kl", "A2", "jensen_gap")}
-    threshold, n_points, rmse = collapse_fit(T, ranked["M2_ranked"][1], threshold=m2_threshold,
-                                             min_points=min_fit_points)
+    objective = _results.dataset_objective(ds)
+    if objective.kind in ("beta", "lambda-beta-sampled"):  # the β-VAE law (sampled λβ: at T/(1+λ), same shape)
+        threshold, n_points, rmse = collapse_fit(T, ranked["M2_ranked"][1], threshold=m2_threshold,
+                                                 min_points=min_fit_points)
+    else:
+        threshold, n_points, rmse = objective_collapse_fit(
+            T, ranked["M2_ranked"][1], objective, float(ds.attrs["total_variance"]), float(ds.attrs["sigma_dec2"]),
+            threshold=m2_threshold, min_points=min_fit_points)
     D = truncated_distortion(obs.x_cov, params.encoder_weight, params.decoder_weight, order)
     utility = D[:, :-1] - D[:, 1:]
     full = D[:, -1]
     best = int(np.nanargmin(full)) if np.any(np.isfinite(full)) else 0
-    objective = _results.dataset_objective(ds)
     with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
         if objective.kind == "beta":
             Tk = _theory.mode_thresholds(ds["pca_eigenvalue"].values)
@@ -258,10 +308,10 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     out["collapse_threshold"].attrs["note"] = (f"NaN where fewer than {min_fit_points} points have "
                                                f"M2 > {m2_threshold}")
     out["utility_spectrum"].attrs["read_at_T"] = float(T[best])
-    if objective.kind != "beta":
+    if objective.kind not in ("beta", "lambda-beta-sampled"):
         out["collapse_threshold"].attrs["objective_note"] = (
-            f"fit of the beta-VAE law M2 = 1 - T/T_k; under objective {objective.kind!r} the closed-form M2(T) is "
-            "not linear in T (docs/objectives.md section 3), so the fit only approximates theory_threshold")
+            f"fit of the {objective.kind!r} law M2(T; t_k) of objective_closed_form (one parameter per rank), "
+            "reported as that objective's threshold; collapse_fit_rmse is its residual")
     return out
 
 

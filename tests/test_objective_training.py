@@ -190,7 +190,38 @@ def test_objective_analysis_closed_forms(gaussian):
     out = linvae.add_analysis(ds, x_train)
     np.testing.assert_allclose(out["truncated_distortion"], out["theory_truncated_distortion"], atol=1e-7)
     np.testing.assert_allclose(out["utility"], out["theory_utility"], atol=1e-7)
-    assert "objective_note" in out["collapse_threshold"].attrs
+    assert "lambda-beta" in out["collapse_threshold"].attrs["objective_note"]
+
+
+@pytest.mark.parametrize("objective", [linvae.Objective("lambda-beta", lam=1.0), linvae.Objective("lr", alpha=0.3)],
+                         ids=["lambda-beta", "lr"])
+def test_objective_collapse_fit_inverts_the_objectives_law(objective):
+    """Fed the closed-form M²(T) of every mode, the objective-law fit returns the objective's thresholds, while the
+    β-VAE law fit misses them (the λβ branch is not linear in T)."""
+    from linvae._analysis import collapse_fit, objective_collapse_fit
+
+    T = linvae.temperature_grid(1e-4, 30, 64)
+    Tk = np.asarray(linvae.objective_thresholds(LAM, objective, 0.7))
+    order = np.argsort(-Tk)
+    M2 = np.asarray(linvae.objective_closed_form(T, LAM, objective, None, 0.7).M2)[:, order]
+    fitted, points, rmse = objective_collapse_fit(T, M2, objective, LAM.sum(), 0.7)
+    np.testing.assert_allclose(fitted, Tk[order], rtol=1e-5)
+    assert np.all(rmse < 1e-5) and np.all(points == (M2 > 0.1).sum(0))
+    if objective.kind == "lambda-beta":
+        beta_law = collapse_fit(T, M2)[0]
+        assert np.all(np.abs(beta_law / Tk[order] - 1) > 0.1)
+
+
+def test_exact_lambda_beta_scan_fits_its_own_thresholds(gaussian):
+    T = linvae.temperature_grid(1e-3, 5, 24)
+    ds = linvae.scan(gaussian, T, linvae.ScanConfig(method="exact", n_latents=6, x64=True, objective="lambda-beta",
+                                                    lam=1.0), standardize=False, progress=False, analyse=False)
+    train = linvae.random_split(len(gaussian), seed=0).train
+    out = linvae.add_analysis(ds, gaussian[train] - gaussian[train].mean(0))
+    table = linvae.duality_table(out)
+    big = table["theory_threshold"].values > 5e-3
+    np.testing.assert_allclose(table["collapse_threshold"].values[big], table["theory_threshold"].values[big],
+                               rtol=1e-3)
 
 
 # --- sgd (SPEC.md §6) ---------------------------------------------------------------------------------------------
