@@ -6,6 +6,7 @@ data (JAX, vmapped over the grid, streamed over row blocks) gives the per-latent
 moments; everything else is small float64 numpy algebra on those. Names are attached only in :func:`add_analysis`.
 """
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -270,10 +271,16 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     if objective.kind in ("beta", "lambda-beta-sampled"):  # the β-VAE law (sampled λβ: at T/(1+λ), same shape)
         threshold, n_points, rmse = collapse_fit(T, ranked["M2_ranked"][1], threshold=m2_threshold,
                                                  min_points=min_fit_points)
+        theory_fit = None
     else:
-        threshold, n_points, rmse = objective_collapse_fit(
-            T, ranked["M2_ranked"][1], objective, float(ds.attrs["total_variance"]), float(ds.attrs["sigma_dec2"]),
-            threshold=m2_threshold, min_points=min_fit_points)
+        fit = functools.partial(objective_collapse_fit, objective=objective,
+                                total_variance=float(ds.attrs["total_variance"]),
+                                sigma_dec2=float(ds.attrs["sigma_dec2"]), threshold=m2_threshold,
+                                min_points=min_fit_points)
+        threshold, n_points, rmse = fit(T, ranked["M2_ranked"][1])
+        # the same fit on the closed form ranked the same way: under LR the order by M² is not the order of T_k
+        closed = np.sort(ds["theory_M2"].transpose("T", "mode").values, axis=1)[:, ::-1]
+        theory_fit = fit(T, np.pad(closed, ((0, 0), (0, max(0, K - closed.shape[1]))))[:, :K])[0]
     D = truncated_distortion(obs.x_cov, params.encoder_weight, params.decoder_weight, order)
     utility = D[:, :-1] - D[:, 1:]
     full = D[:, -1]
@@ -302,6 +309,8 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
         theory_truncated_distortion=(("T", "n_kept"), theory_truncated),
         theory_utility=(("T", "rank"), theory_utility),
     )
+    if theory_fit is not None:
+        out = out.assign(theory_collapse_threshold=("rank", theory_fit))
     out.attrs.update(analysis_m2_threshold=float(m2_threshold), analysis_min_fit_points=int(min_fit_points),
                      analysis_n_eval=int(obs.n_rows))
     out = _results._named(out)
@@ -346,15 +355,20 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
     data are not distributed like the training data (e.g. a spatial-block split). It is listed by mode, like
     ``λ_k / V``: the comparison by rank assumes the shift does not reorder the modes.
 
-    ``theory_threshold`` is the closed-form threshold of the scan's objective (``theory_threshold`` of the
-    Dataset, sorted descending, so rank k meets the k-th latest collapse): ``λ_k / V`` for the β-VAE, shifted for
-    the λβ-VAE and reordered for the LR-VAE (SPEC.md §5)."""
+    ``theory_threshold`` is the closed-form threshold of the scan's objective by rank: for the β-VAE and the
+    sampled λβ-VAE the Dataset's ``theory_threshold`` sorted descending (rank k meets the k-th latest collapse);
+    for the λβ- and LR-VAE the same objective-law fit as the measurement, applied to the closed-form ``M²`` ranked
+    the same way (``theory_collapse_threshold``; under LR the order by ``M²`` is not the order of the thresholds,
+    SPEC.md §5)."""
     K = ds.sizes["rank"]
     n = min(K, ds.sizes["mode"])
     frac, eval_frac, theory = np.zeros(K), np.zeros(K), np.zeros(K)
     frac[:n] = ds["pca_fraction"].values[:n]
-    finite = np.sort(np.nan_to_num(ds["theory_threshold"].values, posinf=0.0))[::-1]
-    theory[:min(K, finite.size)] = finite[:K]
+    if "theory_collapse_threshold" in ds:  # λβ / LR: the objective-law fit of the closed form, rank by rank
+        theory[:] = np.nan_to_num(ds["theory_collapse_threshold"].values, nan=0.0)
+    else:  # β and sampled λβ keep the PCA order: rank k meets the k-th largest threshold
+        finite = np.sort(np.nan_to_num(ds["theory_threshold"].values, posinf=0.0))[::-1]
+        theory[:min(K, finite.size)] = finite[:K]
     theory[theory <= 1e-12 * theory.max()] = 0
     frac[frac <= 1e-12 * frac.max()] = 0  # a rounding-level eigenvalue is a zero mode (SPEC.md §9)
     if "eval_fraction" in ds:

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from linvae import _analysis, _results, _theory
+from linvae import _analysis, _objectives, _results
 from linvae._errors import InputError
 from linvae._model import Params, encode
 from linvae._results import PARAMETER_DIMS
@@ -315,8 +315,15 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
     crit = activity_criteria(M2=obs.M2, rate=obs.kl, var_mu=var_mu, mean_sigma2=obs.sigma2,
                              var_sigma2=var_sigma2, renyi=renyi, thresholds=thresholds)
     onsets = criterion_onsets(thresholds)
-    with jax.enable_x64(True):
-        Tk = np.asarray(_theory.mode_thresholds(ds["pca_eigenvalue"].values))
+    objective = _results.dataset_objective(ds)
+    with jax.enable_x64(True):  # the sampled λβ-VAE is the β-VAE at T/(1+λ): same onsets in units of its T_k
+        Tk = np.asarray(_objectives.objective_thresholds(ds["pca_eigenvalue"].values, objective,
+                                                         float(ds.attrs.get("sigma_dec2", 1.0))))
+    onset_note = None
+    if objective.kind not in ("beta", "lambda-beta-sampled"):
+        Tk = np.full_like(Tk, np.nan)
+        onset_note = (f"NaN: the closed-form onsets follow the beta-VAE law M2 = 1 - T/T_k, not objective "
+                      f"{objective.kind!r}")
     per_latent = ("T", "latent")
     t = thresholds
     out = ds.assign(
@@ -331,6 +338,8 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
         criterion_onset_T=(("criterion", "mode"), np.outer(np.asarray(onsets), Tk)),
     ).assign_coords(criterion=("criterion", np.asarray(Onsets._fields, dtype=object)))
     out = _results._named(out)
+    if onset_note:
+        out["criterion_onset_T"].attrs["note"] = onset_note
     threshold_attrs = {
         "active_signal_fraction": {"threshold": t.signal_fraction, "rule": "M2 > threshold"},
         "active_kl": {"threshold": t.kl, "rule": "kl > threshold (nats)"},

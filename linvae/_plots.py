@@ -70,6 +70,11 @@ def shown_ranks(ds, min_signal=0.01):
     return int(signal[-1]) + 1 if signal.size else 1
 
 
+def _beta_law(ds):
+    """Whether ``M² = [1 − T/T_k]_+`` is the scan's collapse law: the β-VAE and the sampled λβ-VAE (SPEC.md §5)."""
+    return ds.attrs.get("objective", "beta") in ("beta", "lambda-beta-sampled")
+
+
 def _collapse_law(T, Tk):
     """Fixed-exponent collapse law ``M² = [1 − T/T_k]_+`` (SPEC.md §3, §7)."""
     return np.clip(1 - T / Tk, 0, None)
@@ -86,8 +91,10 @@ def plot_theory(ds):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     colors = rank_colors(n)
     fine = np.geomspace(T.min(), T.max(), 400)
+    beta_law = _beta_law(ds)
     for k in range(n):
-        ax1.plot(fine, _collapse_law(fine, Tk[k]), color=colors[k], lw=1)
+        if beta_law:  # other objectives: M²(T) is not [1 − T/T_k]_+, the closed-form points stand alone
+            ax1.plot(fine, _collapse_law(fine, Tk[k]), color=colors[k], lw=1)
         ax1.plot(T, M2[:, k], "o", ms=2.5, color=colors[k])
         if T.min() <= Tk[k] <= T.max():
             ax1.axvline(Tk[k], color=colors[k], lw=0.5, ls=":")
@@ -133,7 +140,7 @@ def plot_order_parameters(ds, *, min_signal=0.01):
                 ax.plot(T, closed[:, k], color=colors[k], **_THEORY)
             ax.plot(T, measured[:, k], color=colors[k], **_MEASURED)
         ax.set(xscale="log", ylabel=ylabel, title=title)
-    for k in np.flatnonzero(np.isfinite(Tk) & (Tk > 0)):
+    for k in np.flatnonzero(np.isfinite(Tk) & (Tk > 0) & _beta_law(ds)):
         axes[1].plot(fine, _collapse_law(fine, Tk[k]), color=colors[k], **_FIT)
     # slope +1 guide one nat below rank 1's law, so it runs beside the curves instead of over them
     T1 = next((t for t in (Tk[0], ds["theory_threshold"].values[0]) if np.isfinite(t) and t > 0), T.max())
@@ -142,8 +149,9 @@ def plot_order_parameters(ds, *, min_signal=0.01):
     axes[0].set_ylim(bottom=-0.03 * max(1.0, np.nanmax(_ranked(ds, "mu2_ranked")[:, :n])))
     axes[1].set_ylim(-0.03, 1.03)
     axes[2].set_xlabel(T_LABEL)
-    _style_legend(fig, [("measured", _MEASURED), (r"fitted law $[1 - T/T_k]_+$ (middle)", _FIT),
-                        ("closed form", _THEORY), (r"slope +1 guide $\ln T - \ln T_1 - 1$ (bottom)", _GUIDE)],
+    fitted = [(r"fitted law $[1 - T/T_k]_+$ (middle)", _FIT)] if _beta_law(ds) else []
+    _style_legend(fig, [("measured", _MEASURED), *fitted, ("closed form", _THEORY),
+                        (r"slope +1 guide $\ln T - \ln T_1 - 1$ (bottom)", _GUIDE)],
                   loc="outside lower center", ncol=2)
     _rank_colorbar(fig, axes, n)
     fig.suptitle("Order-parameter collapse scan")
@@ -236,7 +244,8 @@ def plot_duality(ds, *, min_signal=0.01):
                 f"{', '.join(map(str, skipped))}", transform=ax.transAxes, ha="right", va="bottom",
                 fontsize="small", color="0.35")
     ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), aspect="equal", title=title,
-           xlabel=r"collapse threshold $T_k$ (fit of $M_k^2 = [1 - T/T_k]_+$)",
+           xlabel=(r"collapse threshold $T_k$ (fit of $M_k^2 = [1 - T/T_k]_+$)" if _beta_law(ds) else
+                   f"collapse threshold $T_k$ (fit of the {ds.attrs.get('objective')} law; not a duality)"),
            ylabel=r"utility $\Delta\tilde D_k = \tilde D_{k-1} - \tilde D_k$ (best T)")
     ax.legend(frameon=False, fontsize="small", loc="upper left")
     _rank_colorbar(fig, ax, n)

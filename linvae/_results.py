@@ -45,6 +45,7 @@ VARIABLE_ATTRS = {
 
 
 VARIABLE_ATTRS.update({
+    "theory_collapse_threshold": ("the objective-law collapse fit applied to the closed-form M2 ranked by M2", "1"),
     "eval_fraction": ("evaluation split's variance along training PCA direction u_k over its total variance", "1"),
 })
 
@@ -71,7 +72,7 @@ VARIABLE_ATTRS.update({
     "decoder_weight": ("decoder weight W (xhat = W z + c)", "1"),
     "decoder_bias": ("decoder bias c", "1"),
     "train_steps": ("parameter updates performed", "1"),
-    "best_val_loss": ("best normalised loss (2 sigma_dec2 / V)(D + beta R): sgd on the validation split (noise-"
+    "best_val_loss": ("best normalised loss (2 sigma_dec2 / V)(D + beta R + penalty): sgd on the validation split (noise-"
                       "expected), exact on the training covariance", "1"),
     "stopped_early": ("1 if early stopping ended the run before its budget (sgd) or it converged (exact)", "1"),
     "diverged": ("1 if the run produced NaN/inf and was frozen at its best parameters", "1"),

@@ -162,12 +162,6 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         x_eval = standardise(getattr(split, eval_split))
         out = add_activity_criteria(add_analysis(out, x_eval), x_eval)
         out.attrs["analysis_split"] = eval_split
-        if config.objective != "beta" and "criterion_onset_T" in out:
-            # The onsets are fractions of the β-VAE thresholds along M² = 1 − T/T_k: no closed form here.
-            out["criterion_onset_T"] = out["criterion_onset_T"].copy(data=np.full(out["criterion_onset_T"].shape,
-                                                                                   np.nan))
-            out["criterion_onset_T"].attrs["note"] = (f"NaN: the closed-form onsets assume the beta-VAE law "
-                                                      f"M2 = 1 - T/T_k, not objective {config.objective!r}")
     if store_split:
         out = _add_split(out, split, n_rows, table.coords)
     return _results._named(out)

@@ -167,7 +167,8 @@ def _cpu_devices(args):
     flags = os.environ.get("XLA_FLAGS", "")
     if args.method != "sgd" or "xla_force_host_platform_device_count" in flags:
         return
-    n = min(os.cpu_count() or 1, _grid(args.grid).size)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = min(cores, _grid(args.grid).size)  # the cores this process may use (cgroups, Slurm), one device each
     if n > 1:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
 

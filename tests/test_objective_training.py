@@ -224,6 +224,26 @@ def test_exact_lambda_beta_scan_fits_its_own_thresholds(gaussian):
                                rtol=1e-3)
 
 
+def test_lr_duality_compares_rank_by_rank_and_plots_draw_no_beta_law(gaussian):
+    """Under LR the order by M² is not the order of the thresholds: the table's theory column is the same fit on
+    the closed form ranked by M², so an exact scan matches it; the figures draw no β-VAE law for LR."""
+    from linvae import _plots
+
+    T = linvae.temperature_grid(1e-3, 5, 16)
+    ds = linvae.scan(gaussian, T, linvae.ScanConfig(method="exact", n_latents=6, x64=True, objective="lr",
+                                                    alpha=0.5), standardize=False, progress=False, analyse=False)
+    train = linvae.random_split(len(gaussian), seed=0).train
+    out = linvae.add_analysis(ds, gaussian[train] - gaussian[train].mean(0))
+    table = linvae.duality_table(out)
+    ok = (table["fit_points"].values >= 3) & (table["theory_threshold"].values > 0)
+    assert ok.sum() >= 4
+    np.testing.assert_allclose(table["collapse_threshold"].values[ok], table["theory_threshold"].values[ok],
+                               rtol=1e-3)
+    fig = _plots.plot_order_parameters(out)
+    assert not any(line.get_linestyle() == "--" for line in fig.axes[1].get_lines())
+    _plots.plt.close("all")
+
+
 # --- sgd (SPEC.md §6) ---------------------------------------------------------------------------------------------
 
 def normalised_exact_loss(params, ds, objective):
