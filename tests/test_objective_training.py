@@ -212,13 +212,17 @@ def test_objective_collapse_fit_inverts_the_objectives_law(objective):
         assert np.all(np.abs(beta_law / Tk[order] - 1) > 0.1)
 
 
+def analysed_exact_scan(x, n_points, **objective):
+    """An exact float64 scan of 6 latents over T in 1e-3..5, analysed on its own training split."""
+    ds = linvae.scan(x, linvae.temperature_grid(1e-3, 5, n_points),
+                     linvae.ScanConfig(method="exact", n_latents=6, x64=True, **objective),
+                     standardize=False, progress=False, analyse=False)
+    train = linvae.random_split(len(x), seed=0).train
+    return linvae.add_analysis(ds, x[train] - x[train].mean(0))
+
+
 def test_exact_lambda_beta_scan_fits_its_own_thresholds(gaussian):
-    T = linvae.temperature_grid(1e-3, 5, 24)
-    ds = linvae.scan(gaussian, T, linvae.ScanConfig(method="exact", n_latents=6, x64=True, objective="lambda-beta",
-                                                    lam=1.0), standardize=False, progress=False, analyse=False)
-    train = linvae.random_split(len(gaussian), seed=0).train
-    out = linvae.add_analysis(ds, gaussian[train] - gaussian[train].mean(0))
-    table = linvae.duality_table(out)
+    table = linvae.duality_table(analysed_exact_scan(gaussian, 24, objective="lambda-beta", lam=1.0))
     big = table["theory_threshold"].values > 5e-3
     np.testing.assert_allclose(table["collapse_threshold"].values[big], table["theory_threshold"].values[big],
                                rtol=1e-3)
@@ -229,11 +233,7 @@ def test_lr_duality_compares_rank_by_rank_and_plots_draw_no_beta_law(gaussian):
     the closed form ranked by M², so an exact scan matches it; the figures draw no β-VAE law for LR."""
     from linvae import _plots
 
-    T = linvae.temperature_grid(1e-3, 5, 16)
-    ds = linvae.scan(gaussian, T, linvae.ScanConfig(method="exact", n_latents=6, x64=True, objective="lr",
-                                                    alpha=0.5), standardize=False, progress=False, analyse=False)
-    train = linvae.random_split(len(gaussian), seed=0).train
-    out = linvae.add_analysis(ds, gaussian[train] - gaussian[train].mean(0))
+    out = analysed_exact_scan(gaussian, 16, objective="lr", alpha=0.5)
     table = linvae.duality_table(out)
     ok = (table["fit_points"].values >= 3) & (table["theory_threshold"].values > 0)
     assert ok.sum() >= 4
