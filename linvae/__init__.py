@@ -53,7 +53,7 @@ __all__ += ["BIOCLIM", "BlockSplit", "BlockSplitConfig", "find_layers", "load_wo
 from linvae._criteria import (  # noqa: E402
     ACTIVE, BONHEME_LEGEND, MIXED, PASSIVE, ActivityThresholds, Criteria, Onsets, activity_criteria,
     add_activity_criteria, bonheme_class, criterion_onsets, gaussian_entropy, mean_representation_entropy,
-    renyi_entropy, silverman_bandwidth,
+    objective_criterion_onsets, renyi_entropy, silverman_bandwidth,
 )
 from linvae._criteria_plots import plot_activity_criteria  # noqa: E402
 from linvae._distributed import init_distributed  # noqa: E402
@@ -73,7 +73,7 @@ from linvae._objectives import (  # noqa: E402
 __all__ += [
     "ACTIVE", "BONHEME_LEGEND", "MIXED", "PASSIVE", "ActivityThresholds", "Criteria", "Onsets", "activity_criteria",
     "add_activity_criteria", "bonheme_class", "criterion_onsets", "gaussian_entropy", "mean_representation_entropy",
-    "renyi_entropy", "silverman_bandwidth", "plot_activity_criteria", "init_distributed",
+    "renyi_entropy", "silverman_bandwidth", "plot_activity_criteria", "init_distributed", "objective_criterion_onsets",
     "FactorMetrics", "FactorScan", "beta_vae_encoder", "factor_covariance", "factor_metrics", "factor_scan",
     "gaussian_mutual_information", "histogram_mig", "histogram_mutual_information", "joint_mutual_information",
     "latent_factor_correlation", "mig", "sap", "plot_phase_diagram", "factor_experiment", "lambda_beta_encoder",

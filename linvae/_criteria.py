@@ -41,7 +41,7 @@ from linvae._results import PARAMETER_DIMS
 __all__ = [
     "ActivityThresholds", "Criteria", "Onsets", "BONHEME_LEGEND", "PASSIVE", "MIXED", "ACTIVE",
     "silverman_bandwidth", "renyi_entropy", "mean_representation_entropy", "gaussian_entropy", "bonheme_class",
-    "activity_criteria", "criterion_onsets", "add_activity_criteria",
+    "activity_criteria", "criterion_onsets", "objective_criterion_onsets", "add_activity_criteria",
 ]
 
 PASSIVE, MIXED, ACTIVE = 0, 1, 2
@@ -227,6 +227,42 @@ def criterion_onsets(thresholds: ActivityThresholds = ActivityThresholds()) -> O
     )
 
 
+def objective_criterion_onsets(eigenvalues, objective, thresholds: ActivityThresholds = ActivityThresholds(),
+                               sigma_dec2=1.0, *, iterations=64):
+    """Onset prices ``T`` ``(criterion, mode)`` of every criterion on the closed-form branch of any objective
+    (SPEC.md §5, §8).
+
+    On every objective's active branch ``A² = 1`` and the encoder variance is constant, so ``Var μ = M²``,
+    ``σ² = 1 − M²`` and ``R = −½ log(1 − M²)``: each rule of :func:`criterion_onsets` reads "``M²`` above
+    ``1 − τ*``". Its onset is the ``T`` where the objective's ``M²(T)`` (:func:`linvae.objective_closed_form`,
+    decreasing in ``T``) crosses ``1 − τ*``, found by bisection on ``log T`` below the mode's threshold. For the
+    β-VAE this is ``T_k τ*``. A mode that never activates gives 0; one whose threshold is infinite (LR, zero mode)
+    gives NaN.
+    """
+    m_star = 1 - jnp.asarray(criterion_onsets(thresholds), jnp.float64)[:, None]          # (n, 1)
+    lam = jnp.asarray(eigenvalues, jnp.float64)
+    Tk = _objectives.objective_thresholds(lam, objective, sigma_dec2)                        # (d,)
+    finite = jnp.isfinite(Tk) & (Tk > 0)
+    top = jnp.log(jnp.where(finite, Tk, 1.0))
+    d = lam.shape[0]
+
+    def signal(log_T):  # (n, d) M² of mode k at price exp(log_T[., k])
+        M2 = _objectives.objective_closed_form(jnp.exp(log_T), lam, objective, None, sigma_dec2).M2  # (n, d, d)
+        return jnp.diagonal(M2, axis1=-2, axis2=-1)
+
+    def halve(_, bounds):
+        lo, hi = bounds
+        mid = 0.5 * (lo + hi)
+        above = signal(mid) > m_star     # still active at mid: the onset lies above
+        return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
+
+    lo = jnp.broadcast_to(top - 60.0, (m_star.shape[0], d))  # e^-60 T_k: far below any onset of interest
+    ever = signal(lo) > m_star                                # the rule calls the mode active somewhere
+    lo, hi = jax.lax.fori_loop(0, iterations, halve, (lo, jnp.broadcast_to(top, lo.shape)))
+    onset = jnp.where(ever, jnp.exp(0.5 * (lo + hi)), 0.0)
+    return jnp.where(finite, onset, jnp.where(jnp.isinf(Tk), jnp.nan, 0.0))
+
+
 # ---- the Dataset boundary -------------------------------------------------------------------------------------
 
 _ONE = "1"
@@ -280,7 +316,8 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
       ``ds`` with ``(T, latent)`` variables ``var_mu``, ``var_sigma2``, ``renyi_entropy``, ``gaussian_entropy``,
       the verdicts ``active_signal_fraction``, ``active_kl``, ``active_units``, ``active_renyi_entropy``,
       ``active_gaussian_entropy`` (0/1) and ``bonheme_class`` (:data:`BONHEME_LEGEND`), each carrying its threshold
-      in attrs, and ``criterion_onset_T`` ``(criterion, mode)``: the closed-form onsets ``T_k τ*``.
+      in attrs, and ``criterion_onset_T`` ``(criterion, mode)``: the closed-form onsets of the Dataset's objective
+      (:func:`objective_criterion_onsets`; ``T_k τ*`` for the β-VAE).
     """
     missing = [name for name in PARAMETER_DIMS if name not in ds]
     if missing:
@@ -314,16 +351,10 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
             for g in range(mu.shape[0])])
     crit = activity_criteria(M2=obs.M2, rate=obs.kl, var_mu=var_mu, mean_sigma2=obs.sigma2,
                              var_sigma2=var_sigma2, renyi=renyi, thresholds=thresholds)
-    onsets = criterion_onsets(thresholds)
     objective = _results.dataset_objective(ds)
-    with jax.enable_x64(True):  # the sampled λβ-VAE is the β-VAE at T/(1+λ): same onsets in units of its T_k
-        Tk = np.asarray(_objectives.objective_thresholds(ds["pca_eigenvalue"].values, objective,
-                                                         float(ds.attrs.get("sigma_dec2", 1.0))))
-    onset_note = None
-    if objective.kind not in ("beta", "lambda-beta-sampled"):
-        Tk = np.full_like(Tk, np.nan)
-        onset_note = (f"NaN: the closed-form onsets follow the beta-VAE law M2 = 1 - T/T_k, not objective "
-                      f"{objective.kind!r}")
+    with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
+        onset_T = np.asarray(objective_criterion_onsets(ds["pca_eigenvalue"].values, objective, thresholds,
+                                                        float(ds.attrs.get("sigma_dec2", 1.0))))
     per_latent = ("T", "latent")
     t = thresholds
     out = ds.assign(
@@ -335,11 +366,9 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
         bonheme_class=(per_latent, crit.bonheme),
         active_renyi_entropy=(per_latent, crit.renyi_entropy.astype(np.int8)),
         active_gaussian_entropy=(per_latent, crit.gaussian_entropy.astype(np.int8)),
-        criterion_onset_T=(("criterion", "mode"), np.outer(np.asarray(onsets), Tk)),
+        criterion_onset_T=(("criterion", "mode"), onset_T),
     ).assign_coords(criterion=("criterion", np.asarray(Onsets._fields, dtype=object)))
     out = _results._named(out)
-    if onset_note:
-        out["criterion_onset_T"].attrs["note"] = onset_note
     threshold_attrs = {
         "active_signal_fraction": {"threshold": t.signal_fraction, "rule": "M2 > threshold"},
         "active_kl": {"threshold": t.kl, "rule": "kl > threshold (nats)"},

@@ -251,3 +251,31 @@ def test_plot_activity_criteria(scan):
     fig.canvas.draw()                                             # renders every label (mathtext included)
     assert len(fig.axes) == 6
     assert all(ax.get_xscale() == "log" for ax in fig.axes)
+
+
+@pytest.mark.parametrize("objective", [linvae.Objective("lambda-beta", lam=1.0), linvae.Objective("lr", alpha=0.3),
+                                       linvae.Objective("lambda-beta-sampled", lam=0.5)],
+                         ids=["lambda-beta", "lr", "sampled"])
+def test_objective_onsets_are_where_the_closed_form_crosses_each_rule(objective):
+    """Every rule reads M² > 1 − τ* on an objective's branch (A² = 1, constant variance); its onset is the root of
+    M²(T) = 1 − τ*, found here independently by scipy's brentq on the closed form."""
+    import scipy.optimize
+
+    from linvae._criteria import objective_criterion_onsets
+
+    lam = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1, 0.0])
+    onsets = np.asarray(objective_criterion_onsets(lam, objective, sigma_dec2=0.7))
+    beta = np.asarray(objective_criterion_onsets(lam, linvae.Objective()))
+    np.testing.assert_allclose(beta, np.outer(_criteria.criterion_onsets(), linvae.mode_thresholds(lam)), atol=1e-15)
+    Tk = np.asarray(linvae.objective_thresholds(lam, objective, 0.7))
+    targets = 1 - np.asarray(_criteria.criterion_onsets())
+    for k in range(6):
+        def gap(T, m):
+            return float(linvae.objective_closed_form(T, lam, objective, None, 0.7).M2[k]) - m
+        for i, m in enumerate(targets):
+            if m <= 0:  # the Rényi rule: active up to the collapse itself
+                assert onsets[i, k] == pytest.approx(Tk[k], rel=1e-9)
+                continue
+            root = scipy.optimize.brentq(gap, Tk[k] * 1e-12, Tk[k] * (1 - 1e-15), args=(m,), xtol=1e-16, rtol=1e-13)
+            assert onsets[i, k] == pytest.approx(root, rel=1e-9), (i, k)
+    assert onsets[0, 6] == 0 or np.isnan(onsets[0, 6])  # the zero mode never activates (LR: infinite threshold)

@@ -364,7 +364,10 @@ def test_cli_objective_end_to_end(tmp_path, capsys, gaussian):
     ds = linvae.load(out)
     assert ds.attrs["objective"] == "lambda-beta" and ds.attrs["config_lam"] == 1.0
     np.testing.assert_allclose(ds["loss"], ds["theory_loss"], rtol=1e-5)
-    assert np.isnan(ds["criterion_onset_T"]).all()
+    # on the λβ branch every onset lies above the β-VAE's T_k τ* of the same spectrum (thresholds shift up)
+    beta_onsets = np.outer(linvae.criterion_onsets(), linvae.mode_thresholds(ds["pca_eigenvalue"].values))
+    positive = beta_onsets > 0
+    assert np.all(ds["criterion_onset_T"].values[positive] > beta_onsets[positive])
     assert "(lambda-beta)" in capsys.readouterr().out
 
 
