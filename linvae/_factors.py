@@ -291,7 +291,8 @@ def _experiment_grid(T, lams, eigenvalues, eigenvectors, mixing, noise_var, frac
     m = min(n_latents, eigenvalues.shape[-1])
     limit = 0.5 * jnp.sum(jnp.log(eigenvalues[:m] / noise_var))        # whitened top modes, σ² → 0
     target = fraction * limit
-    top = mode_thresholds(eigenvalues)[0] * (1 + lams) ** 2             # T_1(λ): I(z; v) = 0 from here on
+    top = jax.vmap(lambda lam: objective_thresholds(eigenvalues, Objective("lambda-beta", lam=lam))[0])(
+        lams)                                                            # T_1(λ): I(z; v) = 0 from here on
 
     def drop(lam, T1):  # I(z; v) decreases with T (every M_k² does): bisection on log T in [1e-12 T_1(λ), T_1(λ)]
         def step(_, bounds):

@@ -195,7 +195,8 @@ def add_theory(ds: xr.Dataset) -> xr.Dataset:
             branch = jax.tree.map(np.asarray, _objectives.objective_closed_form(
                 ds["T"].values, lam, objective, K, sigma_dec2))
             thresholds = np.asarray(_objectives.objective_thresholds(lam, objective, sigma_dec2))
-            beta_thresholds = thresholds * float(np.sum(lam)) / sigma_dec2
+            beta_thresholds = np.asarray(_theory.beta_from_temperature(thresholds, sigma_dec2,
+                                                                       float(ds.attrs["total_variance"])))
             penalty = branch.total_penalty
     per_mode = ("T", "mode")
     out = ds.assign(
