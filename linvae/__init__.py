@@ -66,8 +66,8 @@ from linvae._factors import (  # noqa: E402
 from linvae._objective_plots import plot_phase_diagram  # noqa: E402
 from linvae._objectives import (  # noqa: E402
     OBJECTIVE_KINDS, Coupling, Objective, ObjectiveBranch, PhaseDiagram, collapse_is_continuous,
-    objective_closed_form, objective_coupling, objective_landau, objective_one_mode_loss, objective_reduced_loss,
-    objective_thresholds, phase_diagram,
+    objective_closed_form, objective_coupling, objective_landau, objective_mode_signal, objective_one_mode_loss,
+    objective_reduced_loss, objective_thresholds, phase_diagram,
 )
 
 __all__ += [
@@ -79,6 +79,7 @@ __all__ += [
     "latent_factor_correlation", "mig", "sap", "plot_phase_diagram", "factor_experiment", "lambda_beta_encoder",
     "lambda_beta_weights", "plot_factor_experiment",
     "OBJECTIVE_KINDS", "Coupling", "Objective", "ObjectiveBranch", "PhaseDiagram", "collapse_is_continuous",
-    "objective_closed_form", "objective_coupling", "objective_landau", "objective_one_mode_loss",
+    "objective_closed_form", "objective_coupling", "objective_landau", "objective_mode_signal",
+    "objective_one_mode_loss",
     "objective_reduced_loss", "objective_thresholds", "phase_diagram",
 ]

@@ -172,8 +172,8 @@ def objective_collapse_fit(T, M2_ranked, objective, total_variance, sigma_dec2=1
     """Least-squares fit of an objective's own collapse law per rank (SPEC.md §5, §7), for objectives whose
     ``M²(T)`` is not the β-VAE's ``[1 − T/T_k]_+``.
 
-    One parameter per rank: the normalised eigenvalue ``t`` of the mode, whose law ``M²(T; t)`` is the one-mode
-    active branch of :func:`linvae.objective_closed_form` (λβ: ``p = 1 + λ``; LR: ``p = 1 + 2ασ_dec²/(tV)``). The
+    One parameter per rank: the normalised eigenvalue ``t`` of the mode, whose law ``M²(T; t)`` is
+    :func:`linvae.objective_mode_signal` (λβ: ``p = 1 + λ``; LR: ``p = 1 + 2ασ_dec²/(tV)``). The
     sum of squares over the points with ``M² > threshold`` is minimised on a log grid of ``t`` and refined on a
     finer grid around the best value; the fitted threshold is :func:`linvae.objective_thresholds` of that ``t``.
 
@@ -187,12 +187,9 @@ def objective_collapse_fit(T, M2_ranked, objective, total_variance, sigma_dec2=1
     enough = count >= max(min_points, 1)
     V = float(total_variance)
 
-    def law(t):  # (G,) M² of a mode with normalised eigenvalue t (a second mode completes the variance to V)
-        pair = jnp.stack([t * V, (1 - t) * V])
-        return _objectives.objective_closed_form(T, pair, objective, None, sigma_dec2).M2[..., 0]
-
     def sse(ts):  # (n, K) sums of squares for candidate eigenvalues ts: (n, 1) shared by all ranks, or (n, K)
-        models = np.asarray(jax.vmap(law)(jnp.asarray(ts.ravel()))).reshape(ts.shape + (T.size,))
+        models = np.asarray(_objectives.objective_mode_signal(T, jnp.asarray(ts)[..., None], V, objective,
+                                                              sigma_dec2))     # (n, 1 or K, G)
         return np.sum(np.where(used.T[None], (models - M2.T[None]) ** 2, 0), axis=-1)
 
     with jax.enable_x64(True):
@@ -205,7 +202,7 @@ def objective_collapse_fit(T, M2_ranked, objective, total_variance, sigma_dec2=1
             t_fit, rss = full[best, k], err[best, k]
             lo, hi = full[np.maximum(best - 1, 0), k], full[np.minimum(best + 1, full.shape[0] - 1), k]
             grid = np.exp(np.linspace(np.log(lo), np.log(hi), 200))                # (200, K)
-        pairs = np.stack([t_fit * V, (1 - t_fit) * V], axis=-1)
+        pairs = np.stack([t_fit * V, (1 - t_fit) * V], axis=-1)  # thresholds need a spectrum of total variance V
         Tk = np.asarray(jax.vmap(lambda pair: _objectives.objective_thresholds(pair, objective, sigma_dec2)[0])(
             jnp.asarray(pairs)))
         rmse = np.sqrt(rss / np.maximum(count, 1))

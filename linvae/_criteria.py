@@ -245,10 +245,10 @@ def objective_criterion_onsets(eigenvalues, objective, thresholds: ActivityThres
     finite = jnp.isfinite(Tk) & (Tk > 0)
     top = jnp.log(jnp.where(finite, Tk, 1.0))
     d = lam.shape[0]
+    t, V = lam.clip(0) / lam.sum(), lam.sum()
 
     def signal(log_T):  # (n, d) M² of mode k at price exp(log_T[., k])
-        M2 = _objectives.objective_closed_form(jnp.exp(log_T), lam, objective, None, sigma_dec2).M2  # (n, d, d)
-        return jnp.diagonal(M2, axis1=-2, axis2=-1)
+        return _objectives.objective_mode_signal(jnp.exp(log_T), t, V, objective, sigma_dec2)
 
     def halve(_, bounds):
         lo, hi = bounds

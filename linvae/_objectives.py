@@ -49,7 +49,8 @@ from linvae._theory import Landau, local_temperature
 
 __all__ = [
     "Objective", "ObjectiveBranch", "Coupling", "PhaseDiagram", "OBJECTIVE_KINDS",
-    "objective_coupling", "objective_thresholds", "objective_closed_form", "objective_one_mode_loss",
+    "objective_coupling", "objective_thresholds", "objective_closed_form", "objective_mode_signal",
+    "objective_one_mode_loss",
     "objective_reduced_loss", "objective_landau", "collapse_is_continuous", "phase_diagram",
 ]
 
@@ -243,16 +244,7 @@ def objective_closed_form(T, eigenvalues, objective: Objective, n_latents=None, 
     alpha_n = _alpha_n(t, V, objective, sigma_dec2)
     Tk = objective_thresholds(eigenvalues, objective, sigma_dec2)
     T = jnp.asarray(T, t.dtype)[..., None]
-    Tp = T / t_scale
-
-    # Active-branch solution, evaluated everywhere on safe values and masked below (double-where: no NaN).
-    coupled = kappa > 0
-    kap = jnp.where(coupled, kappa, 1)
-    root_t = jnp.sqrt(t)
-    xi = 2 * Tp / (kap * root_t + jnp.sqrt(kap**2 * t + 4 * kap * (kap - t) * Tp))
-    below = coupled & (t * Tp < kap**2)                              # T < T_k
-    u_branch = root_t * xi
-    log_s_branch = jnp.minimum(2 * jnp.log(kap * xi) - jnp.log(Tp), 0)
+    Tp, u_branch, log_s_branch, below = _active_branch(T, t, kappa, t_scale)
     dist_branch = t * u_branch**2 - Tp * jnp.expm1(log_s_branch)
 
     # Which modes get a latent: the min(K, d) largest gains (loss of the mode left alone, plus the LR cost of an
@@ -283,6 +275,28 @@ def objective_closed_form(T, eigenvalues, objective: Objective, n_latents=None, 
         loss=total_distortion + 2 * T[..., 0] * total_rate + total_penalty,
         n_active=active.sum(-1).astype(jnp.int32),
     )
+
+
+def _active_branch(T, t, kappa, t_scale):
+    """The one-mode active branch of :func:`objective_closed_form` at prices ``T`` (broadcasting with ``t``):
+    ``(T', u, log σ², below)``, evaluated everywhere on safe values (double-where: no NaN), ``below`` = ``T < T_k``."""
+    Tp = T / t_scale
+    coupled = kappa > 0
+    kap = jnp.where(coupled, kappa, 1)
+    root_t = jnp.sqrt(t)
+    xi = 2 * Tp / (kap * root_t + jnp.sqrt(kap**2 * t + 4 * kap * (kap - t) * Tp))
+    log_s = jnp.minimum(2 * jnp.log(kap * xi) - jnp.log(Tp), 0)
+    return Tp, root_t * xi, log_s, coupled & (t * Tp < kap**2)
+
+
+def objective_mode_signal(T, t, total_variance, objective: Objective, sigma_dec2=1.0):
+    """Signal fraction ``M²`` at prices ``T`` of a mode with normalised eigenvalue ``t = λ_k / V`` that a latent
+    carries: the per-mode law of :func:`objective_closed_form` (``M² = 1 − σ²``; 0 at and above ``T_k``). ``T`` and
+    ``t`` broadcast; ``total_variance`` is ``V`` (the LR coupling ``2ασ_dec²/V`` depends on it)."""
+    t = jnp.asarray(t)
+    kappa, t_scale = _kappa(t, total_variance, objective, sigma_dec2)
+    _, _, log_s, below = _active_branch(jnp.asarray(T, t.dtype), t, kappa, t_scale)
+    return jnp.where(below & (t > 0), -jnp.expm1(log_s), 0)
 
 
 def _penalties(objective, t, u, distortion, alpha_n):

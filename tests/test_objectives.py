@@ -426,3 +426,15 @@ def test_lr_with_fewer_latents_than_modes_can_beat_the_one_mode_closed_form():
     A = res.x[:K * d].reshape(K, d) @ U                              # encoder rows in the PCA basis
     weights = A**2 / np.maximum((A**2).sum(1, keepdims=True), 1e-300)
     assert np.any(np.sort(weights, axis=1)[:, -2] > 0.05)           # some latent reads two modes
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES, ids=IDS)
+def test_mode_signal_is_the_closed_forms_per_mode_law(objective):
+    """With a latent for every mode, M² of each mode in objective_closed_form is objective_mode_signal of its own
+    normalised eigenvalue alone."""
+    eigs = np.append(EIGS, 0.0)
+    T = linvae.temperature_grid(1e-4, 10, 40)
+    M2 = np.asarray(closed(T, eigs, objective, n_latents=None, sigma_dec2=SIGMA_DEC2).M2)
+    alone = np.asarray(linvae.objective_mode_signal(T[:, None], eigs / eigs.sum(), eigs.sum(), objective,
+                                                    SIGMA_DEC2))
+    np.testing.assert_allclose(alone, M2, rtol=1e-13, atol=1e-15)
