@@ -205,6 +205,23 @@ class _Cells(NamedTuple):
     row: np.ndarray      # (N,) raster indices of the valid cells, row-major order
     col: np.ndarray
     grid: _Grid
+    source: str          # provenance: the folder read
+
+    @property
+    def lat(self):  # cell-centre latitudes
+        return self.grid.transform.f + (self.row + 0.5) * self.grid.transform.e
+
+    @property
+    def lon(self):  # cell-centre longitudes
+        return self.grid.transform.c + (self.col + 0.5) * self.grid.transform.a
+
+    @property
+    def cell_area(self):  # km², on the grid's ellipsoid
+        return _cell_area_km2(self.grid.crs, self.grid.transform, self.grid.shape)[self.row]
+
+    @property
+    def derived(self):
+        return "BIO7 = BIO5 - BIO6" if self.sources.get(7, "").startswith("derived") else "none"
 
 
 def _read_cells(directory, variables, derive_bio7) -> _Cells:
@@ -248,7 +265,8 @@ def _read_cells(directory, variables, derive_bio7) -> _Cells:
         np.subtract(values[:, five], values[:, six], out=values[:, columns[7]])
         sources[7] = "derived: BIO5 - BIO6"
         values = values[:, :len(wanted)]
-    return _Cells(values, wanted, sources, row, col, first)
+    return _Cells(values, wanted, sources, row, col, first,
+                  f"WorldClim bioclimatic layers in {pathlib.Path(directory).resolve()}")
 
 
 def load_worldclim(directory, variables=None, *, derive_bio7=True) -> xr.Dataset:
@@ -266,29 +284,22 @@ def load_worldclim(directory, variables=None, *, derive_bio7=True) -> xr.Dataset
     layer is valid there.
     """
     cells = _read_cells(directory, variables, derive_bio7)
-    return _cells_dataset(cells, directory)
-
-
-def _cells_dataset(cells: _Cells, directory) -> xr.Dataset:
     t = cells.grid.transform
     return xr.Dataset(
         {f"BIO{b}": ("cell", cells.values[:, j], {"long_name": BIOCLIM[b][0], "units": BIOCLIM[b][1],
                                                   "source_file": cells.sources[b]})
          for j, b in enumerate(cells.bio)},
         coords={
-            "lat": ("cell", t.f + (cells.row + 0.5) * t.e, {"units": "degrees_north",
-                                                            "long_name": "cell-centre latitude"}),
-            "lon": ("cell", t.c + (cells.col + 0.5) * t.a, {"units": "degrees_east",
-                                                            "long_name": "cell-centre longitude"}),
+            "lat": ("cell", cells.lat, {"units": "degrees_north", "long_name": "cell-centre latitude"}),
+            "lon": ("cell", cells.lon, {"units": "degrees_east", "long_name": "cell-centre longitude"}),
             "row": ("cell", cells.row.astype(np.int32), {"long_name": "raster row index"}),
             "col": ("cell", cells.col.astype(np.int32), {"long_name": "raster column index"}),
-            "cell_area": ("cell", _cell_area_km2(cells.grid.crs, t, cells.grid.shape)[cells.row],
-                          {"units": "km2", "long_name": "cell area on the CRS's ellipsoid"}),
+            "cell_area": ("cell", cells.cell_area, {"units": "km2", "long_name": "cell area on the CRS's ellipsoid"}),
         },
-        attrs={"source": f"WorldClim bioclimatic layers in {pathlib.Path(directory).resolve()}",
+        attrs={"source": cells.source,
                "crs": str(cells.grid.crs), "transform": list(t)[:6], "grid_shape": list(cells.grid.shape),
                "variables": ",".join(f"BIO{b}" for b in cells.bio),
-               "derived": "BIO7 = BIO5 - BIO6" if cells.sources.get(7, "").startswith("derived") else "none",
+               "derived": cells.derived,
                "citation": "Fick, S.E. and R.J. Hijmans (2017) WorldClim 2, Int. J. Climatol. 37(12): 4302-4315"},
     )
 
@@ -406,12 +417,8 @@ def worldclim_table(directory, variables=None, *, derive_bio7=True,
     cells without a split (e.g. for the closed form of the whole data set).
     """
     cells = _read_cells(directory, variables, derive_bio7)
-    t = cells.grid.transform
-    lat = t.f + (cells.row + 0.5) * t.e
-    lon = t.c + (cells.col + 0.5) * t.a
-    area = _cell_area_km2(cells.grid.crs, t, cells.grid.shape)[cells.row]
-    attrs = {"worldclim_variables": ",".join(f"BIO{b}" for b in cells.bio),
-             "worldclim_derived": "BIO7 = BIO5 - BIO6" if cells.sources.get(7, "").startswith("derived") else "none",
+    lat, lon, area = cells.lat, cells.lon, cells.cell_area
+    attrs = {"worldclim_variables": ",".join(f"BIO{b}" for b in cells.bio), "worldclim_derived": cells.derived,
              "feature_units": ",".join(BIOCLIM[b][1] for b in cells.bio)}
     labels = None
     if split is not None:
@@ -419,5 +426,5 @@ def worldclim_table(directory, variables=None, *, derive_bio7=True,
         attrs.update(block_split.attrs)
         labels = np.asarray(SPLIT_NAMES)[block_split.labels]
     return Table(values=cells.values, features=tuple(f"BIO{b}" for b in cells.bio),
-                 source=f"WorldClim bioclimatic layers in {pathlib.Path(directory).resolve()}", split=labels,
+                 source=cells.source, split=labels,
                  attrs=attrs, coords={"lat": lat, "lon": lon, "cell_area": area})
