@@ -17,7 +17,6 @@ import xarray as xr
 from linvae import _objectives, _results, _theory
 from linvae._errors import InputError
 from linvae._model import Params, encode, kl_per_latent
-from linvae._results import PARAMETER_DIMS
 
 __all__ = [
     "Observables", "observables", "rank_by_signal", "collapse_fit", "objective_collapse_fit", "truncated_distortion",
@@ -236,7 +235,8 @@ def truncated_distortion(x_cov, encoder_weight, decoder_weight, order):
     return np.concatenate([np.ones((D.shape[0], 1)), D / trace], axis=1)
 
 
-def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, block_rows=8192) -> xr.Dataset:
+def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, block_rows=8192,
+                 obs: Observables | None = None) -> xr.Dataset:
     """Held-out analysis of a scan (SPEC.md §7): observables, ranking, collapse spectrum, truncated reconstructions
     and their mean-path closed forms, added to a copy of ``ds``.
 
@@ -246,21 +246,19 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
         ``(x_raw − data_mean) / data_scale``; the model reads it centred on 0.
       m2_threshold: points with ``M_k² > m2_threshold`` enter the collapse fit; min_fit_points: fewer give NaN.
       block_rows: rows per block of the streamed pass (:func:`observables`).
+      obs: the :func:`observables` of ``x_eval`` under ``ds``'s parameters, when already computed (skips the pass).
     Returns:
       ``ds`` with ``(T, latent)`` observables, ``(T, rank)`` ranked observables and utilities, ``(rank,)``
       collapse fit and utility spectrum, ``(T, n_kept)`` truncated distortions (measured and closed form).
     """
-    missing = [name for name in PARAMETER_DIMS if name not in ds]
-    if missing:
-        raise InputError(f"the Dataset lacks trained parameters {', '.join(missing)}; "
-                         "analyse the output of linvae.scan")
+    params = _results.dataset_params(ds)
     if not 0 <= m2_threshold < 1 or min_fit_points < 1:
         raise InputError(f"m2_threshold must lie in [0, 1) and min_fit_points be >= 1, found {m2_threshold} and "
                          f"{min_fit_points}; e.g. 0.1 and 2")
-    params = Params(**{name: ds[name].transpose(*dims).values for name, dims in PARAMETER_DIMS.items()})
     T = ds["T"].values
     K = ds.sizes["latent"]
-    obs = observables(params, x_eval, np.zeros(ds.sizes["feature"]), block_rows=block_rows)
+    if obs is None:
+        obs = observables(params, x_eval, np.zeros(ds.sizes["feature"]), block_rows=block_rows)
     order = rank_by_signal(obs.M2)
     ranked = {f"{name}_ranked": (("T", "rank"), np.take_along_axis(getattr(obs, name), order, axis=1))
               for name in ("M2", "mu2", "sigma2", "log_sigma2", "kl", "A2", "jensen_gap")}

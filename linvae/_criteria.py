@@ -36,7 +36,6 @@ import xarray as xr
 from linvae import _analysis, _objectives, _results
 from linvae._errors import InputError
 from linvae._model import Params, encode
-from linvae._results import PARAMETER_DIMS
 
 __all__ = [
     "ActivityThresholds", "Criteria", "Onsets", "BONHEME_LEGEND", "PASSIVE", "MIXED", "ACTIVE",
@@ -300,7 +299,7 @@ def _means(params: Params, x):
 
 def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds = ActivityThresholds(), *,
                           batch_size=100, n_batches=10, seed=0, alpha=2.0, bandwidth=None,
-                          entropy_method=None, block_rows=8192) -> xr.Dataset:
+                          entropy_method=None, block_rows=8192, obs=None) -> xr.Dataset:
     """Activity criteria of SPEC.md §8 on held-out data, added to a copy of a scan's Dataset.
 
     Statistics (float64, whatever the training precision): ``M²``, ``R_k`` and ``mean σ_k²`` from
@@ -312,6 +311,7 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
       ds: a results Dataset holding trained parameters (:func:`linvae.scan`).
       x_eval: ``(N, d)`` held-out rows in the model's (standardised) units, as for :func:`linvae.add_analysis`.
       thresholds: the :class:`ActivityThresholds`; alpha, bandwidth, entropy_method: see :func:`renyi_entropy`.
+      obs: the :func:`linvae.observables` of ``x_eval`` under ``ds``'s parameters, when already computed.
     Returns:
       ``ds`` with ``(T, latent)`` variables ``var_mu``, ``var_sigma2``, ``renyi_entropy``, ``gaussian_entropy``,
       the verdicts ``active_signal_fraction``, ``active_kl``, ``active_units``, ``active_renyi_entropy``,
@@ -319,16 +319,13 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
       in attrs, and ``criterion_onset_T`` ``(criterion, mode)``: the closed-form onsets of the Dataset's objective
       (:func:`objective_criterion_onsets`; ``T_k τ*`` for the β-VAE).
     """
-    missing = [name for name in PARAMETER_DIMS if name not in ds]
-    if missing:
-        raise InputError(f"the Dataset lacks trained parameters {', '.join(missing)}; "
-                         "pass the output of linvae.scan")
     n = np.shape(x_eval)[0] if np.ndim(x_eval) == 2 else 0
     if n < batch_size or n_batches < 1:
         raise InputError(f"the entropy needs n_batches >= 1 batches of {batch_size} rows, found {n} rows and "
                          f"n_batches={n_batches}; pass more held-out rows or a smaller batch_size")
-    params = Params(**{name: ds[name].transpose(*dims).values for name, dims in PARAMETER_DIMS.items()})
-    obs = _analysis.observables(params, x_eval, np.zeros(ds.sizes["feature"]), block_rows=block_rows)
+    params = _results.dataset_params(ds)
+    if obs is None:
+        obs = _analysis.observables(params, x_eval, np.zeros(ds.sizes["feature"]), block_rows=block_rows)
     A = np.asarray(params.encoder_weight, np.float64)
     var_mu = np.einsum("gkd,de,gke->gk", A, obs.x_cov, A)
     n_batches = min(int(n_batches), n // batch_size)

@@ -16,8 +16,9 @@ import xarray as xr
 
 from linvae import _objectives, _theory
 from linvae._errors import InputError
+from linvae._model import Params
 
-__all__ = ["new_dataset", "add_theory", "dataset_objective", "save", "load", "theory_dataset", "VARIABLE_ATTRS", "PARAMETER_DIMS"]
+__all__ = ["new_dataset", "add_theory", "dataset_params", "dataset_objective", "save", "load", "theory_dataset", "VARIABLE_ATTRS", "PARAMETER_DIMS"]
 
 _NATS = "nats"
 _ONE = "1"
@@ -165,6 +166,16 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
     attrs.update({f"config_{k}": v for k, v in (config or {}).items()})
     ds.attrs = {k: _attr_value(v) for k, v in attrs.items()}
     return _named(ds)
+
+
+def dataset_params(ds: xr.Dataset) -> Params:
+    """The trained parameters stored in ``ds`` (:data:`PARAMETER_DIMS`), grid axis first, as :class:`Params`;
+    a Dataset without them (e.g. theory only) is an :class:`InputError`."""
+    missing = [name for name in PARAMETER_DIMS if name not in ds]
+    if missing:
+        raise InputError(f"the Dataset lacks trained parameters {', '.join(missing)}; "
+                         "pass the output of linvae.scan")
+    return Params(**{name: ds[name].transpose(*dims).values for name, dims in PARAMETER_DIMS.items()})
 
 
 def dataset_objective(ds: xr.Dataset) -> _objectives.Objective:

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from linvae import _engine, _exact, _results, _sgd
-from linvae._analysis import add_analysis
+from linvae._analysis import add_analysis, observables
 from linvae._criteria import add_activity_criteria
 from linvae._config import ScanConfig
 from linvae._data import Table, standardized_spectrum
@@ -160,7 +160,8 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         out = out.assign(minimum_certified=("T", certified.astype(np.int8)))
     if analyse:
         x_eval = standardise(getattr(split, eval_split))
-        out = add_activity_criteria(add_analysis(out, x_eval), x_eval)
+        obs = observables(_results.dataset_params(out), x_eval, np.zeros(out.sizes["feature"]))  # one pass for both
+        out = add_activity_criteria(add_analysis(out, x_eval, obs=obs), x_eval, obs=obs)
         out.attrs["analysis_split"] = eval_split
     if store_split:
         out = _add_split(out, split, n_rows, table.coords)
