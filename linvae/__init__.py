@@ -65,8 +65,8 @@ from linvae._factors import (  # noqa: E402
 )
 from linvae._objective_plots import plot_phase_diagram  # noqa: E402
 from linvae._objectives import (  # noqa: E402
-    OBJECTIVE_KINDS, Coupling, Objective, ObjectiveBranch, PhaseDiagram, collapse_is_continuous,
-    objective_closed_form, objective_coupling, objective_landau, objective_mode_signal, objective_one_mode_loss,
+    OBJECTIVE_KINDS, Coupling, MixedLatent, Objective, ObjectiveBranch, PhaseDiagram, collapse_is_continuous,
+    lr_mixed_latent, objective_closed_form, objective_optimum, objective_coupling, objective_landau, objective_mode_signal, objective_one_mode_loss,
     objective_reduced_loss, objective_thresholds, phase_diagram,
 )
 
@@ -80,6 +80,6 @@ __all__ += [
     "lambda_beta_weights", "plot_factor_experiment",
     "OBJECTIVE_KINDS", "Coupling", "Objective", "ObjectiveBranch", "PhaseDiagram", "collapse_is_continuous",
     "objective_closed_form", "objective_coupling", "objective_landau", "objective_mode_signal",
-    "objective_one_mode_loss",
+    "objective_one_mode_loss", "objective_optimum", "lr_mixed_latent", "MixedLatent",
     "objective_reduced_loss", "objective_thresholds", "phase_diagram",
 ]

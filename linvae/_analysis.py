@@ -314,7 +314,7 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     out["utility_spectrum"].attrs["read_at_T"] = float(T[best])
     if objective.kind not in ("beta", "lambda-beta-sampled"):
         out["collapse_threshold"].attrs["objective_note"] = (
-            f"fit of the {objective.kind!r} law M2(T; t_k) of objective_closed_form (one parameter per rank), "
+            f"fit of the {objective.kind!r} law M2(T; t_k) of objective_mode_signal (one parameter per rank), "
             "reported as that objective's threshold; collapse_fit_rmse is its residual")
     return out
 
@@ -322,16 +322,24 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
 def _objective_mean_path(T, eigenvalues, objective, n_latents, sigma_dec2):
     """Closed-form mean-path utilities ``(G, K)`` and truncated distortions ``(G, K + 1)`` of an objective's
     optimum (SPEC.md §5, §7): the posterior-mean reconstruction of a carried mode leaves ``λ_k u_k²``
-    (:func:`linvae.objective_closed_form` ``mean_distortion``), so its utility is ``(λ_k − λ_k u_k²) / V``; modes are
-    kept in the order of closed-form ``M²`` (ties, all with zero utility, in PCA order). Tail sums avoid
-    cancellation. The β-VAE case equals :func:`linvae.mean_path_utility` / :func:`linvae.mean_path_truncated_distortion`.
+    (:func:`linvae.objective_optimum` ``mean_distortion``), so its utility is ``(λ_k − λ_k u_k²) / V``; an LR latent
+    reading two modes removes both errors at once, so its utility is the sum over its modes (stored on the mode
+    that holds its ``M²``); latents are kept in the order of ``M²`` (ties, all with zero utility, in PCA order). Tail
+    sums avoid cancellation. The β-VAE case equals :func:`linvae.mean_path_utility` /
+    :func:`linvae.mean_path_truncated_distortion`.
     """
-    branch = _objectives.objective_closed_form(T, eigenvalues, objective, n_latents, sigma_dec2)
+    branch = _objectives.objective_optimum(T, eigenvalues, objective, n_latents, sigma_dec2)
     lam = np.maximum(np.asarray(eigenvalues, np.float64), 0)
-    t = np.broadcast_to(lam / lam.sum(), np.shape(branch.M2))
+    t = np.array(np.broadcast_to(lam / lam.sum(), np.shape(branch.M2)))
+    left = np.array(branch.mean_distortion)
+    rows, second = np.nonzero((branch.partner >= 0) & ~branch.active)   # the mode of a pair without its M²
+    first = branch.partner[rows, second]
+    t[rows, first] += t[rows, second]
+    left[rows, first] += left[rows, second]
+    t[rows, second] = left[rows, second] = 0
     order = np.argsort(-np.asarray(branch.M2), axis=-1, kind="stable")
     t_sorted = np.take_along_axis(t, order, axis=-1)
-    left = np.take_along_axis(np.asarray(branch.mean_distortion), order, axis=-1)
+    left = np.take_along_axis(left, order, axis=-1)
     G, d = t_sorted.shape
     m = min(n_latents, d)
     utility = np.pad((t_sorted - left)[:, :m], ((0, 0), (0, n_latents - m)))

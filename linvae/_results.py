@@ -41,7 +41,9 @@ VARIABLE_ATTRS = {
     "theory_total_rate": ("closed-form total rate R(T) = sum_k R_k", _NATS),
     "theory_loss": ("closed-form normalised loss L(T) = D + 2 T R + P (objective penalty P; beta-VAE P = 0)", _ONE),
     "theory_penalty": ("closed-form normalised objective penalty P = (2 sigma_dec2 / V) x extra term", _ONE),
-    "theory_n_active": ("closed-form number of active modes", _ONE),
+    "theory_n_active": ("closed-form number of active latents", _ONE),
+    "theory_partner": ("LR only: the other mode read by the same latent, -1 if none (a latent mixing two modes "
+                       "holds its M2, sigma2 and rate on the mode giving it more signal)", _ONE),
 }
 
 
@@ -189,8 +191,9 @@ def add_theory(ds: xr.Dataset) -> xr.Dataset:
     """Add the closed-form optimum of the dataset's objective at its ``T`` grid and spectrum.
 
     β-VAE: SPEC.md §3 (:func:`linvae.closed_form`); other objectives (attrs ``objective``, ``objective_lam``,
-    ``objective_alpha``): SPEC.md §5, :func:`linvae.objective_closed_form` and :func:`linvae.objective_thresholds`,
-    with ``β_c,k = T_k V / σ_dec²``.
+    ``objective_alpha``): SPEC.md §5, :func:`linvae.objective_optimum` (LR latents reading two modes included;
+    ``theory_partner`` links them) and the one-mode :func:`linvae.objective_thresholds`, with
+    ``β_c,k = T_k V / σ_dec²``.
     """
     lam = ds["pca_eigenvalue"].values
     objective = dataset_objective(ds)
@@ -203,8 +206,7 @@ def add_theory(ds: xr.Dataset) -> xr.Dataset:
             beta_thresholds = np.asarray(_theory.critical_betas(lam, sigma_dec2))
             penalty = np.zeros(ds.sizes["T"])
         else:
-            branch = jax.tree.map(np.asarray, _objectives.objective_closed_form(
-                ds["T"].values, lam, objective, K, sigma_dec2))
+            branch = _objectives.objective_optimum(ds["T"].values, lam, objective, K, sigma_dec2)
             thresholds = np.asarray(_objectives.objective_thresholds(lam, objective, sigma_dec2))
             beta_thresholds = np.asarray(_theory.beta_from_temperature(thresholds, sigma_dec2,
                                                                        float(ds.attrs["total_variance"])))
@@ -218,14 +220,9 @@ def add_theory(ds: xr.Dataset) -> xr.Dataset:
         theory_penalty=("T", penalty),
         theory_loss=("T", branch.loss), theory_n_active=("T", branch.n_active.astype(np.int32)),
     )
-    out = _named(out)
-    if objective.kind == "lr" and K < int(np.sum(lam > 0)):
-        # Measured (exact training, spectrum 5, 2.5, 1.2, 0.6, 0.25, 0.1, K = 4, α = 0.5, T = 0.086): one latent
-        # reading two weak modes together reached a certified minimum 2e-4 below this loss.
-        for name in ("theory_M2", "theory_loss"):
-            out[name].attrs["note"] = ("LR with fewer latents than modes: the closed form assumes one mode per "
-                                       "latent; a latent mixing modes can do better, so this may be an upper bound")
-    return out
+    if objective.kind == "lr":
+        out = out.assign(theory_partner=(per_mode, branch.partner.astype(np.int32)))
+    return _named(out)
 
 
 def theory_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, **kwargs) -> xr.Dataset:

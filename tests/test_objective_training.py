@@ -21,6 +21,7 @@ OBJECTIVES = {  # id: (ScanConfig keywords, K)
     "lambda-beta-sampled-1": ({"objective": "lambda-beta-sampled", "lam": 1.0}, 6),
     "lr-0.1": ({"objective": "lr", "alpha": 0.1}, 6),
     "lr-1-K8": ({"objective": "lr", "alpha": 1.0}, 8),  # K > d: two latents carry no mode and pay α each
+    "lr-0.5-K4": ({"objective": "lr", "alpha": 0.5}, 4),  # K < d: latents read two modes (objective_optimum)
 }
 
 
@@ -41,8 +42,8 @@ def measured_M2(ds):
 
 
 def padded_theory(M2, K):
-    M2 = np.pad(M2, ((0, 0), (0, max(0, K - M2.shape[1]))))[:, :K]
-    return np.sort(M2, axis=1)[:, ::-1]
+    M2 = np.pad(M2, ((0, 0), (0, max(0, K - M2.shape[1]))))
+    return np.sort(M2, axis=1)[:, ::-1][:, :K]   # the K largest: under LR they need not be the first K modes
 
 
 def random_params(key, d, K, scale=0.7):
@@ -129,8 +130,10 @@ def test_exact_reaches_objective_closed_form(gaussian, name):
     ds = linvae.scan(gaussian, T_GRID, cfg, standardize=False, progress=False, analyse=False)
     objective = cfg.objective_spec
     eig = ds["pca_eigenvalue"].values
-    branch = linvae.objective_closed_form(T_GRID, eig, objective, K, 1.0)
-    # the theory columns are the objective's closed form
+    branch = linvae.objective_optimum(T_GRID, eig, objective, K, 1.0)
+    if K < eig.size and objective.kind == "lr":
+        assert np.any(branch.partner >= 0) and np.any(ds["theory_partner"] >= 0)
+    # the theory columns are the objective's optimum
     np.testing.assert_allclose(ds["theory_M2"], branch.M2, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ds["theory_loss"], branch.loss, rtol=1e-12)
     np.testing.assert_allclose(ds["theory_penalty"], branch.total_penalty, rtol=1e-12, atol=1e-15)
@@ -339,14 +342,16 @@ def test_theory_dataset_for_each_objective():
     for objective in (linvae.Objective("lambda-beta", lam=0.5), linvae.Objective("lr", alpha=0.3)):
         ds = linvae.theory_dataset(spectrum, T_GRID, n_latents=4, objective=objective.kind, lam=objective.lam,
                                    alpha=objective.alpha)
-        branch = linvae.objective_closed_form(T_GRID, LAM, objective, 4)
+        branch = linvae.objective_optimum(T_GRID, LAM, objective, 4)
         for column, field in [("theory_M2", "M2"), ("theory_sigma2", "sigma2"), ("theory_rate", "rate"),
                               ("theory_distortion", "total_distortion"), ("theory_loss", "loss"),
                               ("theory_n_active", "n_active")]:
             np.testing.assert_allclose(ds[column], getattr(branch, field), rtol=1e-12, atol=1e-15, err_msg=column)
         np.testing.assert_allclose(ds["theory_threshold"], linvae.objective_thresholds(LAM, objective), rtol=1e-12)
-        # LR with K < d: the one-mode-per-latent closed form may not be the optimum (flagged, see add_theory)
-        assert ("note" in ds["theory_loss"].attrs) == (objective.kind == "lr")
+        # LR with K < d: latents may read two modes, linked by theory_partner
+        assert ("theory_partner" in ds) == (objective.kind == "lr")
+        if objective.kind == "lr":
+            np.testing.assert_array_equal(ds["theory_partner"], branch.partner)
 
 
 def test_cli_objective_end_to_end(tmp_path, capsys, gaussian):

@@ -400,17 +400,15 @@ def test_phase_diagram_plot():
     assert len(axes[0].lines) == len(EIGS) and len(axes[1].lines) == len(EIGS)
 
 
-def test_lr_with_fewer_latents_than_modes_can_beat_the_one_mode_closed_form():
-    """SPEC.md §5 says every objective reduces to one-mode problems in the PCA basis. For the LR-VAE with fewer
-    latents than modes that is false: a latent can spread its gain over two weak modes and pay the LR penalty
-    (a·w − 1)² once. Independent scipy minimisation of the full matrix loss finds a lower loss than
-    objective_closed_form (the library flags the theory columns of such scans; docs/objectives.md §6)."""
-    eigs = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
-    d, K, T = 6, 4, 0.0858
-    objective = Objective("lr", alpha=0.5 / SIGMA_DEC2)  # 2 α σ_dec² = 1, the measured counterexample
-    rng = np.random.default_rng(0)
-    U = scipy.stats.special_ortho_group.rvs(d, random_state=1)
-    cov, mean = U @ np.diag(eigs) @ U.T, np.zeros(d)
+# ---- LR latents that read two modes (objective_optimum) ---------------------------------------------------
+
+def scipy_full_optimum(eigs, K, T, objective, n_starts, seed):
+    """Best of ``n_starts`` random-start Newton runs on the full matrix loss of a randomly rotated, shifted copy of
+    the spectrum; returns the result, the normalised loss and the encoder in the PCA basis."""
+    d = eigs.size
+    rng = np.random.default_rng(seed)
+    U = scipy.stats.special_ortho_group.rvs(d, random_state=seed + 1)
+    cov, mean = U @ np.diag(eigs) @ U.T, rng.normal(size=d)
     beta = T * eigs.sum() / SIGMA_DEC2
 
     def loss(theta, cov, mean, beta, objective):
@@ -418,14 +416,137 @@ def test_lr_with_fewer_latents_than_modes_can_beat_the_one_mode_closed_form():
 
     n = 2 * K * d + K + d + K
     res = newton_minimise(loss, (jnp.asarray(cov), jnp.asarray(mean), beta), objective,
-                          [rng.normal(scale=0.5, size=n) for _ in range(8)])
+                          [rng.normal(scale=scale, size=n) for scale in np.resize([0.3, 1.0, 2.0], n_starts)])
     assert res.success or np.linalg.norm(res.jac) < 1e-8
-    branch = closed(T, eigs, objective, n_latents=K, sigma_dec2=SIGMA_DEC2)
-    found = 2 * SIGMA_DEC2 * res.fun / eigs.sum()                 # normalised like branch.loss
-    assert found < float(branch.loss) * (1 - 1e-5)
-    A = res.x[:K * d].reshape(K, d) @ U                              # encoder rows in the PCA basis
-    weights = A**2 / np.maximum((A**2).sum(1, keepdims=True), 1e-300)
-    assert np.any(np.sort(weights, axis=1)[:, -2] > 0.05)           # some latent reads two modes
+    return res, 2 * SIGMA_DEC2 * res.fun / eigs.sum(), res.x[:K * d].reshape(K, d) @ U
+
+
+def test_lr_with_fewer_latents_than_modes_mixes_two_modes():
+    """SPEC.md §5's one-mode reduction fails for the LR-VAE with fewer latents than modes: a latent reads two weak
+    modes and pays its LR cost once. Scipy on the full matrix loss (random rotation and mean) finds the loss of
+    objective_optimum, below the one-mode closed form, with the latent reading modes 4 and 6 in the closed-form
+    proportions."""
+    eigs = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
+    K, T = 4, 0.0858
+    objective = Objective("lr", alpha=0.5 / SIGMA_DEC2)  # 2 α σ_dec² = 1
+    res, found, A = scipy_full_optimum(eigs, K, T, objective, 8, seed=0)
+    branch = linvae.objective_optimum(T, eigs, objective, K, SIGMA_DEC2)
+    assert found == pytest.approx(float(branch.loss), rel=1e-10)
+    assert found < float(closed(T, eigs, objective, n_latents=K, sigma_dec2=SIGMA_DEC2).loss) * (1 - 1e-4)
+    assert list(branch.partner) == [-1, -1, -1, 5, -1, 3]
+    shares = A**2 * eigs                                            # mean μ² each latent reads from each mode
+    two = np.flatnonzero((shares > 1e-6).sum(1) == 2)
+    assert two.size == 1 and list(np.flatnonzero(shares[two[0]] > 1e-6)) == [3, 5]
+    t, alpha_n = eigs / eigs.sum(), 2 * objective.alpha * SIGMA_DEC2 / eigs.sum()
+    mixed = linvae.lr_mixed_latent(T, t[3], t[5], alpha_n)
+    np.testing.assert_allclose(shares[two[0], [3, 5]], [mixed.share_i, mixed.share_j], rtol=1e-6)
+    mu2 = np.einsum("kd,d,kd->k", A, eigs, A)
+    s = np.exp(res.x[-K:])
+    np.testing.assert_allclose(np.sort(mu2 / (mu2 + s)), np.sort(branch.M2[branch.active]), atol=1e-7)
+
+
+@pytest.mark.parametrize("eigs, K, alpha, T", [
+    ([1.0, 0.4, 0.1], 1, 1.0, 0.73),                      # one latent, three modes: it reads modes 1 and 3
+    ([4.0, 2.0, 0.5, 0.3, 0.08], 2, 1.0, 0.28),
+    ([2.0, 1.0, 0.3, 0.2, 0.1, 0.05], 3, 0.6, 0.094),
+], ids=["K1-d3", "K2-d5", "K3-d6"])
+def test_objective_optimum_is_the_full_model_optimum(eigs, K, alpha, T):
+    """Random-start scipy minimisation of the full matrix loss finds nothing below objective_optimum, and reaches
+    it; where the optimum mixes modes it is below the one-mode closed form."""
+    eigs = np.asarray(eigs)
+    objective = Objective("lr", alpha=alpha)
+    _, found, _ = scipy_full_optimum(eigs, K, T, objective, 10, seed=K)
+    branch = linvae.objective_optimum(T, eigs, objective, K, SIGMA_DEC2)
+    assert found == pytest.approx(float(branch.loss), rel=1e-9)
+    assert np.any(branch.partner >= 0)
+    assert float(branch.loss) < float(closed(T, eigs, objective, n_latents=K, sigma_dec2=SIGMA_DEC2).loss)
+
+
+def test_mixed_latent_is_a_stationary_point_of_the_two_mode_loss():
+    """At the closed-form point (encoder gains √c_k, the decoder optimal for them) the gradient of an
+    independently written one-latent, two-mode loss vanishes, and its value is the closed-form loss."""
+    # α̃ in units of √(t_i t_j); T across the window (√t_j ρ̂ (1 + t_i/α̃), √t_i ρ̂ (1 + t_j/α̃)), ρ̂ = √t_i + √t_j
+    grid = []
+    for t_i, t_j in [(0.3, 0.05), (0.12, 0.02), (0.5, 0.4)]:
+        for m in (0.8, 2, 4, 10):
+            alpha_n = m * np.sqrt(t_i * t_j)
+            lo = np.sqrt(t_j) * (np.sqrt(t_i) + np.sqrt(t_j)) * (1 + t_i / alpha_n)
+            hi = np.sqrt(t_i) * (np.sqrt(t_i) + np.sqrt(t_j)) * (1 + t_j / alpha_n)
+            grid += [(t_i, t_j, alpha_n, lo + f * (hi - lo), lo < lo + f * (hi - lo) < hi)
+                     for f in (-0.2, 0.1, 0.5, 0.9, 1.2)]
+    t_i, t_j, alpha_n, T, inside = (np.array(x) for x in zip(*grid))
+    mixed = linvae.lr_mixed_latent(T, t_i, t_j, alpha_n)
+    np.testing.assert_array_equal(mixed.exists, inside)
+    assert 20 < int(np.sum(inside)) < len(grid)
+    for k in np.flatnonzero(mixed.exists):
+        lam = np.array([t_i[k], t_j[k]])                          # V = 1 after normalising: raw = normalised units
+        a = np.sqrt(np.array([mixed.share_i[k], mixed.share_j[k]]) / lam)
+
+        def loss(theta):                                          # θ = (a_1, a_2, w_1, w_2, log σ²), V = σ_dec² = 1
+            a, w, log_s = theta[:2], theta[2:4], theta[4]
+            mu_err = jnp.sum(lam * (1 - a * w) ** 2) + jnp.sum(w**2) * jnp.sum(a**2 * lam) - jnp.sum(
+                w**2 * a**2 * lam)                                 # E‖y − w aᵀy‖², y ~ N(0, diag λ)
+            kl = jnp.sum(a**2 * lam) + jnp.exp(log_s) - log_s - 1
+            return mu_err + jnp.sum(w**2) * jnp.exp(log_s) + T[k] * kl + alpha_n[k] * (a @ w - 1) ** 2
+
+        # the decoder optimal for (a, σ²): the loss is quadratic in w
+        theta0 = jnp.concatenate([a, jnp.zeros(2), jnp.log(mixed.sigma2[k])[None]])
+        H = jax.hessian(loss)(theta0)[2:4, 2:4]
+        w = -jnp.linalg.solve(H, jax.grad(loss)(theta0)[2:4])
+        theta = theta0.at[2:4].set(w)
+        assert float(jnp.max(jnp.abs(jax.grad(loss)(theta)))) < 1e-12
+        assert float(loss(theta)) == pytest.approx(float(mixed.loss[k]), rel=1e-12)
+    assert np.all(np.isfinite(np.asarray(mixed.loss)[np.asarray(mixed.exists)]))
+    for field in mixed:
+        assert not np.any(np.isnan(np.asarray(field)))
+
+
+@pytest.mark.parametrize("t_i, t_j, m", [(0.3, 0.05, 2.0), (0.12, 0.02, 5.0), (0.5, 0.4, 1.5)])
+def test_mixed_latent_turns_continuously_from_one_mode_to_the_other(t_i, t_j, m):
+    """At the ends of its window the mixed latent is the one-mode latent of mode i (low T) or mode j (high T):
+    same loss (the other mode left unread), all of its signal from that mode."""
+    alpha_n = m * np.sqrt(t_i * t_j)
+    root = np.sqrt(t_i) + np.sqrt(t_j)
+    lo, hi = np.sqrt(t_j) * root * (1 + t_i / alpha_n), np.sqrt(t_i) * root * (1 + t_j / alpha_n)
+    eps = 1e-9 * (hi - lo)
+    mixed = linvae.lr_mixed_latent(np.array([lo + eps, hi - eps]), t_i, t_j, alpha_n)
+    assert np.all(mixed.exists)
+    eigs = np.array([t_i, t_j, 1 - t_i - t_j])                     # V = 1: raw = normalised units
+    one = closed(np.array([lo, hi]), eigs, Objective("lr", alpha=alpha_n / 2), n_latents=None, sigma_dec2=1.0)
+    single = np.asarray(one.distortion + 2 * np.array([lo, hi])[:, None] * one.rate + one.penalty)
+    np.testing.assert_allclose(mixed.loss, [single[0, 0] + t_j, single[1, 1] + t_i], rtol=1e-7)
+    np.testing.assert_allclose([mixed.share_j[0], mixed.share_i[1]], 0, atol=1e-7)
+    np.testing.assert_allclose(mixed.M2, [one.M2[0, 0], one.M2[1, 1]], rtol=1e-7)
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES + [Objective(), Objective("lr", alpha=0.0)],
+                         ids=IDS + ["beta", "lr0"])
+def test_objective_optimum_is_the_closed_form_without_mixing(objective):
+    """Objectives without mixing, and LR with a latent for every mode, give the closed form field by field."""
+    T = linvae.temperature_grid(1e-3, 3, 25)
+    ref = jax.tree.map(np.asarray, closed(T, EIGS, objective, n_latents=None, sigma_dec2=SIGMA_DEC2))
+    ours = linvae.objective_optimum(T, EIGS, objective, None, SIGMA_DEC2)
+    for name, value in ref._asdict().items():
+        np.testing.assert_allclose(getattr(ours, name), value, rtol=1e-13, atol=1e-15, err_msg=name)  # jit rounding
+
+
+def test_objective_optimum_grid_is_continuous_in_loss_and_a_lower_bound_to_the_closed_form():
+    """Along a T grid the optimum's loss never exceeds the one-mode closed form, is continuous, its totals are
+    the sums of its per-mode fields, and pairs are symmetric."""
+    eigs = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
+    objective = Objective("lr", alpha=0.5 / SIGMA_DEC2)
+    T = np.geomspace(1e-3, 2.0, 400)
+    ours = linvae.objective_optimum(T, eigs, objective, 4, SIGMA_DEC2)
+    ref = closed(T, eigs, objective, n_latents=4, sigma_dec2=SIGMA_DEC2)
+    assert np.all(ours.loss <= np.asarray(ref.loss) * (1 + 1e-14))
+    assert np.any(ours.loss < np.asarray(ref.loss) * (1 - 1e-4))
+    assert np.max(np.abs(np.diff(ours.loss))) < 5 * np.max(np.abs(np.diff(np.asarray(ref.loss))))
+    np.testing.assert_allclose(ours.total_distortion, ours.distortion.sum(-1), rtol=1e-14)
+    np.testing.assert_allclose(ours.loss, ours.total_distortion + 2 * T * ours.total_rate + ours.total_penalty,
+                               rtol=1e-14)
+    rows, modes = np.nonzero(ours.partner >= 0)
+    assert rows.size and np.all(ours.partner[rows, ours.partner[rows, modes]] == modes)
+    assert np.all(ours.n_active <= 4) and np.all(ours.carried.sum(-1) <= 8)
 
 
 @pytest.mark.parametrize("objective", OBJECTIVES, ids=IDS)
