@@ -63,7 +63,7 @@ from linvae._factors import (  # noqa: E402
     gaussian_mutual_information, histogram_mig, histogram_mutual_information, joint_mutual_information,
     lambda_beta_encoder, lambda_beta_weights, latent_factor_correlation, mig, sap,
 )
-from linvae._objective_plots import plot_phase_diagram  # noqa: E402
+from linvae._objective_plots import plot_lr_latents, plot_phase_diagram  # noqa: E402
 from linvae._objectives import (  # noqa: E402
     OBJECTIVE_KINDS, Coupling, MixedLatent, Objective, ObjectiveBranch, PhaseDiagram, collapse_is_continuous,
     lr_mixed_latent, objective_closed_form, objective_optimum, objective_coupling, objective_landau, objective_mode_signal, objective_one_mode_loss,
@@ -76,7 +76,7 @@ __all__ += [
     "renyi_entropy", "silverman_bandwidth", "plot_activity_criteria", "init_distributed", "objective_criterion_onsets",
     "FactorMetrics", "FactorScan", "beta_vae_encoder", "factor_covariance", "factor_metrics", "factor_scan",
     "gaussian_mutual_information", "histogram_mig", "histogram_mutual_information", "joint_mutual_information",
-    "latent_factor_correlation", "mig", "sap", "plot_phase_diagram", "factor_experiment", "lambda_beta_encoder",
+    "latent_factor_correlation", "mig", "sap", "plot_phase_diagram", "plot_lr_latents", "factor_experiment", "lambda_beta_encoder",
     "lambda_beta_weights", "plot_factor_experiment",
     "OBJECTIVE_KINDS", "Coupling", "Objective", "ObjectiveBranch", "PhaseDiagram", "collapse_is_continuous",
     "objective_closed_form", "objective_coupling", "objective_landau", "objective_mode_signal",

@@ -1,4 +1,5 @@
-"""Phase diagram of the objective family (SPEC.md §5): a figure from :func:`linvae._objectives.phase_diagram`."""
+"""Figures of the objective family (SPEC.md §5): the phase diagram (:func:`linvae._objectives.phase_diagram`) and
+the LR latents along ``T`` (:func:`linvae._objectives.objective_optimum`)."""
 
 import matplotlib
 
@@ -6,7 +7,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["plot_phase_diagram"]
+from linvae._objectives import Objective, objective_closed_form, objective_optimum  # noqa: E402
+
+__all__ = ["plot_phase_diagram", "plot_lr_latents"]
 
 _T_LABEL = r"information price $T = \beta\,\sigma^2_{\mathrm{dec}}/V$ (normalised)"
 
@@ -44,4 +47,46 @@ def plot_phase_diagram(diagram):
     axes[0].set_ylabel(_T_LABEL)
     axes[0].legend(frameon=False, fontsize="small", loc="upper left", ncols=2)
     fig.colorbar(mesh, ax=axes, label=r"signal dimension $\sum_k M_k^2$")
+    return fig
+
+
+def plot_lr_latents(T, eigenvalues, alpha, n_latents, sigma_dec2=1.0):
+    """Signal fraction of each LR-VAE latent along ``T``: the optimum (:func:`linvae.objective_optimum`, thick)
+    against the one-mode closed form (:func:`linvae.objective_closed_form`, thin dashed), coloured by the mode
+    that gives the latent most of its signal. Grey bands: ``T`` where a latent reads two modes (labelled with the
+    pair). With at least as many latents as modes the two curves coincide.
+
+    Args:
+      T: ``(n_T,)`` information prices, increasing; eigenvalues: ``(d,)`` raw, descending; alpha: raw LR weight;
+      n_latents: ``K``; sigma_dec2: ``σ_dec²``.
+    Returns:
+      A matplotlib Figure.
+    """
+    T = np.asarray(T, np.float64)
+    objective = Objective("lr", alpha=float(alpha))
+    best = objective_optimum(T, eigenvalues, objective, n_latents, sigma_dec2)
+    one = np.asarray(objective_closed_form(T, np.asarray(eigenvalues, np.float64), objective, n_latents,
+                                           sigma_dec2).M2)
+    d = best.M2.shape[-1]
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(d, 1)))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
+    mixing = np.any(best.partner >= 0, axis=-1)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mixing.astype(int), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        ax.axvspan(T[start], T[stop - 1], color="0.9", zorder=0)
+        k = int(np.flatnonzero(best.partner[start] >= 0)[0])
+        ax.text(np.sqrt(T[start] * T[stop - 1]), 0.98, f"{k + 1}+{best.partner[start, k] + 1}",
+                ha="center", va="top", fontsize="small", transform=ax.get_xaxis_transform())
+    for k in range(d):
+        if np.any(one[:, k] > 0):
+            ax.plot(T, np.where(one[:, k] > 0, one[:, k], np.nan), "--", color=colors[k], lw=0.9)
+        if np.any(best.M2[:, k] > 0):
+            ax.plot(T, np.where(best.M2[:, k] > 0, best.M2[:, k], np.nan), color=colors[k], lw=2,
+                    label=f"mode {k + 1}")
+    ax.set(xscale="log", xlim=(T.min(), T.max()), ylim=(0, 1), xlabel=_T_LABEL,
+           ylabel=r"signal fraction $M^2$ of the latent",
+           title=f"LR-VAE, {n_latents} latents on {d} modes: optimum (solid), one mode per latent (dashed);\n"
+                 "grey: a latent reads the two modes named")
+    ax.title.set_fontsize("medium")
+    ax.legend(frameon=False, fontsize="small", title="main mode", title_fontsize="small", loc="lower left")
     return fig

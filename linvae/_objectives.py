@@ -565,6 +565,8 @@ def phase_diagram(T, eigenvalues, lams, alphas, n_latents=None, sigma_dec2=1.0) 
 
     One ``jax.vmap`` over the weights of :func:`objective_closed_form` for ``Objective('lambda-beta', lam)`` and
     ``Objective('lr', alpha=alpha)``, jitted once here (new weight values of the same count do not recompile).
+    With fewer latents than modes the LR part is :func:`objective_optimum` per weight (a latent reading two modes
+    holds its ``M²`` on one of them).
 
     Args:
       T: ``(n_T,)`` information prices; eigenvalues: ``(d,)`` raw, descending; lams: ``(n_lam,)`` λβ weights ≥ 0;
@@ -582,6 +584,10 @@ def phase_diagram(T, eigenvalues, lams, alphas, n_latents=None, sigma_dec2=1.0) 
         weights[name] = jnp.asarray(values, dtype)
 
     M2_l, Tk_l, M2_a, Tk_a = _phase_grid(T, lam_e, weights["lam"], weights["alpha"], n_latents, sigma_dec2)
+    if n_latents is not None and n_latents < lam_e.shape[-1]:
+        # LR with fewer latents than modes: latents may read two modes (objective_optimum, not jittable)
+        M2_a = jnp.asarray(np.stack([objective_optimum(T, lam_e, Objective("lr", alpha=float(a)), n_latents,
+                                                       sigma_dec2).M2 for a in np.asarray(weights["alpha"])]), dtype)
     return PhaseDiagram(T=T, lam=weights["lam"], alpha=weights["alpha"], M2_lambda=M2_l, M2_alpha=M2_a,
                         thresholds_lambda=Tk_l, thresholds_alpha=Tk_a)
 

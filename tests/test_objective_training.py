@@ -196,6 +196,28 @@ def test_objective_analysis_closed_forms(gaussian):
     assert "lambda-beta" in out["collapse_threshold"].attrs["objective_note"]
 
 
+def test_lr_mixed_latent_utilities_equal_the_trained_truncations(gaussian):
+    """LR, K = 4 on six modes: where a latent reads two modes, the measured truncated distortions of the converged
+    exact scan (on its own training split) equal the closed form, which counts the latent's two modes together."""
+    T = T_GRID       # the grid of test_exact_reaches_objective_closed_form: its compiled program is reused
+    ds = linvae.scan(gaussian, T, linvae.ScanConfig(method="exact", n_latents=4, steps=40_000, x64=True,
+                                                    objective="lr", alpha=0.5),
+                     standardize=False, progress=False, analyse=False)
+    mixing = np.any(ds["theory_partner"].values >= 0, axis=1)
+    assert mixing[11] and not mixing[9]                        # T = 0.086: a latent reads modes 4 and 6
+    train = linvae.random_split(len(gaussian), seed=0).train
+    out = linvae.add_analysis(ds, gaussian[train] - gaussian[train].mean(0))
+    np.testing.assert_allclose(out["truncated_distortion"], out["theory_truncated_distortion"], atol=1e-7)
+    np.testing.assert_allclose(out["utility"], out["theory_utility"], atol=1e-7)
+    # the mixed latent's utility is larger than what its main mode alone would give back
+    eig = ds["pca_eigenvalue"].values
+    branch = linvae.objective_optimum(T[11], eig, linvae.Objective("lr", alpha=0.5), 4)
+    main = int(np.flatnonzero((branch.partner >= 0) & branch.active)[0])
+    rank = int(np.flatnonzero(np.sort(branch.M2)[::-1] == branch.M2[main])[0])
+    own = (eig[main] - branch.mean_distortion[main]) / eig.sum()
+    assert float(out["theory_utility"][11, rank]) > own * (1 + 1e-3)
+
+
 @pytest.mark.parametrize("objective", [linvae.Objective("lambda-beta", lam=1.0), linvae.Objective("lr", alpha=0.3)],
                          ids=["lambda-beta", "lr"])
 def test_objective_collapse_fit_inverts_the_objectives_law(objective):

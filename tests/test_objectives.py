@@ -359,8 +359,8 @@ def test_phase_diagram_equals_a_loop_and_objective_weights_do_not_recompile():
     for i, lam in enumerate(lams):
         ref = closed(T, EIGS, Objective("lambda-beta", lam=lam), 3, SIGMA_DEC2)
         np.testing.assert_allclose(pd.M2_lambda[i], ref.M2, rtol=1e-14, atol=1e-15)
-    for i, alpha in enumerate(alphas):
-        ref = closed(T, EIGS, Objective("lr", alpha=alpha), 3, SIGMA_DEC2)
+    for i, alpha in enumerate(alphas):   # K = 3 < d: the LR optimum, where latents may read two modes
+        ref = linvae.objective_optimum(T, EIGS, Objective("lr", alpha=alpha), 3, SIGMA_DEC2)
         np.testing.assert_allclose(pd.M2_alpha[i], ref.M2, rtol=1e-14, atol=1e-15)
         np.testing.assert_allclose(pd.thresholds_alpha[i],
                                    objective_thresholds(EIGS, Objective("lr", alpha=alpha), SIGMA_DEC2), rtol=1e-15)
@@ -455,7 +455,7 @@ def test_objective_optimum_is_the_full_model_optimum(eigs, K, alpha, T):
     it; where the optimum mixes modes it is below the one-mode closed form."""
     eigs = np.asarray(eigs)
     objective = Objective("lr", alpha=alpha)
-    _, found, _ = scipy_full_optimum(eigs, K, T, objective, 10, seed=K)
+    _, found, _ = scipy_full_optimum(eigs, K, T, objective, 6, seed=K)
     branch = linvae.objective_optimum(T, eigs, objective, K, SIGMA_DEC2)
     assert found == pytest.approx(float(branch.loss), rel=1e-9)
     assert np.any(branch.partner >= 0)
@@ -478,24 +478,24 @@ def test_mixed_latent_is_a_stationary_point_of_the_two_mode_loss():
     mixed = linvae.lr_mixed_latent(T, t_i, t_j, alpha_n)
     np.testing.assert_array_equal(mixed.exists, inside)
     assert 20 < int(np.sum(inside)) < len(grid)
+    def loss(theta, lam, T, alpha_n):                             # θ = (a_1, a_2, w_1, w_2, log σ²), V = σ_dec² = 1
+        a, w, log_s = theta[:2], theta[2:4], theta[4]
+        mu_err = jnp.sum(lam * (1 - a * w) ** 2) + jnp.sum(w**2) * jnp.sum(a**2 * lam) - jnp.sum(
+            w**2 * a**2 * lam)                                     # E‖y − w aᵀy‖², y ~ N(0, diag λ)
+        kl = jnp.sum(a**2 * lam) + jnp.exp(log_s) - log_s - 1
+        return mu_err + jnp.sum(w**2) * jnp.exp(log_s) + T * kl + alpha_n * (a @ w - 1) ** 2
+
+    f, g, h = jax.jit(loss), jax.jit(jax.grad(loss)), jax.jit(jax.hessian(loss))
     for k in np.flatnonzero(mixed.exists):
         lam = np.array([t_i[k], t_j[k]])                          # V = 1 after normalising: raw = normalised units
         a = np.sqrt(np.array([mixed.share_i[k], mixed.share_j[k]]) / lam)
-
-        def loss(theta):                                          # θ = (a_1, a_2, w_1, w_2, log σ²), V = σ_dec² = 1
-            a, w, log_s = theta[:2], theta[2:4], theta[4]
-            mu_err = jnp.sum(lam * (1 - a * w) ** 2) + jnp.sum(w**2) * jnp.sum(a**2 * lam) - jnp.sum(
-                w**2 * a**2 * lam)                                 # E‖y − w aᵀy‖², y ~ N(0, diag λ)
-            kl = jnp.sum(a**2 * lam) + jnp.exp(log_s) - log_s - 1
-            return mu_err + jnp.sum(w**2) * jnp.exp(log_s) + T[k] * kl + alpha_n[k] * (a @ w - 1) ** 2
-
+        args = (lam, T[k], alpha_n[k])
         # the decoder optimal for (a, σ²): the loss is quadratic in w
-        theta0 = jnp.concatenate([a, jnp.zeros(2), jnp.log(mixed.sigma2[k])[None]])
-        H = jax.hessian(loss)(theta0)[2:4, 2:4]
-        w = -jnp.linalg.solve(H, jax.grad(loss)(theta0)[2:4])
-        theta = theta0.at[2:4].set(w)
-        assert float(jnp.max(jnp.abs(jax.grad(loss)(theta)))) < 1e-12
-        assert float(loss(theta)) == pytest.approx(float(mixed.loss[k]), rel=1e-12)
+        theta0 = np.concatenate([a, np.zeros(2), np.log(np.asarray(mixed.sigma2)[k])[None]])
+        w = -np.linalg.solve(np.asarray(h(theta0, *args))[2:4, 2:4], np.asarray(g(theta0, *args))[2:4])
+        theta = np.concatenate([a, w, theta0[4:]])
+        assert float(jnp.max(jnp.abs(g(theta, *args)))) < 1e-12
+        assert float(f(theta, *args)) == pytest.approx(float(mixed.loss[k]), rel=1e-12)
     assert np.all(np.isfinite(np.asarray(mixed.loss)[np.asarray(mixed.exists)]))
     for field in mixed:
         assert not np.any(np.isnan(np.asarray(field)))
@@ -519,6 +519,23 @@ def test_mixed_latent_turns_continuously_from_one_mode_to_the_other(t_i, t_j, m)
     np.testing.assert_allclose(mixed.M2, [one.M2[0, 0], one.M2[1, 1]], rtol=1e-7)
 
 
+def test_lr_latents_plot_shows_the_optimum_and_the_mixing_bands():
+    import matplotlib.pyplot as plt
+
+    T = np.geomspace(1e-2, 2.0, 120)
+    eigs = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
+    fig = linvae.plot_lr_latents(T, eigs, 0.5, 4)
+    ax = fig.axes[0]
+    best = linvae.objective_optimum(T, eigs, Objective("lr", alpha=0.5), 4)
+    thick = [line for line in ax.lines if line.get_linewidth() == 2]
+    assert len(thick) == int(np.sum(np.any(best.M2 > 0, axis=0)))
+    for line in thick:
+        k = int(line.get_label().split()[-1]) - 1
+        np.testing.assert_allclose(line.get_ydata(), np.where(best.M2[:, k] > 0, best.M2[:, k], np.nan))
+    assert [text.get_text() for text in ax.texts] == ["4+6", "3+5"]
+    plt.close(fig)
+
+
 @pytest.mark.parametrize("objective", OBJECTIVES + [Objective(), Objective("lr", alpha=0.0)],
                          ids=IDS + ["beta", "lr0"])
 def test_objective_optimum_is_the_closed_form_without_mixing(objective):
@@ -535,7 +552,7 @@ def test_objective_optimum_grid_is_continuous_in_loss_and_a_lower_bound_to_the_c
     the sums of its per-mode fields, and pairs are symmetric."""
     eigs = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
     objective = Objective("lr", alpha=0.5 / SIGMA_DEC2)
-    T = np.geomspace(1e-3, 2.0, 400)
+    T = np.geomspace(1e-3, 2.0, 200)
     ours = linvae.objective_optimum(T, eigs, objective, 4, SIGMA_DEC2)
     ref = closed(T, eigs, objective, n_latents=4, sigma_dec2=SIGMA_DEC2)
     assert np.all(ours.loss <= np.asarray(ref.loss) * (1 + 1e-14))
