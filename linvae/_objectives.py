@@ -32,7 +32,10 @@ branch (``T < T_k``) the stationarity equations have one solution with ``A² = m
 quartic coefficient at the threshold is ``p² (p − ½) > 0``) and the collapsed point is a local minimum exactly for
 ``T ≥ T_k``: the spinodal and the global transition coincide, there is no coexistence region.
 
-All functions are small pure ``jax.numpy`` functions, vectorised over a grid of ``T`` (leading axes) and the modes
+Under LR with fewer latents than modes a latent may read two modes at once (:func:`lr_mixed_latent`); the global
+optimum with such latents is :func:`objective_optimum` (docs/objectives.md §6).
+
+The closed forms are small pure ``jax.numpy`` functions, vectorised over a grid of ``T`` (leading axes) and the modes
 (last axis), in the dtype of the eigenvalues; zero or slightly negative eigenvalues give no NaN.
 """
 
@@ -224,7 +227,9 @@ def objective_closed_form(T, eigenvalues, objective: Objective, n_latents=None, 
 
     A collapsed mode (``T ≥ T_k``) has ``u = 1``, ``σ² = 1``, ``M² = 0``; a mode no latent carries leaves ``t`` of
     distortion. β-VAE: ``u = σ² = T/t``, which is :func:`linvae.closed_form`. With ``K < d`` latents the modes with
-    the largest loss gain are carried (for LR this need not be the top-K PCA modes). Each of the ``K`` latents costs
+    the largest loss gain are carried (for LR this need not be the top-K PCA modes). For LR with ``K < d`` this is
+    the optimum among latents that read one mode each; :func:`objective_optimum` adds latents reading two modes,
+    which can do better. Each of the ``K`` latents costs
     ``α̃ u²`` under LR, so a latent carrying no mode costs ``α̃``. An LR mode with ``λ_k = 0`` is the limit
     ``λ_k → 0``: its latent reads the null direction with diverging gain, ``u → 0`` (no penalty), ``M² → 0``; the
     infimum is not attained there.
