@@ -4,6 +4,7 @@ the LR latents along ``T`` (:func:`linvae._objectives.objective_optimum`)."""
 import matplotlib
 
 matplotlib.use("Agg")
+import jax  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -65,18 +66,20 @@ def plot_lr_latents(T, eigenvalues, alpha, n_latents, sigma_dec2=1.0):
     T = np.asarray(T, np.float64)
     objective = Objective("lr", alpha=float(alpha))
     best = objective_optimum(T, eigenvalues, objective, n_latents, sigma_dec2)
-    one = np.asarray(objective_closed_form(T, np.asarray(eigenvalues, np.float64), objective, n_latents,
-                                           sigma_dec2).M2)
+    with jax.enable_x64(True):  # closed forms in float64
+        one = np.asarray(objective_closed_form(T, np.asarray(eigenvalues, np.float64), objective, n_latents,
+                                               sigma_dec2).M2)
     d = best.M2.shape[-1]
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(d, 1)))
     fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
-    mixing = np.any(best.partner >= 0, axis=-1)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mixing.astype(int), [0]])))
-    for start, stop in zip(edges[::2], edges[1::2]):
-        ax.axvspan(T[start], T[stop - 1], color="0.9", zorder=0)
-        k = int(np.flatnonzero(best.partner[start] >= 0)[0])
-        ax.text(np.sqrt(T[start] * T[stop - 1]), 0.98, f"{k + 1}+{best.partner[start, k] + 1}",
-                ha="center", va="top", fontsize="small", transform=ax.get_xaxis_transform())
+    rows, modes = np.nonzero(best.partner > np.arange(d))              # each pair once, at its first mode
+    for i, j in sorted(set(zip(modes, best.partner[rows, modes]))):
+        reads = np.any((np.arange(d) == i) & (best.partner == j), axis=-1)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], reads.astype(int), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2]):
+            ax.axvspan(T[start], T[stop - 1], color="0.5", alpha=0.18, lw=0, zorder=0)
+            ax.text(np.sqrt(T[start] * T[stop - 1]), 0.98, f"{i + 1}+{j + 1}", ha="center", va="top",
+                    fontsize="small", transform=ax.get_xaxis_transform())
     for k in range(d):
         if np.any(one[:, k] > 0):
             ax.plot(T, np.where(one[:, k] > 0, one[:, k], np.nan), "--", color=colors[k], lw=0.9)

@@ -114,7 +114,7 @@ class ObjectiveBranch(NamedTuple):
 
     tau: jnp.ndarray               # T / T_k with the objective's threshold T_k (0 where T_k = inf, inf where 0)
     active: jnp.ndarray            # bool: mode carried by a latent, T < T_k and λ_k > 0 (then M² > 0)
-    carried: jnp.ndarray           # bool: a latent is assigned to the mode (top min(K, d) by loss gain)
+    carried: jnp.ndarray           # bool: a latent reads the mode (top min(K, d) by loss gain, pairs counted once)
     partner: jnp.ndarray           # int32: the other mode read by the same latent (LR mixing), −1 if none
     M2: jnp.ndarray                # signal fraction M_k² = 1 − σ_k² on the active branch, else 0
     mu2: jnp.ndarray               # mean μ_k² = M_k² (A_k² = 1 for every objective)
@@ -129,7 +129,7 @@ class ObjectiveBranch(NamedTuple):
     total_rate: jnp.ndarray        # R = Σ_k R_k (nats)
     total_penalty: jnp.ndarray     # Σ_k penalty + α̃ per latent carrying no mode (LR)
     loss: jnp.ndarray              # L̃ = (2σ_dec² / V) L = D̃ + 2 T R + total_penalty
-    n_active: jnp.ndarray          # number of active modes (int32)
+    n_active: jnp.ndarray          # number of active latents (int32; one per active mode without LR mixing)
 
 
 class PhaseDiagram(NamedTuple):
@@ -356,13 +356,19 @@ def lr_mixed_latent(T, t_i, t_j, alpha_n) -> MixedLatent:
     ``α̃ > √(t_i t_j)``. At its lower end ``c_j → 0`` and at its upper end ``c_i → 0``: there it is the one-mode
     latent of mode ``i`` (resp. ``j``), so across the window a latent turns continuously from the stronger mode to
     the weaker one (whose LR threshold is higher). It is the only interior stationary point, so the pair's optimum
-    is the lower of it and the two one-mode optima. (A latent reading three or more modes never does better: for fixed ``n`` and ``q`` the loss falls as
-    ``Σ c_k t_k²`` grows, which puts all weight on the two extreme modes.) Vectorised over broadcast inputs;
-    evaluated on safe values where the point does not exist (no NaN).
+    is the lower of it and the two one-mode optima. (A latent reading three or more modes never does better: for
+    fixed ``n`` and ``q`` the loss falls as ``Σ c_k t_k²`` grows, which puts all weight on the two extreme modes.)
+
+    ``t_j = 0`` (a null direction of the data) is the limit ``t_j → 0``: the latent reads the null direction with a
+    diverging gain, which cancels its LR cost, and is the β-VAE latent of mode ``i`` (``M² = 1 − T/t_i`` for
+    ``T < t_i``, no penalty); the infimum is not attained (docs/objectives.md §7). As ``t_j → t_i`` the window
+    closes and the formulas lose accuracy (relative error ~ ``1e-16 / |t_i/t_j − 1|``). Vectorised over broadcast
+    inputs; evaluated on safe values where the point does not exist (no NaN).
     """
-    t_i, t_j = jnp.asarray(t_i), jnp.asarray(t_j)
-    T = jnp.asarray(T, t_i.dtype)
-    alpha_n = jnp.asarray(alpha_n, t_i.dtype)
+    dtype = jnp.result_type(t_i, t_j, float)
+    t_i, t_j = jnp.asarray(t_i, dtype), jnp.asarray(t_j, dtype)
+    T = jnp.asarray(T, dtype)
+    alpha_n = jnp.asarray(alpha_n, dtype)
     ok = (t_i > 0) & (t_j > 0) & (t_i != t_j) & (alpha_n > 0) & (T > 0)
     ti, tj = jnp.where(ok, t_i, 2.0), jnp.where(ok, t_j, 1.0)
     an, Ts = jnp.where(ok, alpha_n, 1.0), jnp.where(ok, T, 1.0)
@@ -373,19 +379,28 @@ def lr_mixed_latent(T, t_i, t_j, alpha_n) -> MixedLatent:
     n = (an * sigma2 - g) / (an * g)
     c_i = (M2 - n * tj) / (ti - tj)
     c_j = (n * ti - M2) / (ti - tj)
-    exists = ok & (sigma2 < 1) & (n > 0) & (c_i > 0) & (c_j > 0)
     w2_i, w2_j = c_i * ti * rho, c_j * tj * rho
     m_i = ti * (1 - c_i * (ti + g)) ** 2 + w2_i * c_j * tj
     m_j = tj * (1 - c_j * (tj + g)) ** 2 + w2_j * c_i * ti
-    d_i, d_j = m_i + w2_i * sigma2, m_j + w2_j * sigma2
-    penalty = ti * tj / an
-    log_s = jnp.where(exists, jnp.log(sigma2), 0.0)
+    # t_j = 0: the limit t_j → 0, a β-VAE latent on mode i whose LR cost the null direction cancels
+    null = (t_i > 0) & (t_j <= 0) & (alpha_n > 0) & (T > 0)
+    t_safe = jnp.where(null, t_i, 1.0)
+    null_s = jnp.where(null, T, 0.5) / t_safe
+    sigma2 = jnp.where(null, null_s, sigma2)
+    M2 = jnp.where(null, -jnp.expm1(jnp.log(jnp.where(null, T, 0.5)) - jnp.log(t_safe)), M2)
+    share_i, share_j = jnp.where(null, M2, c_i * ti), jnp.where(null, 0, c_j * tj)
+    m_i, m_j = jnp.where(null, t_safe * null_s**2, m_i), jnp.where(null, 0, m_j)
+    d_i, d_j = m_i + jnp.where(null, t_safe * null_s * M2, w2_i * sigma2), m_j + jnp.where(null, 0, w2_j * sigma2)
+    penalty = jnp.where(null, 0, ti * tj / an)
+    exists = (ok & (n > 0) & (c_i > 0) & (c_j > 0) | null) & (sigma2 < 1)
+    log_s = jnp.where(exists, jnp.log(jnp.where(exists, sigma2, 1)), 0.0)
     return MixedLatent(
         exists=exists, M2=jnp.where(exists, M2, 0), sigma2=jnp.where(exists, sigma2, 1),
-        share_i=jnp.where(exists, c_i * ti, 0), share_j=jnp.where(exists, c_j * tj, 0),
+        share_i=jnp.where(exists, share_i, 0), share_j=jnp.where(exists, share_j, 0),
         mean_distortion_i=jnp.where(exists, m_i, t_i), mean_distortion_j=jnp.where(exists, m_j, t_j),
         distortion_i=jnp.where(exists, d_i, t_i), distortion_j=jnp.where(exists, d_j, t_j),
-        penalty=jnp.where(exists, penalty, alpha_n), loss=jnp.where(exists, d_i + d_j - Ts * log_s + penalty, jnp.inf),
+        penalty=jnp.where(exists, penalty, alpha_n),
+        loss=jnp.where(exists, d_i + d_j - T * log_s + penalty, jnp.inf),
     )
 
 
@@ -407,27 +422,27 @@ def objective_optimum(T, eigenvalues, objective: Objective, n_latents=None, sigm
 
     Args and returns as :func:`objective_closed_form` (numpy arrays).
     """
+    lam = np.asarray(eigenvalues, np.float64)
+    Tf = np.asarray(T, np.float64)
     with jax.enable_x64(True):
-        closed = jax.tree.map(np.asarray, objective_closed_form(
-            np.asarray(T, np.float64), np.asarray(eigenvalues, np.float64), objective, n_latents, sigma_dec2))
-        if objective.kind != "lr":
+        closed = jax.tree.map(np.asarray, _closed_form_jit(Tf, lam, objective, n_latents, sigma_dec2))
+        if objective.kind != "lr" or float(objective.alpha) == 0 or Tf.size == 0:
             return closed
-        t, V = (np.asarray(x) for x in _normalised(np.asarray(eigenvalues, np.float64)))
-        alpha_n = float(_alpha_n(jnp.asarray(t), V, objective, sigma_dec2))
+        t = np.maximum(lam, 0) / lam.sum()
+        alpha_n = 2 * float(objective.alpha) * float(sigma_dec2) / lam.sum()
         d = t.size
         K = d if n_latents is None else int(n_latents)
         shape = closed.M2.shape
-        Tf = np.asarray(T, np.float64).reshape(-1)
-        if alpha_n == 0 or Tf.size == 0:
-            return closed
-        one = jax.tree.map(np.asarray, objective_closed_form(Tf, np.asarray(eigenvalues, np.float64), objective,
-                                                             None, sigma_dec2))
-        pos = np.flatnonzero(t > 0)
-        I, J = (np.asarray(x) for x in np.triu_indices(pos.size, 1))
-        I, J = pos[I], pos[J]
-        keep = t[I] != t[J]
+        Tf = Tf.reshape(-1)
+        one = jax.tree.map(np.asarray, _closed_form_jit(Tf, lam, objective, None, sigma_dec2))
+        # pairs i < j with t_i > t_j, every positive mode with every other mode, zero modes included (their limit
+        # in lr_mixed_latent); near-equal modes gain O(|t_i − t_j|²) from mixing, below the formulas' accuracy
+        I, J = np.triu_indices(d, 1)
+        swap = t[I] < t[J]
+        I, J = np.where(swap, J, I), np.where(swap, I, J)
+        keep = (t[I] > 0) & (t[I] - t[J] > 1e-6 * t[I])
         I, J = I[keep], J[keep]
-        mixed = jax.tree.map(np.asarray, lr_mixed_latent(Tf[:, None], t[I], t[J], alpha_n))
+        mixed = jax.tree.map(np.asarray, _mixed_latent_jit(Tf[:, None], t[I], t[J], alpha_n))
     single_gain = t + alpha_n - (one.distortion + 2 * Tf[:, None] * one.rate + one.penalty)
     pair_gain = np.where(mixed.exists, t[I] + t[J] + alpha_n - mixed.loss, -np.inf)
     better = pair_gain > np.maximum(single_gain[:, I], single_gain[:, J]) + 1e-13
@@ -436,15 +451,20 @@ def objective_optimum(T, eigenvalues, objective: Objective, n_latents=None, sigm
     for row in np.flatnonzero(better.any(axis=1)):
         chosen = _pack(single_gain[row], pair_gain[row], I, J, better[row], K)
         if chosen is not None:
-            _fill_mixed(fields, row, chosen, one, mixed, t, I, J, K, alpha_n, Tf[row])
+            _fill_mixed(fields, row, chosen, single_gain[row], one, mixed, t, I, J, K, alpha_n, Tf[row])
     return ObjectiveBranch(**{name: value.reshape(shape if value.ndim == 2 else shape[:-1])
                               for name, value in fields.items()})
+
+
+# objective_optimum calls the closed forms eagerly on numpy arrays: jitted, each grid shape compiles once
+_closed_form_jit = jax.jit(objective_closed_form, static_argnames="n_latents")
+_mixed_latent_jit = jax.jit(lr_mixed_latent)
 
 
 def _pack(single_gain, pair_gain, I, J, usable, K):
     """Groups (singles, pairs) maximising the total gain with at most ``K`` groups and each mode in one group:
     a 0/1 program solved by scipy's ``milp``; ``None`` when the best packing has no pair (one-mode optimum)."""
-    import scipy.optimize  # imported on first use to keep ``import linvae`` light
+    import scipy.optimize  # a dependency, imported on first use: ``import linvae`` does not load it
 
     d = single_gain.size
     singles = np.flatnonzero(single_gain > 0)
@@ -461,7 +481,8 @@ def _pack(single_gain, pair_gain, I, J, usable, K):
                      scipy.optimize.LinearConstraint(np.ones((1, gain.size)), -np.inf, K)],
         options={"mip_rel_gap": 0.0})
     if not res.success:
-        raise RuntimeError(f"the LR latent assignment (scipy milp) failed: {res.message}")
+        raise RuntimeError(f"the LR latent assignment (scipy milp) failed: {res.message}; please report the "
+                           "eigenvalues, T, K and alpha to the linvae issue tracker")
     x = res.x > 0.5
     chosen_pairs = pairs[x[singles.size:]]
     if chosen_pairs.size == 0:
@@ -469,12 +490,17 @@ def _pack(single_gain, pair_gain, I, J, usable, K):
     return singles[x[:singles.size]], chosen_pairs
 
 
-def _fill_mixed(fields, row, chosen, one, mixed, t, I, J, K, alpha_n, T):
+def _fill_mixed(fields, row, chosen, gain, one, mixed, t, I, J, K, alpha_n, T):
     """Write the optimum with mixed latents into row ``row`` of the per-mode ``fields`` (see objective_optimum)."""
     singles, pairs = chosen
     d = t.size
+    busy = np.zeros(d, bool)
+    busy[singles] = busy[I[pairs]] = busy[J[pairs]] = True
+    # latents left over go, as in the closed form, to the free modes of largest gain (collapsed: gain 0, cost α̃)
+    free = np.flatnonzero(~busy)
+    extra = free[np.argsort(-gain[free], kind="stable")][:max(K - singles.size - pairs.size, 0)]
     carried = np.zeros(d, bool)
-    carried[singles] = True
+    carried[singles] = carried[extra] = True
     per_mode = {name: np.where(carried, getattr(one, name)[row], default) for name, default in (
         ("M2", 0.0), ("mu2", 0.0), ("sigma2", 1.0), ("log_sigma2", 0.0), ("rate", 0.0), ("distortion", t),
         ("mean_distortion", t), ("penalty", 0.0))}
@@ -494,7 +520,7 @@ def _fill_mixed(fields, row, chosen, one, mixed, t, I, J, K, alpha_n, T):
         per_mode["rate"][main] = -0.5 * np.log(m.sigma2)
         per_mode["penalty"][main] = m.penalty
         active[main] = True
-    n_groups = singles.size + pairs.size
+    n_groups = singles.size + extra.size + pairs.size
     total_penalty = per_mode["penalty"].sum() + (K - n_groups) * alpha_n
     for name, value in per_mode.items():
         fields[name][row] = value
