@@ -175,6 +175,8 @@ def objective_collapse_fit(T, M2_ranked, objective, total_variance, sigma_dec2=1
     :func:`linvae.objective_mode_signal` (λβ: ``p = 1 + λ``; LR: ``p = 1 + 2ασ_dec²/(tV)``). The
     sum of squares over the points with ``M² > threshold`` is minimised on a log grid of ``t`` and refined on a
     finer grid around the best value; the fitted threshold is :func:`linvae.objective_thresholds` of that ``t``.
+    (Under LR with fewer latents than modes a latent inside a mixing window follows ``1 − T/(√t_i + √t_j)²``
+    instead, :func:`linvae.lr_mixed_latent`; the one-mode law then misdescribes those points.)
 
     Returns:
       ``(T_k, n_points, rmse)`` like :func:`collapse_fit`.

@@ -233,10 +233,12 @@ def objective_criterion_onsets(eigenvalues, objective, thresholds: ActivityThres
 
     On every objective's active branch ``A² = 1`` and the encoder variance is constant, so ``Var μ = M²``,
     ``σ² = 1 − M²`` and ``R = −½ log(1 − M²)``: each rule of :func:`criterion_onsets` reads "``M²`` above
-    ``1 − τ*``". Its onset is the ``T`` where the objective's ``M²(T)`` (:func:`linvae.objective_closed_form`,
-    decreasing in ``T``) crosses ``1 − τ*``, found by bisection on ``log T`` below the mode's threshold. For the
-    β-VAE this is ``T_k τ*``. A mode that never activates gives 0; one whose threshold is infinite (LR, zero mode)
-    gives NaN.
+    ``1 − τ*``". Its onset is the ``T`` where the objective's ``M²(T)`` of a latent carrying the mode
+    (:func:`linvae.objective_mode_signal`, decreasing in ``T``) crosses ``1 − τ*``, found by bisection on ``log T``
+    below the mode's threshold. For the β-VAE this is ``T_k τ*``. A mode that never activates gives 0; one whose
+    threshold is infinite (LR, zero mode) gives NaN. Under LR with fewer latents than modes a latent may read two
+    modes (:func:`linvae.objective_optimum`); inside such a window it follows ``1 − T/(√t_i + √t_j)²``, which these
+    one-mode onsets do not describe.
     """
     m_star = 1 - jnp.asarray(criterion_onsets(thresholds), jnp.float64)[:, None]          # (n, 1)
     lam = jnp.asarray(eigenvalues, jnp.float64)
