@@ -41,6 +41,7 @@ The closed forms are small pure ``jax.numpy`` functions, vectorised over a grid 
 
 import dataclasses
 import functools
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -474,12 +475,16 @@ def _pack(single_gain, pair_gain, I, J, usable, K):
     member[singles, np.arange(singles.size)] = 1
     member[I[pairs], singles.size + np.arange(pairs.size)] = 1
     member[J[pairs], singles.size + np.arange(pairs.size)] = 1
-    scale = np.max(np.abs(gain))
-    res = scipy.optimize.milp(
-        -gain / scale, integrality=np.ones(gain.size), bounds=scipy.optimize.Bounds(0, 1),
-        constraints=[scipy.optimize.LinearConstraint(member, -np.inf, 1),
-                     scipy.optimize.LinearConstraint(np.ones((1, gain.size)), -np.inf, K)],
-        options={"mip_rel_gap": 0.0})
+    # Packings can differ by 1e-9 of the gain; HiGHS stops within an absolute gap (1e-6 by default) of the best
+    # bound, so the gap is set to 0 (an option scipy passes on verbatim, with a warning) and the gains are scaled
+    # to 1e6, which also puts the LP tolerances (1e-7) at 1e-13 of the gain.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
+        res = scipy.optimize.milp(
+            -gain * (1e6 / np.max(np.abs(gain))), integrality=np.ones(gain.size), bounds=scipy.optimize.Bounds(0, 1),
+            constraints=[scipy.optimize.LinearConstraint(member, -np.inf, 1),
+                         scipy.optimize.LinearConstraint(np.ones((1, gain.size)), -np.inf, K)],
+            options={"mip_rel_gap": 0.0, "mip_abs_gap": 0.0})
     if not res.success:
         raise RuntimeError(f"the LR latent assignment (scipy milp) failed: {res.message}; please report the "
                            "eigenvalues, T, K and alpha to the linvae issue tracker")

@@ -581,6 +581,18 @@ def test_objective_optimum_is_the_best_packing(seed):
         np.testing.assert_allclose(ours.loss, ref, rtol=1e-12)
 
 
+def test_objective_optimum_resolves_packings_a_billionth_apart():
+    """Near the edge of a mixing window two packings differ by 1e-9 of the loss ({1}, {2,5}, {6} vs {1}, {2,5},
+    {3,6}): the 0/1 program must not stop within its default absolute gap (found by an adversarial search)."""
+    t = np.array([0.27434492292389007, 0.20248696625875667, 0.19345921020685275, 0.16566423162290625,
+                  0.09395113367233289, 0.0700935353152615])
+    alpha = 0.209115542400215515
+    T = np.array([0.3617, 0.3618, 0.36182213])
+    ours = linvae.objective_optimum(T, t, Objective("lr", alpha=alpha), 3, 1.0)
+    np.testing.assert_allclose(ours.loss, [brute_force_loss(x, t, 2 * alpha, 3) for x in T], rtol=1e-14)
+    np.testing.assert_array_equal(ours.partner[:, [2, 5]], [[5, 2]] * 3)
+
+
 def test_lr_zero_mode_is_a_null_direction_that_cancels_a_latents_lr_cost():
     """With a zero eigenvalue and fewer latents than modes, a latent reads a mode and the null direction (gain → ∞):
     its LR cost vanishes and it is the β-VAE latent of that mode. The optimum is the limit of a vanishing mode,
