@@ -40,7 +40,7 @@ def gaussian():
     return x
 
 
-@pytest.mark.parametrize("K", [4, 9])
+@pytest.mark.parametrize("K", [4, pytest.param(9, marks=pytest.mark.slow)])
 def test_exact_reaches_closed_form(gaussian, K):
     T = linvae.temperature_grid(1e-4, 1, 24)
     ds = linvae.scan(gaussian, T, linvae.ScanConfig(method="exact", n_latents=K, steps=40_000, x64=True),
@@ -196,6 +196,7 @@ def test_resume_equals_uninterrupted(gaussian, tmp_path, monkeypatch, method, ki
         np.testing.assert_allclose(resumed[name], full[name], rtol=1e-6, atol=1e-9, err_msg=name)
 
 
+@pytest.mark.slow  # ~40 s; test_distributed checks a grid sharded over 2 processes x 2 devices against one process
 def test_sharded_grid_equals_unsharded(tmp_path):
     script = textwrap.dedent("""
         import json, sys, numpy as np, jax

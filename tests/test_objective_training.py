@@ -246,6 +246,7 @@ def analysed_exact_scan(x, n_points, **objective):
     return linvae.add_analysis(ds, x[train] - x[train].mean(0))
 
 
+@pytest.mark.slow  # ~15 s; test_objective_collapse_fit_inverts_the_objectives_law checks the fit on the closed form
 def test_exact_lambda_beta_scan_fits_its_own_thresholds(gaussian):
     table = linvae.duality_table(analysed_exact_scan(gaussian, 24, objective="lambda-beta", lam=1.0))
     big = table["theory_threshold"].values > 5e-3
