@@ -620,8 +620,7 @@ def phase_diagram(T, eigenvalues, lams, alphas, n_latents=None, sigma_dec2=1.0) 
         weights[name] = jnp.asarray(values, dtype)
 
     M2_l, Tk_l, M2_a, Tk_a = _phase_grid(T, lam_e, weights["lam"], weights["alpha"], n_latents, sigma_dec2)
-    if n_latents is not None and n_latents < lam_e.shape[-1]:
-        # LR with fewer latents than modes: latents may read two modes (objective_optimum, not jittable)
+    if M2_a is None:  # LR with fewer latents than modes: latents may read two modes (objective_optimum, not jittable)
         M2_a = jnp.asarray(np.stack([objective_optimum(T, lam_e, Objective("lr", alpha=float(a)), n_latents,
                                                        sigma_dec2).M2 for a in np.asarray(weights["alpha"])]), dtype)
     return PhaseDiagram(T=T, lam=weights["lam"], alpha=weights["alpha"], M2_lambda=M2_l, M2_alpha=M2_a,
@@ -635,5 +634,8 @@ def _phase_grid(T, eigenvalues, lams, alphas, n_latents, sigma_dec2):
         return branch.M2, objective_thresholds(eigenvalues, objective, sigma_dec2)
 
     M2_l, Tk_l = jax.vmap(lambda w: per_weight(Objective("lambda-beta", lam=w)))(lams)
+    if n_latents is not None and n_latents < eigenvalues.shape[-1]:   # LR M² left to phase_diagram
+        Tk_a = jax.vmap(lambda w: objective_thresholds(eigenvalues, Objective("lr", alpha=w), sigma_dec2))(alphas)
+        return M2_l, Tk_l, None, Tk_a
     M2_a, Tk_a = jax.vmap(lambda w: per_weight(Objective("lr", alpha=w)))(alphas)
     return M2_l, Tk_l, M2_a, Tk_a
