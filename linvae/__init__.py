@@ -67,7 +67,7 @@ from linvae._objective_plots import plot_lr_latents, plot_phase_diagram  # noqa:
 from linvae._objectives import (  # noqa: E402
     OBJECTIVE_KINDS, Coupling, MixedLatent, Objective, ObjectiveBranch, PhaseDiagram, collapse_is_continuous,
     lr_mixed_latent, objective_closed_form, objective_optimum, objective_coupling, objective_landau, objective_mode_signal, objective_one_mode_loss,
-    objective_reduced_loss, objective_thresholds, phase_diagram,
+    objective_mode_threshold, objective_reduced_loss, objective_thresholds, phase_diagram,
 )
 
 __all__ += [
@@ -81,5 +81,5 @@ __all__ += [
     "OBJECTIVE_KINDS", "Coupling", "Objective", "ObjectiveBranch", "PhaseDiagram", "collapse_is_continuous",
     "objective_closed_form", "objective_coupling", "objective_landau", "objective_mode_signal",
     "objective_one_mode_loss", "objective_optimum", "lr_mixed_latent", "MixedLatent",
-    "objective_reduced_loss", "objective_thresholds", "phase_diagram",
+    "objective_mode_threshold", "objective_reduced_loss", "objective_thresholds", "phase_diagram",
 ]

@@ -174,7 +174,7 @@ def objective_collapse_fit(T, M2_ranked, objective, total_variance, sigma_dec2=1
     One parameter per rank: the normalised eigenvalue ``t`` of the mode, whose law ``M²(T; t)`` is
     :func:`linvae.objective_mode_signal` (λβ: ``p = 1 + λ``; LR: ``p = 1 + 2ασ_dec²/(tV)``). The
     sum of squares over the points with ``M² > threshold`` is minimised on a log grid of ``t`` and refined on a
-    finer grid around the best value; the fitted threshold is :func:`linvae.objective_thresholds` of that ``t``.
+    finer grid around the best value; the fitted threshold is :func:`linvae.objective_mode_threshold` of that ``t``.
     (Under LR with fewer latents than modes a latent inside a mixing window follows ``1 − T/(√t_i + √t_j)²``
     instead, :func:`linvae.lr_mixed_latent`; the one-mode law then misdescribes those points.)
 
@@ -203,9 +203,7 @@ def objective_collapse_fit(T, M2_ranked, objective, total_variance, sigma_dec2=1
             t_fit, rss = full[best, k], err[best, k]
             lo, hi = full[np.maximum(best - 1, 0), k], full[np.minimum(best + 1, full.shape[0] - 1), k]
             grid = np.exp(np.linspace(np.log(lo), np.log(hi), 200))                # (200, K)
-        pairs = np.stack([t_fit * V, (1 - t_fit) * V], axis=-1)  # thresholds need a spectrum of total variance V
-        Tk = np.asarray(jax.vmap(lambda pair: _objectives.objective_thresholds(pair, objective, sigma_dec2)[0])(
-            jnp.asarray(pairs)))
+        Tk = np.asarray(_objectives.objective_mode_threshold(jnp.asarray(t_fit), V, objective, sigma_dec2))
         rmse = np.sqrt(rss / np.maximum(count, 1))
     return (np.where(enough, Tk, np.nan), count.astype(np.int64), np.where(enough, rmse, np.nan))
 

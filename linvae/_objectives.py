@@ -53,7 +53,8 @@ from linvae._theory import Landau, local_temperature
 
 __all__ = [
     "Objective", "ObjectiveBranch", "Coupling", "PhaseDiagram", "OBJECTIVE_KINDS",
-    "objective_coupling", "objective_thresholds", "objective_closed_form", "objective_mode_signal",
+    "objective_coupling", "objective_thresholds", "objective_mode_threshold", "objective_closed_form",
+    "objective_mode_signal",
     "objective_optimum", "lr_mixed_latent", "MixedLatent",
     "objective_one_mode_loss",
     "objective_reduced_loss", "objective_landau", "collapse_is_continuous", "phase_diagram",
@@ -208,7 +209,15 @@ def objective_thresholds(eigenvalues, objective: Objective, sigma_dec2=1.0):
       ``(d,)`` thresholds.
     """
     t, V = _normalised(eigenvalues)
-    kappa, t_scale = _kappa(t, V, objective, sigma_dec2)
+    return objective_mode_threshold(t, V, objective, sigma_dec2)
+
+
+def objective_mode_threshold(t, total_variance, objective: Objective, sigma_dec2=1.0):
+    """Threshold ``T_k`` of :func:`objective_thresholds` for a mode of normalised eigenvalue ``t = λ_k / V`` alone
+    (any shape); ``total_variance`` is ``V`` (the LR coupling ``2ασ_dec²/V`` depends on it). The companion of
+    :func:`objective_mode_signal`."""
+    t = jnp.asarray(t)
+    kappa, t_scale = _kappa(t, total_variance, objective, sigma_dec2)
     positive = t > 0
     # Collapse where the (a, w) Hessian at the collapsed point, [[T, −κ̃], [−κ̃, t]] per unit, loses positivity.
     return jnp.where(positive, t_scale * kappa**2 / jnp.where(positive, t, 1), jnp.where(kappa > 0, jnp.inf, 0))
