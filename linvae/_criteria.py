@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from linvae import _analysis, _objectives, _results
+from linvae import _analysis, _objectives, _results, _theory
 from linvae._errors import InputError
 from linvae._model import Params, encode
 
@@ -246,20 +246,14 @@ def objective_criterion_onsets(eigenvalues, objective, thresholds: ActivityThres
     finite = jnp.isfinite(Tk) & (Tk > 0)
     top = jnp.log(jnp.where(finite, Tk, 1.0))
     d = lam.shape[0]
-    t, V = lam.clip(0) / lam.sum(), lam.sum()
+    t, V = _objectives._normalised(lam)
 
-    def signal(log_T):  # (n, d) M² of mode k at price exp(log_T[., k])
-        return _objectives.objective_mode_signal(jnp.exp(log_T), t, V, objective, sigma_dec2)
-
-    def halve(_, bounds):
-        lo, hi = bounds
-        mid = 0.5 * (lo + hi)
-        above = signal(mid) > m_star     # still active at mid: the onset lies above
-        return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
+    def active(log_T):  # (n, d): the rule still calls mode k active at price exp(log_T[., k])
+        return _objectives.objective_mode_signal(jnp.exp(log_T), t, V, objective, sigma_dec2) > m_star
 
     lo = jnp.broadcast_to(top - 60.0, (m_star.shape[0], d))  # e^-60 T_k: far below any onset of interest
-    ever = signal(lo) > m_star                                # the rule calls the mode active somewhere
-    lo, hi = jax.lax.fori_loop(0, iterations, halve, (lo, jnp.broadcast_to(top, lo.shape)))
+    ever = active(lo)                                         # the rule calls the mode active somewhere
+    lo, hi = _theory.log_bisect(active, lo, jnp.broadcast_to(top, lo.shape), iterations)
     onset = jnp.where(ever, jnp.exp(0.5 * (lo + hi)), 0.0)
     return jnp.where(finite, onset, jnp.where(jnp.isinf(Tk), jnp.nan, 0.0))
 

@@ -45,7 +45,7 @@ from linvae._errors import InputError
 from linvae._objectives import Objective, objective_closed_form, objective_thresholds
 from linvae._pca import spectrum_from_covariance
 from linvae._results import _version
-from linvae._theory import mode_thresholds, stationary_weights
+from linvae._theory import log_bisect, mode_thresholds, stationary_weights
 
 __all__ = [
     "FactorMetrics", "FactorScan", "factor_covariance", "latent_factor_correlation", "gaussian_mutual_information",
@@ -295,13 +295,10 @@ def _experiment_grid(T, lams, eigenvalues, eigenvectors, mixing, noise_var, frac
         lams)                                                            # T_1(λ): I(z; v) = 0 from here on
 
     def drop(lam, T1):  # I(z; v) decreases with T (every M_k² does): bisection on log T in [1e-12 T_1(λ), T_1(λ)]
-        def step(_, bounds):
-            lo, hi = bounds
-            mid = 0.5 * (lo + hi)
-            above = _joint_information_at(jnp.exp(mid), lam, eigenvalues, eigenvectors, mixing, noise_var,
-                                          n_latents) >= target
-            return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
-        lo, _ = jax.lax.fori_loop(0, 64, step, (jnp.log(T1) - 12 * jnp.log(10.0), jnp.log(T1)))
+        def informative(log_T):
+            return _joint_information_at(jnp.exp(log_T), lam, eigenvalues, eigenvectors, mixing, noise_var,
+                                         n_latents) >= target
+        lo, _ = log_bisect(informative, jnp.log(T1) - 12 * jnp.log(10.0), jnp.log(T1))
         return jnp.exp(lo)
 
     drop_T = jnp.where(jnp.isfinite(limit) & (limit > 0), jax.vmap(drop)(lams, top), jnp.nan)

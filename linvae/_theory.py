@@ -12,6 +12,7 @@ that mode never activates and yields no NaN or inf anywhere.
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 
 from linvae._model import Params
@@ -257,3 +258,16 @@ def mean_path_truncated_distortion(T, thresholds, n_latents):
     D = head + tail[: m + 1]
     # Ranks beyond min(K, d) carry no mode: keeping them changes nothing.
     return jnp.concatenate([D, jnp.repeat(D[..., -1:], n_latents - m, axis=-1)], axis=-1)
+
+
+def log_bisect(above, lo, hi, iterations=64):
+    """Bisection on a log axis for where a quantity that decreases along it crosses a level: ``above(x)`` (bool,
+    vectorised) says the quantity at ``x`` is still above the level. Starts from the brackets ``lo`` (above) and
+    ``hi`` (below), any shape, and returns the final ``(lo, hi)`` after ``iterations`` halvings (``fori_loop``)."""
+    def halve(_, bounds):
+        lo, hi = bounds
+        mid = 0.5 * (lo + hi)
+        up = above(mid)
+        return jnp.where(up, mid, lo), jnp.where(up, hi, mid)
+
+    return jax.lax.fori_loop(0, iterations, halve, (lo, hi))
