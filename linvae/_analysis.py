@@ -263,7 +263,7 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     ranked = {f"{name}_ranked": (("T", "rank"), np.take_along_axis(getattr(obs, name), order, axis=1))
               for name in ("M2", "mu2", "sigma2", "log_sigma2", "kl", "A2", "jensen_gap")}
     objective = _results.dataset_objective(ds)
-    if objective.kind in ("beta", "lambda-beta-sampled"):  # the β-VAE law (sampled λβ: at T/(1+λ), same shape)
+    if objective.kind in _objectives.BETA_LAW_KINDS:  # the β-VAE law (sampled λβ: at T/(1+λ), same shape)
         threshold, n_points, rmse = collapse_fit(T, ranked["M2_ranked"][1], threshold=m2_threshold,
                                                  min_points=min_fit_points)
         theory_fit = None
@@ -312,7 +312,7 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     out["collapse_threshold"].attrs["note"] = (f"NaN where fewer than {min_fit_points} points have "
                                                f"M2 > {m2_threshold}")
     out["utility_spectrum"].attrs["read_at_T"] = float(T[best])
-    if objective.kind not in ("beta", "lambda-beta-sampled"):
+    if objective.kind not in _objectives.BETA_LAW_KINDS:
         out["collapse_threshold"].attrs["objective_note"] = (
             f"fit of the {objective.kind!r} law M2(T; t_k) of objective_mode_signal (one parameter per rank), "
             "reported as that objective's threshold; collapse_fit_rmse is its residual")

@@ -4,7 +4,7 @@ import dataclasses
 import math
 
 from linvae._errors import InputError
-from linvae._objectives import OBJECTIVE_KINDS, Objective
+from linvae._objectives import OBJECTIVE_KINDS, WEIGHT_KINDS, Objective
 
 __all__ = ["ScanConfig"]
 
@@ -76,8 +76,8 @@ class ScanConfig:
         need(0 < self.patience <= 1, "patience must be a fraction in (0, 1]", self.patience, "use e.g. 0.1")
         need(self.objective in OBJECTIVE_KINDS, f"objective must be one of {OBJECTIVE_KINDS}", self.objective,
              "use e.g. --objective lambda-beta --lam 1")
-        for name, uses, flag in (("lam", ("lambda-beta", "lambda-beta-sampled"), "--lam"), ("alpha", ("lr",), "--alpha")):
-            value = getattr(self, name)
+        for name, uses in WEIGHT_KINDS.items():
+            value, flag = getattr(self, name), f"--{name}"
             need(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
                  and value >= 0, f"the objective weight {name} must be a finite number >= 0", value,
                  f"use e.g. {flag} 0.5")

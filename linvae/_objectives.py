@@ -61,6 +61,8 @@ __all__ = [
 ]
 
 OBJECTIVE_KINDS = ("beta", "lambda-beta", "lambda-beta-sampled", "lr")
+WEIGHT_KINDS = {"lam": ("lambda-beta", "lambda-beta-sampled"), "alpha": ("lr",)}  # the kinds each weight applies to
+BETA_LAW_KINDS = ("beta", "lambda-beta-sampled")  # M²(T) = [1 − T/T_k]_+ (sampled λβ: a β-VAE at β/(1+λ))
 
 
 def _concrete(value):
@@ -91,7 +93,7 @@ class Objective:
         if self.kind not in OBJECTIVE_KINDS:
             raise InputError(f"objective kind must be one of {', '.join(OBJECTIVE_KINDS)}, found {self.kind!r}; "
                              f"e.g. Objective('lambda-beta', lam=1.0)")
-        for name, uses in (("lam", ("lambda-beta", "lambda-beta-sampled")), ("alpha", ("lr",))):
+        for name, uses in WEIGHT_KINDS.items():
             value = getattr(self, name)
             if not _concrete(value):
                 continue

@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from linvae._errors import InputError  # noqa: E402
+from linvae._objectives import BETA_LAW_KINDS  # noqa: E402
 
 __all__ = ["plot_theory", "plot_order_parameters", "plot_truncation", "plot_duality", "plot_diagnostics",
            "plot_split_map", "plot_all", "save_figure", "rank_colors", "shown_ranks"]
@@ -72,7 +73,7 @@ def shown_ranks(ds, min_signal=0.01):
 
 def _beta_law(ds):
     """Whether ``M² = [1 − T/T_k]_+`` is the scan's collapse law: the β-VAE and the sampled λβ-VAE (SPEC.md §5)."""
-    return ds.attrs.get("objective", "beta") in ("beta", "lambda-beta-sampled")
+    return ds.attrs.get("objective", "beta") in BETA_LAW_KINDS
 
 
 def _collapse_law(T, Tk):
