@@ -25,9 +25,9 @@ def _grid(text):
         t_min, t_max, n = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
         raise InputError(f"malformed --grid {text!r}; expected TMIN:TMAX:N, e.g. {DEFAULT_GRID}") from None
-    from linvae._theory import temperature_grid
+    from linvae.theory import price_grid
 
-    return temperature_grid(t_min, t_max, n)
+    return price_grid(t_min, t_max, n)
 
 
 def _eigenvalues(text):
@@ -68,7 +68,7 @@ def _objective_options(p, warmup):
 
 def _objective(args):
     """The objective flags as ScanConfig keyword arguments, validated by ScanConfig (messages name the flags)."""
-    from linvae._config import ScanConfig
+    from linvae.train import ScanConfig
 
     ScanConfig(objective=args.objective, lam=args.lam, alpha=args.alpha)
     return {"objective": args.objective, "lam": args.lam, "alpha": args.alpha}
@@ -89,10 +89,11 @@ def cmd_theory(args):
     _objective(args)  # bad objective flags fail before any data are read
     out = pathlib.Path(args.out)
     if args.eigenvalues is not None:
-        spectrum, scale, features, source = linvae.spectrum_from_eigenvalues(_eigenvalues(args.eigenvalues)), None, None, "eigenvalues"
+        spectrum = linvae.data.spectrum_from_eigenvalues(_eigenvalues(args.eigenvalues))
+        scale, features, source = None, None, "eigenvalues"
     else:
         table = _read_table(args, split=False)  # theory has no split: the spectrum of the whole data set
-        spectrum, scale = linvae.standardized_spectrum(table.values, table.features, args.standardize)
+        spectrum, scale = linvae.data.standardized_spectrum(table.values, table.features, args.standardize)
         features, source = table.features, table.source
     K = _latents(args.latents, spectrum.eigenvalues.size)
     ds = linvae.theory_dataset(
@@ -113,7 +114,7 @@ def cmd_demo(args):
     out = _output_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = linvae.default_table(seed=args.seed)
-    _, info = linvae.default_spectrum()
+    _, info = linvae.data.default_spectrum()
     print(f"default data: {table.values.shape[0]} Gaussian samples with the eigen-spectrum of the standardised "
           f"WorldClim 10' variables {', '.join(info['variables'])} ({info['n_cells']} land cells)")
     config = linvae.ScanConfig(method="exact", n_latents=args.latents, seed=args.seed)
@@ -135,7 +136,7 @@ def _read_table(args, *, split=True):
         config = None
         if split:
             fractions = {} if args.split_fractions is None else {"fractions": _fractions(args.split_fractions)}
-            config = linvae.BlockSplitConfig(block_km=args.block_km, seed=args.split_seed, **fractions)
+            config = linvae.data.BlockSplitConfig(block_km=args.block_km, seed=args.split_seed, **fractions)
         return linvae.worldclim_table(args.data.split(":", 1)[1], _bio_numbers(args.variables),
                                       derive_bio7=args.derive_bio7, split=config)
     return linvae.load_table(args.data)
@@ -179,15 +180,16 @@ def cmd_scan(args):
 
     if args.x64:
         jax.config.update("jax_enable_x64", True)
-    from linvae._distributed import init_from_env
+    from linvae.train import init_from_env
 
     init_from_env()  # several processes when LINVAE_COORDINATOR / _NUM_PROCESSES / _PROCESS_ID are set
     import linvae
 
     config = linvae.ScanConfig(
         method=args.method, n_latents=args.latents, sigma_dec2=_positive("--sigma-dec2", args.sigma_dec2),
-        steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, eval_every=args.eval_every,
-        patience=args.patience, variance_head=args.variance_head, shared_batches=not args.independent_batches, seed=args.seed, x64=args.x64,
+        steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, eval_every=args.eval_every,
+        patience=args.patience, variance_head=args.variance_head, shared_batches=not args.independent_batches,
+        seed=args.seed, x64=args.x64,
         alpha_warmup=args.alpha_warmup, **_objective(args),
     )
     T = _grid(args.grid)
@@ -223,12 +225,10 @@ def _write_results(ds, out, figures):
     linvae.save(ds, out)
     paths = []
     if figures is not None:
-        from linvae import _plots
-
         figures.mkdir(parents=True, exist_ok=True)
-        paths = _plots.plot_all(ds, figures)
-    _print_scan(ds)
-    _print_report(ds)
+        paths = _plot_module().plot_all(ds, figures)
+    print(linvae.analysis.scan_summary(ds))
+    print(linvae.report(ds))
     print(f"wrote {out}" + (f" and {len(paths)} figure files in {figures}" if paths else ""))
 
 
@@ -245,7 +245,7 @@ def cmd_report(args):
     import linvae
 
     ds = _load_analysed(args.results)
-    _print_report(ds)
+    print(linvae.report(ds))
     if args.csv:
         table = linvae.duality_table(ds)
         path = _output_file(args.csv)
@@ -262,66 +262,22 @@ def cmd_report(args):
         print(f"wrote {path}")
 
 
-def cmd_plot(args):
-    from linvae import _plots
+def _plot_module():
+    """:mod:`linvae.plot` with matplotlib's non-interactive Agg backend: the CLI only writes files."""
+    import matplotlib
 
+    matplotlib.use("Agg")
+    import linvae.plot
+
+    return linvae.plot
+
+
+def cmd_plot(args):
     ds = _load_analysed(args.results)
     folder = _output_dir(args.out)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = _plots.plot_all(ds, folder)
+    paths = _plot_module().plot_all(ds, folder)
     print(f"wrote {len(paths)} figure files in {folder}")
-
-
-def _print_scan(ds):
-    n_conv = int(ds["stopped_early"].sum())
-    stopped = "converged" if ds.attrs["method"] == "exact" else "stopped early"
-    objective = ds.attrs.get("objective", "beta")
-    print(f"{ds.attrs['method']} scan ({objective}): {ds.sizes['T']} points, K = {ds.attrs['n_latents']}, "
-          f"{ds.attrs['train_wall_seconds']:.1f} s training, {int(ds['train_steps'].max())} updates max, "
-          f"{n_conv} {stopped}, {int(ds['diverged'].sum())} diverged")
-    rel = np.abs(ds["loss"].values / ds["theory_loss"].values - 1)
-    print(f"normalised loss vs closed form: median rel. diff {np.median(rel):.2e}, worst {rel.max():.2e}")
-
-
-def _print_report(ds):
-    import linvae
-
-    table = linvae.duality_table(ds)
-    beta = ds.attrs.get("objective", "beta") == "beta"
-    where = ds.attrs.get("analysis_split", "test")
-    print(f"Duality (SPEC.md §7): fitted collapse threshold T_k and utility dD_k (measured on the {where} split) "
-          "vs PCA fraction lambda_k/V (training split);\n  eval frac = the evaluation split's variance share along "
-          "u_k, the T -> 0 limit of the utility" + ("" if beta else "; theory T_k = the objective's threshold"))
-    extra = "" if beta else f"  {'theory T_k':>10}  {'T_k rel':>8}"
-    print(f"{'rank':>4}  {'T_k (fit)':>10}  {'utility':>10}  {'lambda_k/V':>10}  {'T_k rel':>8}  {'util rel':>8}  "
-          f"{'points':>6}  {'eval frac':>10}  {'util rel':>8}{extra}")
-    for i, rank in enumerate(table["rank"].values):
-        frac = table["pca_fraction"].values[i]
-        if frac <= 0 and table["theory_threshold"].values[i] <= 0 and not np.isfinite(
-                table["collapse_threshold"].values[i]):
-            continue
-        extra = "" if beta else (f"  {table['theory_threshold'].values[i]:>10.4e}  "
-                                 f"{_percent(table['threshold_theory_rel_diff'].values[i]):>8}")
-        print(f"{rank:>4}  {table['collapse_threshold'].values[i]:>10.4e}  {table['utility'].values[i]:>10.4e}  "
-              f"{frac:>10.4e}  {_percent(table['threshold_rel_diff'].values[i]):>8}  "
-              f"{_percent(table['utility_rel_diff'].values[i]):>8}  {int(table['fit_points'].values[i]):>6}  "
-              f"{table['eval_fraction'].values[i]:>10.4e}  {_percent(table['utility_eval_rel_diff'].values[i]):>8}"
-              + extra)
-    counts = linvae.activity_counts(ds)
-    labels = {"M2": f"M2>{ds['active_signal_fraction'].attrs['threshold']:g}",
-              "kl": f"KL>{ds['active_kl'].attrs['threshold']:g}",
-              "active_units": f"Var(mu)>={ds['active_units'].attrs['threshold']:g}", "bonheme_active": "B&G active",
-              "renyi_entropy": "Renyi H2", "gaussian_entropy": "Gauss H", "theory": "closed form"}
-    print("Active latents per criterion (SPEC.md §8; thresholds in the variables' attrs):")
-    print(f"  {'T':>9}  " + "  ".join(f"{labels[c]:>11}" for c in counts.data_vars))
-    n = ds.sizes["T"]
-    step = max(1, n // 8)
-    for i in sorted(set(range(0, n, step)) | {n - 1}):
-        print(f"  {counts['T'].values[i]:>9.3e}  " + "  ".join(f"{int(counts[c][i]):>11}" for c in counts.data_vars))
-
-
-def _percent(x):
-    return f"{100 * x:+.2f}%" if np.isfinite(x) else "n/a"
 
 
 def _worldclim_options(p, *, split):
@@ -338,11 +294,7 @@ def _worldclim_options(p, *, split):
     g.add_argument("--split-seed", type=int, default=0, help="seed of the block sampling (default 0, as the paper)")
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="linvae", description="Posterior collapse in linear Gaussian beta-VAEs as "
-                                     "spectral pruning: closed forms, vmapped scans, collapse spectroscopy.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _theory_parser(sub):
     p = sub.add_parser("theory", help="closed-form collapse spectrum of a data set or an eigen-spectrum")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="data file: .npy (N x d), .csv (header + numeric columns) or .nc, or "
@@ -358,16 +310,17 @@ def build_parser():
     _worldclim_options(p, split=False)
     p.set_defaults(func=cmd_theory, seed=0)
 
-    p = sub.add_parser("scan", help="train linear VAEs over a whole T-grid in one compiled call")
-    p.add_argument("--data", required=True, help="data file (.npy, .csv, .nc), 'worldclim:DIR' (GeoTIFF layers) "
-                   "or 'synthetic' (embedded default)")
+
+def _training_options(p):
     p.add_argument("--method", choices=["exact", "sgd"], default="exact",
                    help="exact: covariance-form loss (fast, deterministic); sgd: the paper's minibatch protocol")
     p.add_argument("--latents", type=int, default=32, help="number of latents K (default 32)")
     p.add_argument("--grid", default=DEFAULT_GRID, help=f"TMIN:TMAX:N log-spaced T grid (default {DEFAULT_GRID})")
     p.add_argument("--steps", type=int, default=500_000, help="update budget per point (default 500000)")
     p.add_argument("--batch-size", type=int, default=256, help="minibatch size for sgd (default 256)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: sgd 3e-4; exact 0.1 for its warm-up)")
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="Adam learning rate (default: sgd 3e-4; exact 0.1 for its warm-up)")
+    p.add_argument("--lr", dest="learning_rate", type=float, help=argparse.SUPPRESS)  # the 0.1 spelling
     p.add_argument("--eval-every", type=int, default=None, help="sgd: updates between validations (default 1 epoch)")
     p.add_argument("--patience", type=float, default=0.1,
                    help="sgd: stop after this fraction of the budget without a better validation loss (default 0.1)")
@@ -379,6 +332,13 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="seed of the random split (data without their own split), "
                    "initialisation and noise (default 0)")
     p.add_argument("--x64", action="store_true", help="train in float64 (default float32)")
+
+
+def _scan_parser(sub):
+    p = sub.add_parser("scan", help="train linear VAEs over a whole T-grid in one compiled call")
+    p.add_argument("--data", required=True, help="data file (.npy, .csv, .nc), 'worldclim:DIR' (GeoTIFF layers) "
+                   "or 'synthetic' (embedded default)")
+    _training_options(p)
     p.add_argument("--no-standardize", dest="standardize", action="store_false",
                    help="keep raw feature units (default: standardise with training-split statistics)")
     p.add_argument("--resume", action="store_true", help="continue from OUT.ckpt.npz left by an interrupted run")
@@ -393,6 +353,8 @@ def build_parser():
     _worldclim_options(p, split=True)
     p.set_defaults(func=cmd_scan)
 
+
+def _file_parsers(sub):
     p = sub.add_parser("report", help="duality table and activity counts of a results file")
     p.add_argument("results", help="results netCDF file written by 'linvae scan' or 'linvae demo'")
     p.add_argument("--csv", default=None, help="also write the per-rank duality table as CSV")
@@ -409,6 +371,16 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="seed of the default data and the training (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
+
+
+def build_parser():
+    """The ``linvae`` argument parser: commands theory, scan, report, plot and demo."""
+    parser = argparse.ArgumentParser(prog="linvae", description="Posterior collapse in linear Gaussian beta-VAEs as "
+                                     "spectral pruning: closed forms, vmapped scans, collapse spectroscopy.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _theory_parser(sub)
+    _scan_parser(sub)
+    _file_parsers(sub)
     return parser
 
 

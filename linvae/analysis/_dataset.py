@@ -1,0 +1,207 @@
+"""The analysis at the Dataset boundary: held-out observables, ranking, collapse fits, truncated reconstructions
+and activity criteria of a scan, added to its results Dataset (SPEC.md §7, §8).
+
+The numerics live in the sibling modules as plain-array functions; here they are run in order on a Dataset and
+their outputs named through :func:`linvae.results.assign`.
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from linvae._errors import InputError
+from linvae.analysis._criteria import (
+    BONHEME_LEGEND, ActivityThresholds, Onsets, activity_criteria, criterion_onsets, gaussian_entropy,
+    mean_representation_entropy,
+)
+from linvae.analysis._fits import collapse_fit
+from linvae.analysis._observables import Observables, observables, rank_by_signal, row_blocks
+from linvae.analysis._truncation import truncated_distortion
+from linvae.model import Params, encode
+from linvae.results import assign, dataset_objective, dataset_params
+from linvae.theory import follows_beta_law, mean_path
+
+__all__ = ["add_analysis", "add_activity_criteria"]
+
+_PER_LATENT = ("mu2", "sigma2", "log_sigma2", "kl", "M2", "snr", "A2", "jensen_gap")
+_RANKED = ("M2", "mu2", "sigma2", "log_sigma2", "kl", "A2", "jensen_gap")
+
+
+def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, block_rows=8192,
+                 obs: Observables | None = None) -> xr.Dataset:
+    """Held-out analysis of a scan (SPEC.md §7): observables, ranking, collapse spectrum, truncated reconstructions
+    and their mean-path closed forms, added to a copy of ``ds``.
+
+    Args:
+      ds: a results Dataset holding the trained parameters (:func:`linvae.scan`).
+      x_eval: ``(N, d)`` held-out data in the model's (standardised) feature units,
+        ``(x_raw − data_mean) / data_scale``; the model reads it centred on 0.
+      m2_threshold: points with ``M_k² > m2_threshold`` enter the collapse fit; min_fit_points: fewer give NaN.
+      block_rows: rows per block of the streamed pass (:func:`linvae.analysis.observables`).
+      obs: the observables of ``x_eval`` under ``ds``'s parameters, when already computed (skips the pass).
+    Returns:
+      ``ds`` with ``(T, latent)`` observables, ``(T, rank)`` ranked observables and utilities, ``(rank,)``
+      collapse fit and utility spectrum, ``(T, n_kept)`` truncated distortions (measured and closed form).
+    """
+    params = dataset_params(ds)
+    if not 0 <= m2_threshold < 1 or min_fit_points < 1:
+        raise InputError(f"m2_threshold must lie in [0, 1) and min_fit_points be >= 1, found {m2_threshold} and "
+                         f"{min_fit_points}; e.g. 0.1 and 2")
+    if obs is None:
+        obs = observables(params, x_eval, np.zeros(ds.sizes["feature"]), block_rows=block_rows)
+    order = rank_by_signal(obs.M2)
+    out = assign(ds, **{name: getattr(obs, name) for name in _PER_LATENT}, rank_latent=order.astype(np.int64),
+                 **{f"{name}_ranked": np.take_along_axis(getattr(obs, name), order, axis=1) for name in _RANKED})
+    out = _with_collapse_fit(out, m2_threshold, min_fit_points)
+    out = _with_truncation(out, obs, params, order)
+    out.attrs.update(analysis_m2_threshold=float(m2_threshold), analysis_min_fit_points=int(min_fit_points),
+                     analysis_n_eval=int(obs.n_rows))
+    return out
+
+
+def _with_collapse_fit(ds, m2_threshold, min_fit_points):
+    """The collapse fit of the measured ``M²`` by rank and, where the law is not the β-VAE's, the same fit of the
+    closed-form ``M²`` ranked the same way (under LR the order by ``M²`` is not the order of the thresholds)."""
+    objective = dataset_objective(ds)
+    T, K = ds["T"].values, ds.sizes["rank"]
+    fit = lambda M2: collapse_fit(  # noqa: E731
+        T, M2, objective, total_variance=float(ds.attrs["total_variance"]), sigma_dec2=float(ds.attrs["sigma_dec2"]),
+        threshold=m2_threshold, min_points=min_fit_points)
+    measured = fit(ds["M2_ranked"].transpose("T", "rank").values)
+    out = assign(ds, collapse_threshold=measured.threshold, collapse_fit_points=measured.n_points,
+                 collapse_fit_rmse=measured.rmse)
+    out["collapse_threshold"].attrs["note"] = f"NaN where fewer than {min_fit_points} points have M2 > {m2_threshold}"
+    if follows_beta_law(objective):
+        return out
+    closed = np.sort(ds["theory_M2"].transpose("T", "mode").values, axis=1)[:, ::-1]
+    out = assign(out, theory_collapse_threshold=fit(np.pad(closed, ((0, 0), (0, max(0, K - closed.shape[1]))))[:, :K])
+                 .threshold)
+    out["collapse_threshold"].attrs["objective_note"] = (
+        f"fit of the {objective.kind!r} law M2(T; t_k) of linvae.theory.mode_signal (one parameter per rank), "
+        "reported as that objective's threshold; collapse_fit_rmse is its residual")
+    return out
+
+
+def _with_truncation(ds, obs: Observables, params: Params, order):
+    """Measured truncated distortions and utilities, their mean-path closed forms and ``eval_fraction``."""
+    T = ds["T"].values
+    D = truncated_distortion(obs.x_cov, params.encoder_weight, params.decoder_weight, order)
+    utility = D[:, :-1] - D[:, 1:]
+    full = D[:, -1]
+    best = int(np.nanargmin(full)) if np.any(np.isfinite(full)) else 0
+    with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
+        theory = jax.tree.map(np.asarray, mean_path(T, ds["pca_eigenvalue"].values, dataset_objective(ds),
+                                                    ds.sizes["rank"], float(ds.attrs["sigma_dec2"])))
+    U = ds["pca_eigenvector"].transpose("feature", "mode").values
+    out = assign(ds, eval_fraction=np.einsum("ik,ij,jk->k", U, obs.x_cov, U) / np.trace(obs.x_cov),
+                 truncated_distortion=D, utility=utility, utility_spectrum=utility[best],
+                 theory_truncated_distortion=theory.truncated_distortion, theory_utility=theory.utility)
+    out["utility_spectrum"].attrs["read_at_T"] = float(T[best])
+    return out
+
+
+@jax.jit
+def _sigma2_spread_sums(params: Params, xc, weight):
+    """Weighted row sums of ``(σ² − σ²(x̄))²`` over one block, ``(G, K)``. Shifting by the value at the data centre
+    avoids the cancellation of ``mean σ⁴ − (mean σ²)²`` and leaves exactly 0 for a constant-variance encoder."""
+    def one(p):
+        sigma2 = jnp.exp(encode(p, xc, 0.0)[1])
+        return weight @ (sigma2 - jnp.exp(p.log_sigma2_bias)) ** 2
+    return jax.vmap(one)(params)
+
+
+@jax.jit
+def _means(params: Params, x):
+    """Posterior means of a grid of models at the rows ``x``, ``(G, K, n)``."""
+    return jax.vmap(lambda p: encode(p, x, 0.0)[0].T)(params)
+
+
+def _latent_spread(params: Params, x_eval, obs: Observables, rows, block_rows, entropy):
+    """``Var_x μ_k`` (exact, from the data covariance), ``Var_x σ_k²`` (one streamed pass) and the Rényi entropy of
+    ``μ_k`` on the drawn ``rows``, each ``(G, K)``, float64."""
+    A = np.asarray(params.encoder_weight, np.float64)
+    var_mu = np.einsum("gkd,de,gke->gk", A, obs.x_cov, A)
+    with jax.enable_x64(True):
+        p64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), params)
+        spread = 0.0
+        for _, padded, weight in row_blocks(x_eval, 0.0, block_rows):
+            spread = spread + np.asarray(_sigma2_spread_sums(p64, jnp.asarray(padded), jnp.asarray(weight)))
+        shift = obs.sigma2 - np.exp(np.asarray(params.log_sigma2_bias, np.float64))
+        var_sigma2 = np.maximum(spread / obs.n_rows - shift**2, 0)
+        mu = _means(p64, jnp.asarray(np.asarray(x_eval[rows], np.float64)))  # (G, K, n) in drawing order
+        # One grid point at a time: the Gram matrices of all points at once would not fit in memory.
+        renyi = np.stack([np.asarray(mean_representation_entropy(mu[g], **entropy)) for g in range(mu.shape[0])])
+    return var_mu, var_sigma2, renyi
+
+
+def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds = ActivityThresholds(), *,
+                          batch_size=100, n_batches=10, seed=0, alpha=2.0, bandwidth=None,
+                          entropy_method=None, block_rows=8192, obs=None) -> xr.Dataset:
+    """Activity criteria of SPEC.md §8 on held-out data, added to a copy of a scan's Dataset.
+
+    Statistics (float64, whatever the training precision): ``M²``, ``R_k`` and ``mean σ_k²`` from
+    :func:`linvae.analysis.observables`; ``Var_x μ_k = a_k C a_kᵀ`` exactly from its data covariance (``μ`` is
+    affine in ``x``); ``Var_x σ_k²`` from one more streamed pass; the Rényi entropy on ``n_batches`` batches of
+    ``batch_size`` rows drawn without replacement (seeded) from ``x_eval``.
+
+    Args:
+      ds: a results Dataset holding trained parameters (:func:`linvae.scan`).
+      x_eval: ``(N, d)`` held-out rows in the model's (standardised) units, as for :func:`add_analysis`.
+      thresholds: the :class:`ActivityThresholds`; alpha, bandwidth, entropy_method: see
+        :func:`linvae.analysis.renyi_entropy`.
+      obs: the observables of ``x_eval`` under ``ds``'s parameters, when already computed.
+    Returns:
+      ``ds`` with ``(T, latent)`` variables ``var_mu``, ``var_sigma2``, ``renyi_entropy``, ``gaussian_entropy``,
+      the verdicts ``active_signal_fraction``, ``active_kl``, ``active_units``, ``active_renyi_entropy``,
+      ``active_gaussian_entropy`` (0/1) and ``bonheme_class`` (``BONHEME_LEGEND``), each carrying its threshold
+      in attrs, and ``criterion_onset_T`` ``(criterion, mode)``: the closed-form onsets of the Dataset's objective
+      (:func:`linvae.analysis.criterion_onsets`; ``T_k τ*`` for the β-VAE).
+    """
+    n = np.shape(x_eval)[0] if np.ndim(x_eval) == 2 else 0
+    if n < batch_size or n_batches < 1:
+        raise InputError(f"the entropy needs n_batches >= 1 batches of {batch_size} rows, found {n} rows and "
+                         f"n_batches={n_batches}; pass more held-out rows or a smaller batch_size")
+    params = dataset_params(ds)
+    if obs is None:
+        obs = observables(params, x_eval, np.zeros(ds.sizes["feature"]), block_rows=block_rows)
+    n_batches = min(int(n_batches), n // batch_size)
+    rows = np.sort(np.random.default_rng(seed).choice(n, n_batches * batch_size, replace=False))
+    entropy = dict(batch_size=batch_size, alpha=alpha, bandwidth=bandwidth, method=entropy_method)
+    var_mu, var_sigma2, renyi = _latent_spread(params, x_eval, obs, rows, block_rows, entropy)
+    crit = activity_criteria(M2=obs.M2, rate=obs.kl, var_mu=var_mu, mean_sigma2=obs.sigma2,
+                             var_sigma2=var_sigma2, renyi=renyi, thresholds=thresholds)
+    with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
+        onset_T = np.asarray(criterion_onsets(ds["pca_eigenvalue"].values, dataset_objective(ds), thresholds,
+                                              float(ds.attrs.get("sigma_dec2", 1.0))))
+    out = assign(ds, coords=True, criterion=np.asarray(Onsets._fields, dtype=object))
+    out = assign(out, var_mu=var_mu, var_sigma2=var_sigma2, renyi_entropy=renyi,
+                 gaussian_entropy=gaussian_entropy(var_mu), bonheme_class=crit.bonheme, criterion_onset_T=onset_T,
+                 active_signal_fraction=crit.signal_fraction.astype(np.int8), active_kl=crit.kl.astype(np.int8),
+                 active_units=crit.active_units.astype(np.int8),
+                 active_renyi_entropy=crit.renyi_entropy.astype(np.int8),
+                 active_gaussian_entropy=crit.gaussian_entropy.astype(np.int8))
+    _criteria_attrs(out, thresholds, dict(entropy, n_batches=n_batches, seed=seed))
+    return out
+
+
+def _criteria_attrs(ds, thresholds: ActivityThresholds, entropy):
+    """Each verdict's threshold and rule, the entropy estimator's settings and the thresholds as global attrs."""
+    t = thresholds
+    per_variable = {
+        "active_signal_fraction": {"threshold": t.signal_fraction, "rule": "M2 > threshold"},
+        "active_kl": {"threshold": t.kl, "rule": "kl > threshold (nats)"},
+        "active_units": {"threshold": t.var_mu, "rule": "var_mu >= threshold"},
+        "bonheme_class": {"var_sigma2_max": t.bonheme_var_sigma2, "tol": t.bonheme_tol, "legend": BONHEME_LEGEND},
+        "active_renyi_entropy": {"threshold": t.renyi_entropy, "rule": "renyi_entropy > threshold (bits)"},
+        "active_gaussian_entropy": {"threshold": t.gaussian_entropy, "rule": "gaussian_entropy > threshold (bits)"},
+        "renyi_entropy": {"alpha": float(entropy["alpha"]), "batch_size": int(entropy["batch_size"]),
+                          "n_batches": int(entropy["n_batches"]), "seed": int(entropy["seed"]),
+                          "method": entropy["method"] or ("trace" if entropy["alpha"] == 2 else "eigvalsh"),
+                          "bandwidth": "silverman" if entropy["bandwidth"] is None else float(entropy["bandwidth"])},
+    }
+    for name, attrs in per_variable.items():
+        ds[name].attrs.update(attrs)
+    ds.attrs.update({f"criteria_{f.name}": getattr(t, f.name) for f in dataclasses.fields(t)})

@@ -1,0 +1,77 @@
+"""Collapse-threshold fits of measured signal fractions, with the law of the scan's objective (SPEC.md §5, §7)."""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from linvae.model import Objective
+from linvae.theory import follows_beta_law, mode_signal, mode_threshold
+
+__all__ = ["CollapseFit", "collapse_fit"]
+
+
+class CollapseFit(NamedTuple):
+    """Per-rank result of :func:`collapse_fit`, each ``(K,)``."""
+
+    threshold: np.ndarray  # fitted T_k (NaN where fewer than min_points points qualify)
+    n_points: np.ndarray   # number of points with M² above the fit threshold (int64)
+    rmse: np.ndarray       # rms residual of the law on those points
+
+
+def collapse_fit(T, M2_ranked, objective: Objective = Objective(), *, total_variance=1.0, sigma_dec2=1.0,
+                 threshold=0.1, min_points=2) -> CollapseFit:
+    """Least-squares fit of the objective's collapse law ``M_k²(T)`` per rank to the points with
+    ``M_k² > threshold`` (SPEC.md §5, §7).
+
+    - Objectives with the β-VAE law ``M² = 1 − T/T_k`` (:func:`linvae.theory.follows_beta_law`: β-VAE, sampled
+      λβ-VAE): fixed exponent and intercept 1, so the fit is linear in ``1/T_k``:
+      ``1/T_k = Σ T_i (1 − M_i²) / Σ T_i²``.
+    - λβ- and LR-VAE: one parameter per rank, the normalised eigenvalue ``t`` of the mode whose law ``M²(T; t)`` is
+      :func:`linvae.theory.mode_signal`; the sum of squares is minimised on a log grid of ``t`` and refined three
+      times around the best value (~1e-9 relative); the threshold is :func:`linvae.theory.mode_threshold` of that
+      ``t``. (Under LR with fewer latents than modes a latent inside a mixing window follows
+      ``1 − T/(√t_i + √t_j)²`` instead; the one-mode law then misdescribes those points.)
+
+    Args:
+      T: ``(G,)`` information prices; M2_ranked: ``(G, K)`` signal fractions in rank order.
+      objective: the scan's :class:`linvae.model.Objective`; total_variance: ``V`` and sigma_dec2: ``σ_dec²``
+        (the LR law depends on ``2ασ_dec²/V``).
+    """
+    T = np.asarray(T, np.float64)
+    M2 = np.asarray(M2_ranked, np.float64)
+    used = M2 > threshold
+    count = used.sum(axis=0)
+    enough = count >= max(min_points, 1)
+    if follows_beta_law(objective):
+        Tk, rmse = _linear_fit(T[:, None], M2, used, count)
+    else:
+        Tk, rmse = _law_fit(T, M2, used, count, objective, float(total_variance), sigma_dec2)
+    return CollapseFit(np.where(enough, Tk, np.nan), count.astype(np.int64), np.where(enough, rmse, np.nan))
+
+
+def _linear_fit(T, M2, used, count):
+    with np.errstate(divide="ignore", invalid="ignore"):  # ranks without points become NaN in collapse_fit
+        inv = np.sum(np.where(used, T * (1 - M2), 0), axis=0) / np.sum(np.where(used, T**2, 0), axis=0)
+        resid = np.where(used, M2 - np.maximum(1 - T * inv, 0), 0)
+        return 1 / inv, np.sqrt(np.sum(resid**2, axis=0) / np.maximum(count, 1))
+
+
+def _law_fit(T, M2, used, count, objective, V, sigma_dec2):
+    def sse(ts):  # (n, K) sums of squares for candidate eigenvalues ts: (n, 1) shared by all ranks, or (n, K)
+        models = np.asarray(mode_signal(T, jnp.asarray(ts)[..., None], V, objective, sigma_dec2))  # (n, 1|K, G)
+        return np.sum(np.where(used.T[None], (models - M2.T[None]) ** 2, 0), axis=-1)
+
+    with jax.enable_x64(True):
+        k = np.arange(M2.shape[1])
+        grid = np.geomspace(1e-9, 1 - 1e-9, 1200)[:, None]
+        for _ in range(3):  # each pass zooms into the two grid steps around the best value, ~1e-9 in the end
+            err = sse(grid)
+            full = np.broadcast_to(grid, err.shape)
+            best = np.argmin(err, axis=0)
+            t_fit, rss = full[best, k], err[best, k]
+            lo, hi = full[np.maximum(best - 1, 0), k], full[np.minimum(best + 1, full.shape[0] - 1), k]
+            grid = np.exp(np.linspace(np.log(lo), np.log(hi), 200))                # (200, K)
+        Tk = np.asarray(mode_threshold(jnp.asarray(t_fit), V, objective, sigma_dec2))
+    return Tk, np.sqrt(rss / np.maximum(count, 1))

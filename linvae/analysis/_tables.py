@@ -1,0 +1,130 @@
+"""Tables and report text of an analysed scan: the duality table, activity counts and the printed report
+(SPEC.md §7, §8)."""
+
+import numpy as np
+import xarray as xr
+
+from linvae._errors import InputError
+
+__all__ = ["duality_table", "activity_counts", "scan_summary", "report"]
+
+
+def duality_table(ds: xr.Dataset) -> xr.Dataset:
+    """Mode-by-mode duality of SPEC.md §7: fitted threshold, utility and ``λ_k / V`` per rank, with relative
+    differences (``T_k = ΔD̃_k = λ_k / V`` in theory). Ranks beyond the number of modes compare with 0.
+
+    ``eval_fraction`` is the evaluation split's own share of variance along each training direction,
+    ``u_kᵀ C_eval u_k / tr C_eval``: the value the measured utilities tend to as ``T → 0`` when the evaluation
+    data are not distributed like the training data (e.g. a spatial-block split). It is listed by mode, like
+    ``λ_k / V``: the comparison by rank assumes the shift does not reorder the modes.
+
+    ``theory_threshold`` is the closed-form threshold of the scan's objective by rank: for the β-VAE and the
+    sampled λβ-VAE the Dataset's ``theory_threshold`` sorted descending (rank k meets the k-th latest collapse);
+    for the λβ- and LR-VAE the same objective-law fit as the measurement, applied to the closed-form ``M²`` ranked
+    the same way (``theory_collapse_threshold``; under LR the order by ``M²`` is not the order of the thresholds,
+    SPEC.md §5)."""
+    K = ds.sizes["rank"]
+    n = min(K, ds.sizes["mode"])
+    frac, eval_frac, theory = np.zeros(K), np.zeros(K), np.zeros(K)
+    frac[:n] = ds["pca_fraction"].values[:n]
+    if "theory_collapse_threshold" in ds:  # λβ / LR: the objective-law fit of the closed form, rank by rank
+        theory[:] = np.nan_to_num(ds["theory_collapse_threshold"].values, nan=0.0)
+    else:  # β and sampled λβ keep the PCA order: rank k meets the k-th largest threshold
+        finite = np.sort(np.nan_to_num(ds["theory_threshold"].values, posinf=0.0))[::-1]
+        theory[:min(K, finite.size)] = finite[:K]
+    theory[theory <= 1e-12 * theory.max()] = 0
+    frac[frac <= 1e-12 * frac.max()] = 0  # a rounding-level eigenvalue is a zero mode (SPEC.md §9)
+    if "eval_fraction" in ds:
+        eval_frac[:n] = np.where(frac[:n] > 0, ds["eval_fraction"].values[:n], 0)
+    else:
+        eval_frac[:] = np.nan
+    fitted = ds["collapse_threshold"].values
+    utility = ds["utility_spectrum"].values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = lambda a: np.where(frac > 0, a / frac - 1, np.nan)  # noqa: E731
+        return xr.Dataset(
+            {"collapse_threshold": ("rank", fitted), "utility": ("rank", utility), "pca_fraction": ("rank", frac),
+             "threshold_rel_diff": ("rank", rel(fitted)), "utility_rel_diff": ("rank", rel(utility)),
+             "threshold_utility_rel_diff": ("rank", np.where(utility > 0, fitted / utility - 1, np.nan)),
+             "eval_fraction": ("rank", eval_frac),
+             "utility_eval_rel_diff": ("rank", np.where(eval_frac > 0, utility / eval_frac - 1, np.nan)),
+             "theory_threshold": ("rank", theory),
+             "threshold_theory_rel_diff": ("rank", np.where(theory > 0, fitted / theory - 1, np.nan)),
+             "fit_points": ("rank", ds["collapse_fit_points"].values)},
+            coords={"rank": ds["rank"].values},
+        )
+
+
+def activity_counts(ds: xr.Dataset) -> xr.Dataset:
+    """Number of latents each activity criterion of SPEC.md §8 calls active at each T, from the verdicts stored
+    by :func:`linvae.add_activity_criteria` (thresholds in their attrs), with the closed-form active count."""
+    verdicts = {"M2": "active_signal_fraction", "kl": "active_kl", "active_units": "active_units",
+                "renyi_entropy": "active_renyi_entropy", "gaussian_entropy": "active_gaussian_entropy"}
+    missing = [v for v in verdicts.values() if v not in ds]
+    if missing:
+        raise InputError(f"the Dataset lacks the activity verdicts {', '.join(missing)}; run "
+                         "linvae.add_activity_criteria (linvae.scan does)")
+    counts = {name: ("T", ds[var].values.sum(1).astype(np.int64)) for name, var in verdicts.items()}
+    counts["bonheme_active"] = ("T", (ds["bonheme_class"].values == 2).sum(1).astype(np.int64))
+    counts["theory"] = ("T", ds["theory_n_active"].values.astype(np.int64))
+    return xr.Dataset(counts, coords={"T": ds["T"].values})
+
+
+def scan_summary(ds: xr.Dataset) -> str:
+    """Two lines on a trained scan: points, budget, convergence, and the loss against the closed form."""
+    n_conv = int(ds["stopped_early"].sum())
+    stopped = "converged" if ds.attrs["method"] == "exact" else "stopped early"
+    rel = np.abs(ds["loss"].values / ds["theory_loss"].values - 1)
+    return (f"{ds.attrs['method']} scan ({ds.attrs.get('objective', 'beta')}): {ds.sizes['T']} points, "
+            f"K = {ds.attrs['n_latents']}, {ds.attrs['train_wall_seconds']:.1f} s training, "
+            f"{int(ds['train_steps'].max())} updates max, {n_conv} {stopped}, {int(ds['diverged'].sum())} diverged\n"
+            f"normalised loss vs closed form: median rel. diff {np.median(rel):.2e}, worst {rel.max():.2e}")
+
+
+def _percent(x):
+    return f"{100 * x:+.2f}%" if np.isfinite(x) else "n/a"
+
+
+def _duality_lines(ds):
+    table = duality_table(ds)
+    beta = ds.attrs.get("objective", "beta") == "beta"
+    where = ds.attrs.get("analysis_split", "test")
+    extra = "" if beta else f"  {'theory T_k':>10}  {'T_k rel':>8}"
+    lines = [f"Duality (SPEC.md §7): fitted collapse threshold T_k and utility dD_k (measured on the {where} split) "
+             "vs PCA fraction lambda_k/V (training split);\n  eval frac = the evaluation split's variance share along "
+             "u_k, the T -> 0 limit of the utility" + ("" if beta else "; theory T_k = the objective's threshold"),
+             f"{'rank':>4}  {'T_k (fit)':>10}  {'utility':>10}  {'lambda_k/V':>10}  {'T_k rel':>8}  {'util rel':>8}  "
+             f"{'points':>6}  {'eval frac':>10}  {'util rel':>8}{extra}"]
+    col = {name: table[name].values for name in table.data_vars}
+    for i, rank in enumerate(table["rank"].values):
+        if col["pca_fraction"][i] <= 0 and col["theory_threshold"][i] <= 0 and not np.isfinite(
+                col["collapse_threshold"][i]):
+            continue
+        extra = "" if beta else (f"  {col['theory_threshold'][i]:>10.4e}  "
+                                 f"{_percent(col['threshold_theory_rel_diff'][i]):>8}")
+        lines.append(f"{rank:>4}  {col['collapse_threshold'][i]:>10.4e}  {col['utility'][i]:>10.4e}  "
+                     f"{col['pca_fraction'][i]:>10.4e}  {_percent(col['threshold_rel_diff'][i]):>8}  "
+                     f"{_percent(col['utility_rel_diff'][i]):>8}  {int(col['fit_points'][i]):>6}  "
+                     f"{col['eval_fraction'][i]:>10.4e}  {_percent(col['utility_eval_rel_diff'][i]):>8}" + extra)
+    return lines
+
+
+def _activity_lines(ds):
+    counts = activity_counts(ds)
+    labels = {"M2": f"M2>{ds['active_signal_fraction'].attrs['threshold']:g}",
+              "kl": f"KL>{ds['active_kl'].attrs['threshold']:g}",
+              "active_units": f"Var(mu)>={ds['active_units'].attrs['threshold']:g}", "bonheme_active": "B&G active",
+              "renyi_entropy": "Renyi H2", "gaussian_entropy": "Gauss H", "theory": "closed form"}
+    lines = ["Active latents per criterion (SPEC.md §8; thresholds in the variables' attrs):",
+             f"  {'T':>9}  " + "  ".join(f"{labels[c]:>11}" for c in counts.data_vars)]
+    n = ds.sizes["T"]
+    for i in sorted(set(range(0, n, max(1, n // 8))) | {n - 1}):
+        lines.append(f"  {counts['T'].values[i]:>9.3e}  "
+                     + "  ".join(f"{int(counts[c][i]):>11}" for c in counts.data_vars))
+    return lines
+
+
+def report(ds: xr.Dataset) -> str:
+    """The report of an analysed scan, as ``linvae report`` prints it: the duality table by rank and the number of
+    latents each activity criterion calls active along ``T``."""
+    return "\n".join(_duality_lines(ds) + _activity_lines(ds))

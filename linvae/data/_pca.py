@@ -1,0 +1,101 @@
+"""PCA spectrum of a data set, accumulated in float64 over row blocks (SPEC.md §1, §7 "PCA reference").
+
+The covariance is the population one (divided by ``N``), the convention of the loss, which averages over data.
+Row blocks are read one at a time, so a memory-mapped ``.npy`` of millions of rows is never copied whole.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from linvae._errors import InputError
+
+__all__ = ["Spectrum", "moments", "pca_spectrum", "spectrum_from_covariance", "spectrum_from_eigenvalues"]
+
+
+class Spectrum(NamedTuple):
+    """PCA of centred data: ``C = U diag(λ) Uᵀ`` with ``λ`` descending (float64 numpy arrays)."""
+
+    mean: np.ndarray          # x̄ (d,)
+    eigenvalues: np.ndarray   # λ_k (d,), descending; may hold a zero or a rounding-negative value
+    eigenvectors: np.ndarray  # U (d, d), u_k in column k, largest-magnitude entry positive
+    n_samples: int
+
+    @property
+    def total_variance(self) -> float:
+        """``V = tr C = Σ λ_k``."""
+        return float(self.eigenvalues.sum())
+
+    @property
+    def covariance(self) -> np.ndarray:
+        return (self.eigenvectors * self.eigenvalues) @ self.eigenvectors.T
+
+    @property
+    def fraction(self) -> np.ndarray:
+        """Explained-variance fractions ``λ_k / V`` (equal to the thresholds ``T_k``)."""
+        return self.eigenvalues / self.total_variance
+
+    @property
+    def truncated_distortion(self) -> np.ndarray:
+        """PCA reference ``D̃_k^PCA = 1 − Σ_{j≤k} λ_j / V`` for ``k = 1 … d`` (SPEC.md §7).
+
+        Computed as the tail sum ``Σ_{j>k} λ_j / V`` so small values are not lost to cancellation.
+        """
+        tail = np.cumsum(self.eigenvalues[::-1])[::-1]
+        return np.append(tail[1:], 0.0) / self.total_variance
+
+
+def moments(x, *, block_rows=65536):
+    """Mean ``(d,)``, population covariance ``(d, d)`` and row count of ``x`` ``(N, d)``, in float64.
+
+    Rows are read in blocks; sums are shifted by the first row: ``C = Σ (x − s)(x − s)ᵀ / N − m mᵀ`` with
+    ``m = mean(x) − s``, which avoids the cancellation of the textbook one-pass formula for data far from the
+    origin. Raises :class:`InputError` on NaN/inf, naming the first offending row and column.
+    """
+    if x.ndim != 2:
+        raise InputError(f"data must be 2-D (samples x features), found shape {x.shape}; reshape it")
+    n, d = x.shape
+    if n < 2:
+        raise InputError(f"data need at least 2 samples, found {n}; supply more rows")
+    shift = np.asarray(x[0], dtype=np.float64)
+    s1 = np.zeros(d)
+    s2 = np.zeros((d, d))
+    for start in range(0, n, block_rows):
+        block = np.asarray(x[start:start + block_rows], dtype=np.float64)
+        bad = ~np.isfinite(block)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise InputError(f"data contain NaN or inf (first at row {start + row}, column {col}); "
+                             "drop or impute those rows first")
+        block = block - shift
+        s1 += block.sum(axis=0)
+        s2 += block.T @ block
+    m = s1 / n
+    cov = s2 / n - np.outer(m, m)
+    return shift + m, 0.5 * (cov + cov.T), n
+
+
+def pca_spectrum(x, *, block_rows=65536) -> Spectrum:
+    """PCA spectrum of ``x`` ``(N, d)``: see :func:`moments` and :func:`spectrum_from_covariance`."""
+    return spectrum_from_covariance(*moments(x, block_rows=block_rows))
+
+
+def spectrum_from_covariance(mean, cov, n_samples=0) -> Spectrum:
+    """Eigen-decomposition of a covariance, eigenvalues descending, eigenvector signs fixed."""
+    eig, U = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
+    eig, U = eig[::-1], U[:, ::-1]
+    # Make the largest-magnitude entry of each eigenvector positive: reproducible across LAPACK builds.
+    pivot = np.abs(U).argmax(axis=0)
+    U = U * np.sign(U[pivot, np.arange(U.shape[1])])
+    return Spectrum(mean=np.asarray(mean, dtype=np.float64), eigenvalues=eig.copy(), eigenvectors=U.copy(),
+                    n_samples=int(n_samples))
+
+
+def spectrum_from_eigenvalues(eigenvalues, *, mean=None, eigenvectors=None, n_samples=0) -> Spectrum:
+    """A :class:`Spectrum` from given eigenvalues (identity eigenvectors and zero mean unless given)."""
+    eig = np.asarray(eigenvalues, dtype=np.float64)
+    order = np.argsort(-eig, kind="stable")
+    d = eig.size
+    U = np.eye(d) if eigenvectors is None else np.asarray(eigenvectors, dtype=np.float64)
+    mean = np.zeros(d) if mean is None else np.asarray(mean, dtype=np.float64)
+    return Spectrum(mean=mean, eigenvalues=eig[order], eigenvectors=U[:, order], n_samples=int(n_samples))

@@ -1,0 +1,41 @@
+"""Train / validation / test splits of a table's rows: seeded random, or from per-sample labels."""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from linvae._errors import InputError
+
+__all__ = ["Split", "random_split", "split_from_labels"]
+
+
+class Split(NamedTuple):
+    """Row indices of the training, validation and test splits."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def random_split(n_rows, *, fractions=(0.7, 0.15, 0.15), seed=0) -> Split:
+    """A seeded random split of ``n_rows`` rows (default 70/15/15), each part sorted."""
+    if n_rows < 3:
+        raise InputError(f"training needs at least 3 samples for a train/validation/test split, found {n_rows}")
+    perm = np.random.default_rng(seed).permutation(n_rows)
+    n_train = max(1, int(round(fractions[0] * n_rows)))
+    n_val = max(1, int(round(fractions[1] * n_rows)))
+    n_train = min(n_train, n_rows - 2)
+    parts = np.split(perm, [n_train, n_train + n_val])
+    return Split(*(np.sort(p) for p in parts))
+
+
+def split_from_labels(labels) -> Split:
+    """A :class:`Split` from per-sample labels ``train`` / ``val`` (or ``validation``) / ``test``."""
+    labels = np.char.lower(np.asarray(labels).astype(str))
+    parts = [np.flatnonzero(np.isin(labels, names)) for names in (["train"], ["val", "validation"], ["test"])]
+    unknown = sorted(set(np.unique(labels)) - {"train", "val", "validation", "test"})
+    if unknown or any(len(p) == 0 for p in parts):
+        found = ", ".join(str(v) for v in np.unique(labels))
+        raise InputError(f"a data split needs labels train, val and test (each at least once), found {found}; "
+                         "fix the 'split' variable")
+    return Split(*parts)

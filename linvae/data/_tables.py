@@ -1,0 +1,162 @@
+"""Data sources: tabular files (.npy, .csv, .nc), standardisation, synthetic Gaussian data and the embedded
+default spectrum (SPEC.md §9).
+"""
+
+import functools
+import json
+import pathlib
+from typing import NamedTuple
+
+import numpy as np
+
+from linvae._errors import InputError
+from linvae.data._pca import Spectrum, moments, spectrum_from_covariance
+
+__all__ = ["Table", "load_table", "feature_scale", "standardized_spectrum", "synthetic_data", "default_spectrum",
+           "default_table"]
+
+_SPECTRUM_FILE = "worldclim_bio10m_spectrum.json"
+
+
+class Table(NamedTuple):
+    """Samples x features, with names. ``values`` may be a read-only memory map."""
+
+    values: np.ndarray       # (N, d)
+    features: tuple          # d feature names
+    source: str              # where the data came from, for provenance attrs
+    split: object = None     # optional (N,) labels "train" / "val" / "test" carried by the data
+    attrs: dict | None = None   # provenance of the data and of its split, copied into the results attrs
+    coords: dict | None = None  # optional per-sample coordinates (e.g. lat, lon), stored with the split labels
+
+
+def load_table(path) -> Table:
+    """Read ``.npy`` (N x d, memory-mapped), ``.csv`` (numeric columns, header row) or ``.nc`` (the one 2-D
+    variable, samples x features) into a :class:`Table`; raises :class:`InputError` with a one-line reason."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise InputError(f"data file {str(path)!r} does not exist; check the path")
+    readers = {".npy": _read_npy, ".csv": _read_csv, ".nc": _read_netcdf}
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise InputError(f"unsupported data file type {path.suffix!r} for {str(path)!r}; "
+                         "expected .npy, .csv or .nc")
+    try:
+        values, features, *split = reader(path)
+    except InputError:
+        raise
+    except Exception as err:  # the readers' own errors vary by library; report them on one line
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"cannot read {str(path)!r} as {path.suffix} data: {reason}") from err
+    if values.ndim != 2 or values.shape[1] < 1:
+        raise InputError(f"{str(path)!r} must hold a 2-D array (samples x features), found shape {values.shape}")
+    if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
+        raise InputError(f"{str(path)!r} must hold real numbers, found dtype {values.dtype}")
+    return Table(values=values, features=tuple(features), source=str(path), split=split[0] if split else None)
+
+
+def _default_names(d):
+    return [f"x{j}" for j in range(d)]
+
+
+def _read_npy(path):
+    values = np.load(path, mmap_mode="r", allow_pickle=False)
+    return values, _default_names(values.shape[1] if values.ndim == 2 else 0)
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        header = f.readline().strip().split(",")
+    try:
+        [float(h) for h in header]
+        skip, names = 0, _default_names(len(header))
+    except ValueError:
+        skip, names = 1, [h.strip().strip('"') for h in header]
+    values = np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2, dtype=np.float64)
+    if values.shape[1] != len(names):
+        raise InputError(f"{str(path)!r} has {len(names)} header columns but {values.shape[1]} data columns")
+    return values, names
+
+
+def _read_netcdf(path):
+    import xarray as xr
+
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        labels = None
+        if "split" in ds.variables:  # the data's own train/val/test split, one label per sample
+            labels = np.asarray(ds["split"].values).astype(str)
+        candidates = [name for name, var in ds.data_vars.items() if var.ndim == 2]
+        if len(candidates) != 1:
+            raise InputError(f"{str(path)!r} must hold exactly one 2-D variable (samples x features), found "
+                             f"{candidates or 'none'}; write the data matrix alone into the file")
+        var = ds[candidates[0]]
+        feature_dim = var.dims[1]
+        names = ([str(v) for v in var[feature_dim].values] if feature_dim in var.coords
+                 else _default_names(var.shape[1]))
+        values = np.asarray(var.values)
+        if labels is not None and labels.shape != (values.shape[0],):
+            raise InputError(f"{str(path)!r}: 'split' must hold one label per sample ({values.shape[0]}), "
+                             f"found shape {labels.shape}")
+        return values, names, labels
+
+
+def feature_scale(cov, features):
+    """Per-feature standard deviations ``sqrt(diag C)`` for standardisation; a constant feature is an error."""
+    var = np.diag(cov).copy()
+    constant = np.flatnonzero(var <= 0)
+    if constant.size:
+        names = ", ".join(str(features[j]) for j in constant[:5])
+        raise InputError(f"feature(s) {names} are constant, so they cannot be standardised; "
+                         "drop them or pass --no-standardize")
+    return np.sqrt(var)
+
+
+def standardized_spectrum(x, features, standardize=True) -> tuple[Spectrum, np.ndarray]:
+    """PCA spectrum of ``x`` ``(N, d)`` after per-feature standardisation (SPEC.md §9), in one streamed pass.
+
+    The covariance of ``(x − x̄) / s`` is ``C / (s sᵀ)`` with ``s = sqrt(diag C)`` (``s = 1`` when
+    ``standardize`` is false). Returns ``(spectrum, s)``; ``spectrum.mean`` is the raw data mean ``x̄``.
+    """
+    mean, cov, n = moments(x)
+    scale = feature_scale(cov, features) if standardize else np.ones(cov.shape[0])
+    return spectrum_from_covariance(mean, cov / np.outer(scale, scale), n), scale
+
+
+def synthetic_data(eigenvalues, n_samples, *, seed=0, rotation=True):
+    """Gaussian data with covariance ``Q diag(λ) Qᵀ`` and zero mean (SPEC.md §9, "Synthetic").
+
+    ``Q`` is a Haar-random rotation (or the identity); negative rounding residues of ``λ`` are treated as 0.
+    Returns ``(x (N, d) float64, Q (d, d))``; deterministic for a given seed.
+    """
+    eig = np.maximum(np.asarray(eigenvalues, dtype=np.float64), 0)
+    d = eig.size
+    rng = np.random.default_rng(seed)
+    Q = np.eye(d)
+    if rotation:
+        Q, R = np.linalg.qr(rng.standard_normal((d, d)))
+        Q = Q * np.sign(np.diag(R))  # Haar measure (Mezzadri 2007)
+    y = rng.standard_normal((int(n_samples), d))
+    return (y * np.sqrt(eig)) @ Q.T, Q
+
+
+@functools.cache
+def default_spectrum():
+    """The embedded default spectrum: eigenvalues of the standardised WorldClim 10' bioclimatic variables.
+
+    Returns ``(eigenvalues (d,), info dict)``; ``info`` records the variables, cell count and source files
+    (see ``data/make_default_spectrum.py``).
+    """
+    here = pathlib.Path(__file__).resolve().parent  # installed: next to this module; a checkout: <repo>/data
+    for candidate in (here / _SPECTRUM_FILE, here.parents[1] / "data" / _SPECTRUM_FILE):
+        if candidate.is_file():
+            info = json.loads(candidate.read_text())
+            return np.asarray(info["eigenvalues"], dtype=np.float64), info
+    raise FileNotFoundError(f"{_SPECTRUM_FILE} is missing from the installation; reinstall linvae")
+
+
+def default_table(n_samples=100_000, *, seed=0) -> Table:
+    """The default data of ``linvae demo``: Gaussian samples with the embedded WorldClim spectrum."""
+    eigenvalues, info = default_spectrum()
+    x, _ = synthetic_data(eigenvalues, n_samples, seed=seed)
+    return Table(values=x, features=tuple(f"pc_mix{j}" for j in range(x.shape[1])),
+                 source=f"synthetic Gaussian, WorldClim 10' spectrum of {'/'.join(info['variables'])}, "
+                        f"{n_samples} samples, seed {seed}")

@@ -1,0 +1,18 @@
+"""The results schema: one ``xarray.Dataset`` for theory, training and analysis, declared once
+(:data:`SCHEMA`), written through :func:`assign` and saved as netCDF. Imports :mod:`linvae.theory` for the
+closed-form columns.
+"""
+
+from linvae.results._dataset import (
+    add_theory, dataset_objective, dataset_params, new_dataset, provenance, theory_dataset,
+)
+from linvae.results._io import load, save
+from linvae.results._schema import (
+    FACTOR_SCHEMA, PARAMETER_DIMS, SCHEMA, Variable, assign, named, schema_markdown,
+)
+
+__all__ = [
+    "SCHEMA", "FACTOR_SCHEMA", "Variable", "PARAMETER_DIMS", "assign", "named", "schema_markdown",
+    "new_dataset", "add_theory", "theory_dataset", "dataset_params", "dataset_objective", "provenance",
+    "save", "load",
+]

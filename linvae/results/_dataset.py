@@ -1,0 +1,132 @@
+"""The results Dataset of a scan: coordinates, PCA spectrum, provenance and the closed-form theory columns.
+
+Dimensions: ``T`` (normalised information price; non-dimension coordinate ``beta``), ``mode`` (1..d),
+``latent`` (0..K-1), ``rank`` (1..K), ``n_kept`` (0..K), ``feature``; every variable is declared in
+:mod:`linvae.results._schema`.
+"""
+
+import datetime
+import importlib.metadata
+
+import jax
+import numpy as np
+import xarray as xr
+
+from linvae._errors import InputError
+from linvae.model import Objective, Params
+from linvae.results._schema import PARAMETER_DIMS, assign
+from linvae.theory import beta_from_price, optimum, thresholds
+
+__all__ = ["new_dataset", "add_theory", "theory_dataset", "dataset_params", "dataset_objective", "provenance"]
+
+
+def _version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def provenance() -> dict:
+    """Creation time and library versions, stored in the attrs of every Dataset linvae writes."""
+    return {"created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "linvae_version": _version("linvae"), "jax_version": jax.__version__,
+            "xarray_version": xr.__version__, "numpy_version": np.__version__}
+
+
+def _attr_value(value):
+    """netCDF attributes hold numbers and strings only: encode bools as 0/1 and None as ''."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if value is None:
+        return ""
+    if isinstance(value, (int, float, str, np.integer, np.floating)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_scale=None,
+                dataset="unnamed", objective="beta", method="theory", config=None, lam=0.0,
+                alpha=0.0) -> xr.Dataset:
+    """Coordinates, PCA variables and provenance attrs for a scan over information prices ``T``.
+
+    Args:
+      spectrum: a :class:`linvae.Spectrum` of the (standardised, if so chosen) data.
+      T: 1-D grid of information prices, positive.
+      n_latents: ``K``; sigma_dec2: decoder variance convention (fixes ``β = T V / σ_dec²``).
+      features: feature names (``d``); data_scale: per-feature standardisation scale, or ``None``.
+      dataset, objective, method: provenance strings; config: extra scalars stored as attrs ``config_*``.
+      objective, lam, alpha: the objective of the family (SPEC.md §5, :class:`linvae.Objective`) the theory columns
+        of :func:`add_theory` describe, stored as attrs ``objective``, ``objective_lam``, ``objective_alpha``.
+    """
+    Objective(objective, lam=float(lam), alpha=float(alpha))  # validates (InputError)
+    T = np.asarray(T, dtype=np.float64)
+    d = spectrum.eigenvalues.size
+    V = spectrum.total_variance
+    features = [f"x{j}" for j in range(d)] if features is None else [str(f) for f in features]
+    with jax.enable_x64(True):
+        beta = np.asarray(beta_from_price(T, sigma_dec2, V))
+    ds = assign(xr.Dataset(), coords=True, T=T, beta=beta, mode=np.arange(1, d + 1), latent=np.arange(n_latents),
+                rank=np.arange(1, n_latents + 1), n_kept=np.arange(n_latents + 1),
+                feature=np.asarray(features, dtype=object))
+    ds = assign(ds, data_mean=spectrum.mean,
+                data_scale=np.ones(d) if data_scale is None else np.asarray(data_scale, np.float64),
+                pca_eigenvalue=spectrum.eigenvalues, pca_eigenvector=spectrum.eigenvectors,
+                pca_fraction=spectrum.fraction, pca_truncated_distortion=spectrum.truncated_distortion)
+    attrs = {
+        "title": "linvae collapse-spectroscopy results",
+        "total_variance": V, "sigma_dec2": float(sigma_dec2), "n_latents": int(n_latents), "n_features": int(d),
+        "n_samples": int(spectrum.n_samples), "objective": objective, "objective_lam": float(lam),
+        "objective_alpha": float(alpha), "method": method, "dataset": dataset, **provenance(),
+        "spec": "SPEC.md (linvae), sections 1-3 and 7",
+    }
+    attrs.update({f"config_{k}": v for k, v in (config or {}).items()})
+    ds.attrs = {k: _attr_value(v) for k, v in attrs.items()}
+    return ds
+
+
+def dataset_params(ds: xr.Dataset) -> Params:
+    """The trained parameters stored in ``ds`` (:data:`PARAMETER_DIMS`), grid axis first, as :class:`Params`;
+    a Dataset without them (e.g. theory only) is an :class:`InputError`."""
+    missing = [name for name in PARAMETER_DIMS if name not in ds]
+    if missing:
+        raise InputError(f"the Dataset lacks trained parameters {', '.join(missing)}; "
+                         "pass the output of linvae.scan")
+    return Params(**{name: ds[name].transpose(*dims).values for name, dims in PARAMETER_DIMS.items()})
+
+
+def dataset_objective(ds: xr.Dataset) -> Objective:
+    """The :class:`linvae.model.Objective` recorded in ``ds.attrs`` (``objective``, ``objective_lam``,
+    ``objective_alpha``; a file without them is a β-VAE)."""
+    return Objective(str(ds.attrs.get("objective", "beta")), lam=float(ds.attrs.get("objective_lam", 0.0)),
+                     alpha=float(ds.attrs.get("objective_alpha", 0.0)))
+
+
+def add_theory(ds: xr.Dataset) -> xr.Dataset:
+    """Add the closed-form optimum of the dataset's objective (attrs ``objective``, ``objective_lam``,
+    ``objective_alpha``) at its ``T`` grid and spectrum: :func:`linvae.theory.optimum` (SPEC.md §3, §5; LR latents
+    reading two modes included, ``theory_partner`` links them) and :func:`linvae.theory.thresholds`, with
+    ``β_c,k = T_k V / σ_dec²``.
+    """
+    eig = ds["pca_eigenvalue"].values
+    objective = dataset_objective(ds)
+    sigma_dec2 = float(ds.attrs["sigma_dec2"])
+    with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
+        branch = jax.tree.map(np.asarray, optimum(ds["T"].values, eig, objective, int(ds.attrs["n_latents"]),
+                                                  sigma_dec2))
+        Tk = np.asarray(thresholds(eig, objective, sigma_dec2))
+        beta_Tk = np.asarray(beta_from_price(Tk, sigma_dec2, float(ds.attrs["total_variance"])))
+    return assign(
+        ds, theory_threshold=Tk, theory_beta_threshold=beta_Tk, theory_M2=branch.M2, theory_sigma2=branch.sigma2,
+        theory_log_sigma2=branch.log_sigma2, theory_rate=branch.rate, theory_partner=branch.partner.astype(np.int32),
+        theory_distortion=branch.total_distortion, theory_total_rate=branch.total_rate,
+        theory_penalty=branch.total_penalty, theory_loss=branch.loss,
+        theory_n_active=branch.n_active.astype(np.int32),
+    )
+
+
+def theory_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, **kwargs) -> xr.Dataset:
+    """:func:`new_dataset` followed by :func:`add_theory`: everything answerable without training."""
+    return add_theory(new_dataset(spectrum, T, n_latents=n_latents, sigma_dec2=sigma_dec2, **kwargs))

@@ -1,0 +1,13 @@
+"""Training: a whole T-grid of linear VAEs in one ``jax.jit(jax.vmap(…))`` call, by the exact (covariance) method or
+the paper's minibatch protocol, with checkpoints, resume and several processes (SPEC.md §4, §6).
+
+:func:`scan` is the pipeline: data → split and standardise → train → results Dataset → analysis. Imports
+:mod:`linvae.model`, :mod:`linvae.theory`, :mod:`linvae.data`, :mod:`linvae.results` and :mod:`linvae.analysis`.
+"""
+
+from linvae.train._config import ScanConfig
+from linvae.train._distributed import init_distributed, init_from_env
+from linvae.train._engine import GridRun, TrainResult
+from linvae.train._scan import scan
+
+__all__ = ["scan", "ScanConfig", "TrainResult", "GridRun", "init_distributed", "init_from_env"]
