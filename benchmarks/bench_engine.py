@@ -37,10 +37,13 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import linvae  # noqa: E402
-from linvae import _engine, _exact, _sgd  # noqa: E402
+from linvae.data import spectrum_from_eigenvalues, synthetic_data  # noqa: E402
+from linvae.model import Objective  # noqa: E402
+from linvae.theory import optimum, price_grid  # noqa: E402
+from linvae.train import _engine, _exact, _sgd  # noqa: E402  (the engine's internals are what is timed)
 
 D, K, BATCH = 19, 32, 256
-LAM = 0.45 ** np.arange(D)
+EIG = 0.45 ** np.arange(D)
 
 
 def peak_rss_mib():
@@ -60,12 +63,15 @@ def sgd_inputs(G, x_train, x_val):
     grid_sh, replicated = _engine.grid_sharding()
     state = jax.vmap(_sgd.init_state, in_axes=(0, None, None, None))(jax.random.split(key, G), D, K, jnp.float32)
     vb, vm = _sgd.row_blocks(x_val, 8192, jnp.float32)
-    betas = np.geomspace(1e-4, 1, G) * LAM.sum()
-    args = (jnp.asarray(betas, jnp.float32), jnp.full((G,), 3e-4, jnp.float32), jnp.int32(10**9), jnp.int32(10**9),
-            jax.random.split(jax.random.fold_in(key, 1), G), jax.random.PRNGKey(2), jnp.asarray(x_train, jnp.float32),
-            jnp.zeros(D, jnp.float32), vb, vm, jnp.float32(1.0))
-    on_grid = (0, 1, 4)
-    args = tuple(jax.device_put(a, grid_sh if i in on_grid else replicated) for i, a in enumerate(args))
+    betas = np.geomspace(1e-4, 1, G) * EIG.sum()
+    args = _sgd.SgdArgs(
+        beta=jnp.asarray(betas, jnp.float32), learning_rate=jnp.full((G,), 3e-4, jnp.float32),
+        budget=jnp.int32(10**9), patience=jnp.int32(10**9), key=jax.random.split(jax.random.fold_in(key, 1), G),
+        shared_key=jax.random.PRNGKey(2), x_train=jnp.asarray(x_train, jnp.float32), center=jnp.zeros(D, jnp.float32),
+        val_blocks=vb, val_mask=vm, sigma_dec2=jnp.float32(1.0), objective=Objective(), alpha_warmup=jnp.int32(0))
+    per_point = {name for name, axis in _sgd.SGD_AXES._asdict().items() if axis == 0}
+    args = args._replace(**{name: jax.device_put(value, grid_sh if name in per_point else replicated)
+                            for name, value in args._asdict().items() if name != "objective"})
     return _engine.shard_grid(state, grid_sh), args, grid_sh
 
 
@@ -74,8 +80,8 @@ def bench_streams(G, steps, x_train, x_val):
     state, args, grid_sh = sgd_inputs(G, x_train, x_val)
     times = {}
     for shared in (True, False):
-        compiled = _sgd.make_period(steps, BATCH, False, shared, grid_sh).lower(state, jnp.int32(0), *args).compile()
-        _, times[shared] = timed(compiled, state, jnp.int32(0), *args)
+        compiled = _sgd.make_period(steps, BATCH, False, shared, grid_sh).lower(state, jnp.int32(0), args).compile()
+        _, times[shared] = timed(compiled, state, jnp.int32(0), args)
     return {"G": G, "steps": steps, "shared_s": times[True], "independent_s": times[False],
             "shared_speedup": times[False] / times[True]}
 
@@ -84,24 +90,28 @@ def bench_sgd(G, steps, x_train, x_val):
     state, args, grid_sh = sgd_inputs(G, x_train, x_val)
     period = _sgd.make_period(steps, BATCH, False, True, grid_sh)
     t0 = time.perf_counter()
-    compiled = period.lower(state, jnp.int32(0), *args).compile()
+    compiled = period.lower(state, jnp.int32(0), args).compile()
     compile_s = time.perf_counter() - t0
-    initial = _sgd._grid_expected_loss()(state.params, args[8], args[9], args[7], args[0], args[10], None)[0]
-    out, grid_s = timed(compiled, state, jnp.int32(0), *args)
+    initial = _sgd._grid_expected_loss()(state.params, args.val_blocks, args.val_mask, args.center, args.beta,
+                                         args.sigma_dec2, args.objective)[0]
+    out, grid_s = timed(compiled, state, jnp.int32(0), args)
     assert np.all(np.asarray(out.best_val) < np.asarray(initial)), "sgd did not lower the validation loss"
     # Per-point loop: the same model compiled for one point, called once per point.
     one_sh = _engine.grid_sharding()[0] if jax.local_device_count() == 1 else None
     one_period = _sgd.make_period(steps, BATCH, False, True, one_sh)
     pick = lambda tree, g: jax.tree.map(lambda a: a[g:g + 1], tree)  # noqa: E731
     host_state = jax.device_get(state)
-    host_args = [jax.device_get(a) for a in args]
-    one_compiled = one_period.lower(pick(host_state, 0), jnp.int32(0), *tuple(
-        a[0:1] if i in (0, 1, 4) else a for i, a in enumerate(host_args))).compile()
+    host_args = jax.device_get(args)
+
+    def point_args(g):  # the per-point inputs of point g, the shared ones as they are
+        return host_args._replace(beta=host_args.beta[g:g + 1], learning_rate=host_args.learning_rate[g:g + 1],
+                                  key=host_args.key[g:g + 1])
+
+    one_compiled = one_period.lower(pick(host_state, 0), jnp.int32(0), point_args(0)).compile()
     t0 = time.perf_counter()
     losses = []
     for g in range(G):
-        st = one_compiled(pick(host_state, g), jnp.int32(0), *tuple(
-            a[g:g + 1] if i in (0, 1, 4) else a for i, a in enumerate(host_args)))
+        st = one_compiled(pick(host_state, g), jnp.int32(0), point_args(g))
         losses.append(float(st.best_val[0]))
     loop_s = time.perf_counter() - t0
     np.testing.assert_allclose(losses, np.asarray(out.best_val), rtol=2e-3)  # same answer both ways
@@ -113,7 +123,7 @@ def bench_sgd(G, steps, x_train, x_val):
 # ---- exact --------------------------------------------------------------------------------------------------
 
 def bench_exact(G, spectrum):
-    T = linvae.temperature_grid(1e-4, 1, G) if G > 1 else np.array([1e-2])
+    T = price_grid(1e-4, 1, G) if G > 1 else np.array([1e-2])
     cfg = linvae.ScanConfig(method="exact", n_latents=K)
     betas = T * spectrum.total_variance
 
@@ -124,10 +134,10 @@ def bench_exact(G, spectrum):
     run()                                   # compiles (and trains once)
     first_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    grid_run, params, _, _ = run()
+    result = run()
     grid_s = time.perf_counter() - t0
-    steps = int(np.sum(grid_run.state.step))
-    err = max_dM2(params, spectrum, T)
+    steps = int(np.sum(result.run.state.step))
+    err = max_dM2(result.params, spectrum, T)
     assert err < 1e-3, f"exact grid misses the closed form: max |dM2| = {err:.2e}"
     _exact.train_grid(spectrum, betas[:1], cfg, dtype=jnp.float32, progress=False)   # compile the 1-point model
     t0 = time.perf_counter()
@@ -144,18 +154,18 @@ def max_dM2(params, spectrum, T):
     A = np.asarray(params.encoder_weight)
     mu2 = np.einsum("gkd,de,gke->gk", A, C, A)
     M2 = np.sort(mu2 / (mu2 + np.exp(np.asarray(params.log_sigma2_bias))), axis=1)[:, ::-1]
-    th = np.asarray(linvae.closed_form(T, spectrum.eigenvalues, K).M2)
+    th = np.asarray(optimum(T, spectrum.eigenvalues, n_latents=K).M2)
     th = np.pad(th, ((0, 0), (0, K - th.shape[1])))
     return float(np.abs(M2 - th).max())
 
 
 def main():
     grid_sizes = [int(g) for g in args.grid.split(",")]
-    x, Q = linvae.synthetic_data(LAM, 60_000, seed=0)
+    x, Q = synthetic_data(EIG, 60_000, seed=0)
     x_train, x_val = x[:50_000], x[50_000:]
-    spectrum = linvae.spectrum_from_eigenvalues(LAM, eigenvectors=Q)
-    device = f"{jax.devices()[0].device_kind} x{jax.local_device_count()} ({platform.processor() or platform.machine()}, " \
-             f"{os.cpu_count()} cores)"
+    spectrum = spectrum_from_eigenvalues(EIG, eigenvectors=Q)
+    cpu = platform.processor() or platform.machine()
+    device = f"{jax.devices()[0].device_kind} x{jax.local_device_count()} ({cpu}, {os.cpu_count()} cores)"
     print(f"linvae engine benchmark on {device}; jax {jax.__version__}; d={D}, K={K}, batch {BATCH}")
     rows = []
     for G in grid_sizes:

@@ -80,9 +80,9 @@ def main():
         t = eigs / eigs.sum()
         alpha_n = float(np.exp(rng.uniform(np.log(t.min()), np.log(t.max()))))
         objective = linvae.Objective("lr", alpha=alpha_n * eigs.sum() / 2)       # σ_dec² = 1
-        mixes = np.flatnonzero(np.any(linvae.objective_optimum(grid, eigs, objective, K).partner >= 0, axis=-1))
+        mixes = np.flatnonzero(np.any(linvae.optimum(grid, eigs, objective, K).partner >= 0, axis=-1))
         T = float(grid[rng.choice(mixes)] if mixes.size and rng.random() < 0.8 else rng.choice(grid))
-        ours = linvae.objective_optimum(T, eigs, objective, K)
+        ours = linvae.optimum(T, eigs, objective, K)
         mixing += bool(np.any(ours.partner >= 0))
         found = minimise(t, T, alpha_n, K, args.starts, rng)
         rel = (found - float(ours.loss)) / float(ours.loss)
@@ -98,10 +98,10 @@ def main():
     eigs = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
     t, alpha_n, K = eigs / eigs.sum(), 1 / eigs.sum(), 4
     objective = linvae.Objective("lr", alpha=0.5)
-    T = linvae.temperature_grid(1e-3, 2, 64)
-    linvae.objective_optimum(T, eigs, objective, K)                     # compile
+    T = linvae.price_grid(1e-3, 2, 64)
+    linvae.optimum(T, eigs, objective, K)                     # compile
     start = time.perf_counter()
-    linvae.objective_optimum(T, eigs, objective, K)
+    linvae.optimum(T, eigs, objective, K)
     closed = time.perf_counter() - start
     minimise(t, 0.0858, alpha_n, K, 1, rng)                             # compile
     start = time.perf_counter()

@@ -5,8 +5,20 @@ activity criteria, and the tables and report text (SPEC.md §7, §8). Runs on a 
 """
 
 from linvae.analysis._criteria import (
-    ACTIVE, BONHEME_LEGEND, MIXED, PASSIVE, ActivityThresholds, Criteria, Onsets, activity_criteria, bonheme_class,
-    criterion_onsets, gaussian_entropy, mean_representation_entropy, onset_levels, renyi_entropy,
+    ACTIVE,
+    BONHEME_LEGEND,
+    MIXED,
+    PASSIVE,
+    ActivityThresholds,
+    Criteria,
+    Onsets,
+    activity_criteria,
+    bonheme_class,
+    criterion_onsets,
+    gaussian_entropy,
+    mean_representation_entropy,
+    onset_levels,
+    renyi_entropy,
     silverman_bandwidth,
 )
 from linvae.analysis._dataset import add_activity_criteria, add_analysis

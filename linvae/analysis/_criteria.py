@@ -16,10 +16,10 @@ frozen :class:`ActivityThresholds`. The rules, with ``x`` running over held-out 
 Units: **every entropy here is in bits (log base 2)**, the Rényi estimator's and the Gaussian closed form's alike,
 so one threshold scale serves both; KL rates stay in nats, as everywhere in linvae.
 
-Closed-form onsets (:func:`onset_levels`, :func:`criterion_onsets`): on the β-VAE optimum (SPEC.md §3) an active mode has
-``mean μ_k² = Var μ_k = 1 − τ_k``, ``σ_k² = τ_k`` (constant over the data) and ``R_k = −½ log τ_k``, a collapsed one
-``μ_k ≡ 0``, ``σ_k² = 1``. Each rule is then a threshold ``τ*`` on ``τ_k = T / T_k``: mode ``k`` is called active
-for ``T`` below ``T_k τ*``.
+Closed-form onsets (:func:`onset_levels`, :func:`criterion_onsets`): on the β-VAE optimum (SPEC.md §3) an active
+mode has ``mean μ_k² = Var μ_k = 1 − τ_k``, ``σ_k² = τ_k`` (constant over the data) and ``R_k = −½ log τ_k``, a
+collapsed one ``μ_k ≡ 0``, ``σ_k² = 1``. Each rule is then a threshold ``τ*`` on ``τ_k = T / T_k``: mode ``k`` is
+called active for ``T`` below ``T_k τ*``; other objectives follow their own ``M²(T)`` (:func:`criterion_onsets`).
 
 The heavy numerics are plain array functions; names are attached only in :func:`linvae.analysis.add_activity_criteria`.
 """

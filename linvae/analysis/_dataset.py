@@ -14,7 +14,12 @@ import xarray as xr
 
 from linvae._errors import InputError
 from linvae.analysis._criteria import (
-    BONHEME_LEGEND, ActivityThresholds, Onsets, activity_criteria, criterion_onsets, gaussian_entropy,
+    BONHEME_LEGEND,
+    ActivityThresholds,
+    Onsets,
+    activity_criteria,
+    criterion_onsets,
+    gaussian_entropy,
     mean_representation_entropy,
 )
 from linvae.analysis._fits import collapse_fit

@@ -5,10 +5,22 @@ WorldClim bioclimatic layers (SPEC.md §1, §9). Imports nothing from the rest o
 from linvae.data._pca import Spectrum, moments, pca_spectrum, spectrum_from_covariance, spectrum_from_eigenvalues
 from linvae.data._splits import Split, random_split, split_from_labels
 from linvae.data._tables import (
-    Table, default_spectrum, default_table, feature_scale, load_table, standardized_spectrum, synthetic_data,
+    Table,
+    default_spectrum,
+    default_table,
+    feature_scale,
+    load_table,
+    standardized_spectrum,
+    synthetic_data,
 )
 from linvae.data._worldclim import (
-    BIOCLIM, BlockSplit, BlockSplitConfig, find_layers, load_worldclim, spatial_block_split, worldclim_table,
+    BIOCLIM,
+    BlockSplit,
+    BlockSplitConfig,
+    find_layers,
+    load_worldclim,
+    spatial_block_split,
+    worldclim_table,
 )
 
 __all__ = [

@@ -20,8 +20,8 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from linvae.data._tables import Table
 from linvae._errors import InputError
+from linvae.data._tables import Table
 
 __all__ = ["BIOCLIM", "find_layers", "load_worldclim", "BlockSplitConfig", "BlockSplit", "spatial_block_split",
            "worldclim_table"]

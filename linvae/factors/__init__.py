@@ -21,25 +21,31 @@ The scan (:func:`factor_scan`) takes the encoder of each scan point from a hook:
 λβ-VAE global optimum (:func:`linvae.theory.optimum`). :func:`factor_experiment` runs the λβ-VAE over a
 grid of ``(λ, T)`` and returns an ``xarray.Dataset`` (docs/factors.md).
 
-Why informativeness is lost, and why λ > 0 keeps it longer (the T-axis explanation, docs/factors.md). The optimum
-of every objective of the family reads PCA modes of ``C``: latent ``k`` is ``z_k = √(M_k²/λ_k) u_kᵀ y + σ_k ε``
-with ``σ_k² = 1 − M_k²``, so ``ρ_kj² = M_k² (u_kᵀ g_j)² / λ_k`` and
-``I(z; v) = −½ Σ_k log(1 − M_k² (1 − σ_n²/λ_k))``: a factor is known only through the signal fractions ``M_k²`` of
-the modes its column ``g_j`` overlaps. The λβ penalty multiplies the mean-path coupling of every mode by the same
-``p = 1 + λ``, so every collapse threshold moves by the same factor, ``T_k(λ) = (1 + λ)² λ_k / V`` (SPEC.md §5):
-mode ``k`` informs about the factors exactly while ``T < (1 + λ)² T_k``, the whole code while
-``T < (1 + λ)² T_1``, and on the axis ``T / (1 + λ)²`` the collapse points of all λ coincide. Only the onsets
-align, not the curves: just below its threshold ``M² ≈ (1 − T/T_k(λ)) / (2p − 1)``.
+Why λ > 0 keeps information longer: :mod:`linvae.factors._experiment` and docs/factors.md.
 
 Imports :mod:`linvae.theory`, :mod:`linvae.data` and :mod:`linvae.results`.
 """
 
 from linvae.factors._experiment import (
-    FactorScan, beta_vae_encoder, factor_experiment, factor_scan, lambda_beta_encoder, lambda_beta_weights,
+    FactorScan,
+    beta_vae_encoder,
+    factor_experiment,
+    factor_scan,
+    lambda_beta_encoder,
+    lambda_beta_weights,
 )
 from linvae.factors._metrics import (
-    FactorMetrics, discretise, factor_covariance, factor_metrics, gaussian_mutual_information, histogram_mig,
-    histogram_mutual_information, joint_mutual_information, latent_factor_correlation, mig, sap,
+    FactorMetrics,
+    discretise,
+    factor_covariance,
+    factor_metrics,
+    gaussian_mutual_information,
+    histogram_mig,
+    histogram_mutual_information,
+    joint_mutual_information,
+    latent_factor_correlation,
+    mig,
+    sap,
 )
 
 __all__ = [

@@ -1,8 +1,20 @@
 """Scans of encoders over the information price on the factor model, and the λβ experiment over (λ, T)
-(Vu, Wan & Wei 2026; docs/factors.md)."""
+(Vu, Wan & Wei 2026; docs/factors.md).
+
+Why informativeness is lost, and why λ > 0 keeps it longer (the T-axis explanation, docs/factors.md). The optimum
+of every objective of the family reads PCA modes of ``C``: latent ``k`` is ``z_k = √(M_k²/λ_k) u_kᵀ y + σ_k ε``
+with ``σ_k² = 1 − M_k²``, so ``ρ_kj² = M_k² (u_kᵀ g_j)² / λ_k`` and
+``I(z; v) = −½ Σ_k log(1 − M_k² (1 − σ_n²/λ_k))``: a factor is known only through the signal fractions ``M_k²`` of
+the modes its column ``g_j`` overlaps. The λβ penalty multiplies the mean-path coupling of every mode by the same
+``p = 1 + λ``, so every collapse threshold moves by the same factor, ``T_k(λ) = (1 + λ)² λ_k / V`` (SPEC.md §5):
+mode ``k`` informs about the factors exactly while ``T < (1 + λ)² T_k``, the whole code while
+``T < (1 + λ)² T_1``, and on the axis ``T / (1 + λ)²`` the collapse points of all λ coincide. Only the onsets
+align, not the curves: just below its threshold ``M² ≈ (1 − T/T_k(λ)) / (2p − 1)``.
+"""
 
 import functools
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -189,7 +201,8 @@ def factor_experiment(mixing, noise_var, lams, n_latents, *, T=None, beta=None, 
     ds = xr.Dataset(
         coords={"lam": lams, "T": T, "beta": ("T", T * V / sigma_dec2),
                 "T_rescaled": (("lam", "T"), T / (1 + lams[:, None]) ** 2), "latent": np.arange(n_latents),
-                "factor": np.arange(G.shape[1]), "mode": np.arange(1, G.shape[0] + 1), "feature": np.arange(G.shape[0])},
+                "factor": np.arange(G.shape[1]), "mode": np.arange(1, G.shape[0] + 1),
+                "feature": np.arange(G.shape[0])},
         data_vars={
             "mutual_information": (FACTOR_SCHEMA["mutual_information"].dims, metrics.mutual_information),
             **{name: (FACTOR_SCHEMA[name].dims, getattr(metrics, name))

@@ -5,16 +5,38 @@ The bottom layer of linvae: it imports nothing from the rest of the package.
 
 from linvae.model._linear import (
     Params as Params,
+)
+from linvae.model._linear import (
     decode as decode,
+)
+from linvae.model._linear import (
     encode as encode,
+)
+from linvae.model._linear import (
     exact_loss as exact_loss,
+)
+from linvae.model._linear import (
     exact_penalty as exact_penalty,
+)
+from linvae.model._linear import (
     exact_terms as exact_terms,
+)
+from linvae.model._linear import (
     expected_loss as expected_loss,
+)
+from linvae.model._linear import (
     init_params as init_params,
+)
+from linvae.model._linear import (
     kl_per_latent as kl_per_latent,
+)
+from linvae.model._linear import (
     lr_penalty as lr_penalty,
+)
+from linvae.model._linear import (
     objective_penalty as objective_penalty,
+)
+from linvae.model._linear import (
     sample_loss as sample_loss,
 )
 from linvae.model._objective import OBJECTIVE_KINDS as OBJECTIVE_KINDS

@@ -8,7 +8,13 @@ from linvae.plot._criteria import plot_activity_criteria
 from linvae.plot._factors import plot_factor_experiment
 from linvae.plot._objectives import plot_lr_latents, plot_phase_diagram
 from linvae.plot._scan import (
-    plot_all, plot_diagnostics, plot_duality, plot_order_parameters, plot_split_map, plot_theory, plot_truncation,
+    plot_all,
+    plot_diagnostics,
+    plot_duality,
+    plot_order_parameters,
+    plot_split_map,
+    plot_theory,
+    plot_truncation,
 )
 from linvae.plot._style import rank_colors, save_figure, shown_ranks
 

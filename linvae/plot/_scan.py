@@ -16,8 +16,21 @@ from matplotlib.ticker import MaxNLocator
 
 from linvae.plot._criteria import plot_activity_criteria
 from linvae.plot._style import (
-    FIT, GUIDE, MEASURED, T_LABEL, THEORY, beta_law, by_mode, collapse_law, rank_colorbar, rank_colors, ranked,
-    require, save_figure, shown_ranks, style_legend,
+    FIT,
+    GUIDE,
+    MEASURED,
+    T_LABEL,
+    THEORY,
+    beta_law,
+    by_mode,
+    collapse_law,
+    rank_colorbar,
+    rank_colors,
+    ranked,
+    require,
+    save_figure,
+    shown_ranks,
+    style_legend,
 )
 
 __all__ = ["plot_theory", "plot_order_parameters", "plot_truncation", "plot_duality", "plot_diagnostics",

@@ -4,11 +4,22 @@ closed-form columns.
 """
 
 from linvae.results._dataset import (
-    add_theory, dataset_objective, dataset_params, new_dataset, provenance, theory_dataset,
+    add_theory,
+    dataset_objective,
+    dataset_params,
+    new_dataset,
+    provenance,
+    theory_dataset,
 )
 from linvae.results._io import load, save
 from linvae.results._schema import (
-    FACTOR_SCHEMA, PARAMETER_DIMS, SCHEMA, Variable, assign, named, schema_markdown,
+    FACTOR_SCHEMA,
+    PARAMETER_DIMS,
+    SCHEMA,
+    Variable,
+    assign,
+    named,
+    schema_markdown,
 )
 
 __all__ = [

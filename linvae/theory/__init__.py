@@ -6,13 +6,28 @@ Every function takes ``objective=Objective()`` (the β-VAE by default) where the
 """
 
 from linvae.theory._beta import (
-    Landau, beta_from_price, critical_betas, information_price, local_price, price_grid, reduced_min_loss,
-    sampled_path_utility, stationary_weights,
+    Landau,
+    beta_from_price,
+    critical_betas,
+    information_price,
+    local_price,
+    price_grid,
+    reduced_min_loss,
+    sampled_path_utility,
+    stationary_weights,
 )
 from linvae.theory._branch import Branch
 from linvae.theory._family import (
-    Coupling, collapse_is_continuous, coupling, follows_beta_law, landau, mode_loss, mode_signal, mode_threshold,
-    reduced_loss, thresholds,
+    Coupling,
+    collapse_is_continuous,
+    coupling,
+    follows_beta_law,
+    landau,
+    mode_loss,
+    mode_signal,
+    mode_threshold,
+    reduced_loss,
+    thresholds,
 )
 from linvae.theory._lr_mixing import MixedLatent, lr_mixed_latent
 from linvae.theory._optimum import BetaChoice, MeanPath, choose_beta, mean_path, optimum, signal_onsets

@@ -66,9 +66,34 @@ def lr_mixed_latent(T, t_i, t_j, alpha_n) -> MixedLatent:
     inputs; evaluated on safe values where the point does not exist (no NaN).
     """
     dtype = jnp.result_type(t_i, t_j, float)
-    t_i, t_j = jnp.asarray(t_i, dtype), jnp.asarray(t_j, dtype)
-    T = jnp.asarray(T, dtype)
-    alpha_n = jnp.asarray(alpha_n, dtype)
+    t_i, t_j, T, alpha_n = (jnp.asarray(v, dtype) for v in (t_i, t_j, T, alpha_n))
+    exists, sigma2, M2, shares, means, noise, penalty = _interior(T, t_i, t_j, alpha_n)
+    # t_j = 0: the limit t_j → 0, a β-VAE latent on mode i whose LR cost the null direction cancels
+    null = (t_i > 0) & (t_j <= 0) & (alpha_n > 0) & (T > 0)
+    t_safe = jnp.where(null, t_i, 1.0)
+    null_s = jnp.where(null, T, 0.5) / t_safe
+    sigma2 = jnp.where(null, null_s, sigma2)
+    M2 = jnp.where(null, -jnp.expm1(jnp.log(jnp.where(null, T, 0.5)) - jnp.log(t_safe)), M2)
+    share_i, share_j = jnp.where(null, M2, shares[0]), jnp.where(null, 0, shares[1])
+    m_i, m_j = jnp.where(null, t_safe * null_s**2, means[0]), jnp.where(null, 0, means[1])
+    d_i, d_j = m_i + jnp.where(null, t_safe * null_s * M2, noise[0]), m_j + jnp.where(null, 0, noise[1])
+    penalty = jnp.where(null, 0, penalty)
+    exists = (exists | null) & (sigma2 < 1)
+    log_s = jnp.where(exists, jnp.log(jnp.where(exists, sigma2, 1)), 0.0)
+    return MixedLatent(
+        exists=exists, M2=jnp.where(exists, M2, 0), sigma2=jnp.where(exists, sigma2, 1),
+        share_i=jnp.where(exists, share_i, 0), share_j=jnp.where(exists, share_j, 0),
+        mean_distortion_i=jnp.where(exists, m_i, t_i), mean_distortion_j=jnp.where(exists, m_j, t_j),
+        distortion_i=jnp.where(exists, d_i, t_i), distortion_j=jnp.where(exists, d_j, t_j),
+        penalty=jnp.where(exists, penalty, alpha_n),
+        loss=jnp.where(exists, d_i + d_j - T * log_s + penalty, jnp.inf),
+    )
+
+
+def _interior(T, t_i, t_j, alpha_n):
+    """The interior stationary point of :func:`lr_mixed_latent` for ``t_i, t_j > 0``, evaluated on safe values
+    where it does not apply (no NaN): ``(exists, σ², M², shares c_k t_k, mean-path errors, sampled-path noise
+    w_k² σ², LR cost)``."""
     ok = (t_i > 0) & (t_j > 0) & (t_i != t_j) & (alpha_n > 0) & (T > 0)
     ti, tj = jnp.where(ok, t_i, 2.0), jnp.where(ok, t_j, 1.0)
     an, Ts = jnp.where(ok, alpha_n, 1.0), jnp.where(ok, T, 1.0)
@@ -82,28 +107,8 @@ def lr_mixed_latent(T, t_i, t_j, alpha_n) -> MixedLatent:
     w2_i, w2_j = c_i * ti * rho, c_j * tj * rho
     m_i = ti * (1 - c_i * (ti + g)) ** 2 + w2_i * c_j * tj
     m_j = tj * (1 - c_j * (tj + g)) ** 2 + w2_j * c_i * ti
-    # t_j = 0: the limit t_j → 0, a β-VAE latent on mode i whose LR cost the null direction cancels
-    null = (t_i > 0) & (t_j <= 0) & (alpha_n > 0) & (T > 0)
-    t_safe = jnp.where(null, t_i, 1.0)
-    null_s = jnp.where(null, T, 0.5) / t_safe
-    sigma2 = jnp.where(null, null_s, sigma2)
-    M2 = jnp.where(null, -jnp.expm1(jnp.log(jnp.where(null, T, 0.5)) - jnp.log(t_safe)), M2)
-    share_i, share_j = jnp.where(null, M2, c_i * ti), jnp.where(null, 0, c_j * tj)
-    m_i, m_j = jnp.where(null, t_safe * null_s**2, m_i), jnp.where(null, 0, m_j)
-    d_i, d_j = m_i + jnp.where(null, t_safe * null_s * M2, w2_i * sigma2), m_j + jnp.where(null, 0, w2_j * sigma2)
-    penalty = jnp.where(null, 0, ti * tj / an)
-    exists = (ok & (n > 0) & (c_i > 0) & (c_j > 0) | null) & (sigma2 < 1)
-    log_s = jnp.where(exists, jnp.log(jnp.where(exists, sigma2, 1)), 0.0)
-    return MixedLatent(
-        exists=exists, M2=jnp.where(exists, M2, 0), sigma2=jnp.where(exists, sigma2, 1),
-        share_i=jnp.where(exists, share_i, 0), share_j=jnp.where(exists, share_j, 0),
-        mean_distortion_i=jnp.where(exists, m_i, t_i), mean_distortion_j=jnp.where(exists, m_j, t_j),
-        distortion_i=jnp.where(exists, d_i, t_i), distortion_j=jnp.where(exists, d_j, t_j),
-        penalty=jnp.where(exists, penalty, alpha_n),
-        loss=jnp.where(exists, d_i + d_j - T * log_s + penalty, jnp.inf),
-    )
-
-
+    exists = ok & (n > 0) & (c_i > 0) & (c_j > 0)
+    return exists, sigma2, M2, (c_i * ti, c_j * tj), (m_i, m_j), (w2_i * sigma2, w2_j * sigma2), ti * tj / an
 
 
 def lr_optimum(T, eigenvalues, objective: Objective, n_latents=None, sigma_dec2=1.0) -> Branch:
@@ -210,7 +215,7 @@ def _fill_mixed(fields, row, chosen, gain, one, mixed, t, I, J, K, alpha_n, T):
     partner = np.full(d, -1, np.int32)
     for p in pairs:
         i, j = I[p], J[p]
-        m = jax.tree.map(lambda x: x[row, p], mixed)
+        m = jax.tree.map(lambda x, p=p: x[row, p], mixed)
         main = i if m.share_i >= m.share_j else j
         for k, other, mean_dist, dist in ((i, j, m.mean_distortion_i, m.distortion_i),
                                           (j, i, m.mean_distortion_j, m.distortion_j)):

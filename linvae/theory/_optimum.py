@@ -10,13 +10,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from linvae._errors import InputError
+from linvae._numerics import log_bisect
 from linvae.model import Objective
 from linvae.theory._beta import (
-    beta_from_price, beta_mean_path_truncated_distortion, beta_mean_path_utility, beta_optimum, beta_thresholds,
+    beta_from_price,
+    beta_mean_path_truncated_distortion,
+    beta_mean_path_utility,
+    beta_optimum,
+    beta_thresholds,
 )
 from linvae.theory._branch import Branch
 from linvae.theory._family import mode_signal, normalised_spectrum, one_mode_optimum, thresholds
-from linvae._numerics import log_bisect
 from linvae.theory._lr_mixing import lr_optimum
 
 __all__ = ["BetaChoice", "MeanPath", "optimum", "choose_beta", "mean_path", "signal_onsets"]

@@ -70,8 +70,8 @@ class ScanConfig:
         need(self.sigma_dec2 > 0, "sigma_dec2 must be positive", self.sigma_dec2, "use e.g. 1")
         need(self.steps >= 1, "steps must be at least 1", self.steps, "use e.g. --steps 500000")
         need(self.batch_size >= 1, "batch size must be at least 1", self.batch_size, "use e.g. 256")
-        need(self.learning_rate is None or self.learning_rate > 0, "the learning rate must be positive", self.learning_rate,
-             "use e.g. --learning-rate 3e-4")
+        need(self.learning_rate is None or self.learning_rate > 0, "the learning rate must be positive",
+             self.learning_rate, "use e.g. --learning-rate 3e-4")
         need(self.eval_every is None or self.eval_every >= 1, "eval_every must be at least 1", self.eval_every,
              "leave it unset for one epoch")
         need(0 < self.patience <= 1, "patience must be a fraction in (0, 1]", self.patience, "use e.g. 0.1")

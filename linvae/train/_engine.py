@@ -21,7 +21,8 @@ import os
 import pathlib
 import sys
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,8 +31,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from linvae._errors import InputError
 
-__all__ = ["GridRun", "TrainResult", "grid_devices", "grid_sharding", "init_grid", "place", "shard_grid", "to_host", "point_flags",
-           "run_grid", "save_checkpoint", "load_checkpoint", "tree_where", "all_finite"]
+__all__ = ["GridRun", "TrainResult", "grid_devices", "grid_sharding", "padded_size", "init_grid", "place", "shard_grid",
+           "to_host", "point_flags", "run_grid", "save_checkpoint", "load_checkpoint", "tree_where", "all_finite"]
 
 
 def tree_where(mask, new, old):

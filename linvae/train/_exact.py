@@ -147,7 +147,8 @@ def _split_lr(p, n_latents, n_modes):
 def lr_scaled_loss(p, eig, beta_s, n_latents, alpha_s):
     """LR-VAE loss over ``β`` in the whitened basis with the decoder as a parameter (module docstring):
     ``f = [‖Λ^{1/2}(I − V B)‖_F² + tr(Λ V Σ Vᵀ)] / (2β_s) + ½ [‖B‖² + Σ (expm1(s) − s)] + α_s ‖B V − I_K‖_F²``
-    with ``α_s = α / β``; ``A = B Λ^{−1/2} U_keepᵀ``, ``W = U_keep Λ^{1/2} V`` give :func:`linvae.model.exact_loss` / β."""
+    with ``α_s = α / β``; ``A = B Λ^{−1/2} U_keepᵀ``, ``W = U_keep Λ^{1/2} V`` give
+    :func:`linvae.model.exact_loss` / β."""
     m = eig.shape[0]
     B, V, s = _split_lr(p, n_latents, m)
     R = jnp.eye(m, dtype=p.dtype) - V @ B

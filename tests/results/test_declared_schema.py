@@ -1,0 +1,71 @@
+"""One declarative results schema: every variable a scan or an ``add_*`` writes is declared once (dimensions,
+``long_name``, ``units``), every declared variable is written by some path, and the documentation's schema table is
+generated from the declaration."""
+
+import pathlib
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import linvae
+from linvae.data import Table, synthetic_data
+from linvae.results import FACTOR_SCHEMA, SCHEMA, assign, schema_markdown
+
+dtype_promotion = "standard"  # trains through optax
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EIG = np.array([3.0, 1.5, 0.6, 0.2])
+
+
+@pytest.fixture(scope="module")
+def written():
+    """Every variable and coordinate the library writes: theory only, a β-VAE scan with its split and per-sample
+    coordinates stored, and a λβ scan (whose law is not the β-VAE's, so it adds the fit of the closed form)."""
+    x, _ = synthetic_data(EIG, 2000, seed=0)
+    coords = {"lat": np.linspace(-60, 60, 2000), "lon": np.linspace(-170, 170, 2000), "cell_area": np.ones(2000)}
+    table = Table(values=x, features=("a", "b", "c", "d"), source="test", coords=coords)
+    T = linvae.price_grid(1e-3, 1, 6)
+    config = dict(method="exact", n_latents=3, steps=2000)
+    beta = linvae.scan(table, T, linvae.ScanConfig(**config), store_split=True, progress=False)
+    lam = linvae.scan(x, T, linvae.ScanConfig(**config, objective="lambda-beta", lam=0.5), progress=False)
+    theory = linvae.theory_dataset(linvae.pca_spectrum(x), T, n_latents=3)
+    return [theory, beta, lam]
+
+
+def test_every_written_variable_is_declared_with_its_dims_and_attrs(written):
+    for ds in written:
+        for name, var in ds.variables.items():
+            if name == "sample":  # the per-sample dimension has no coordinate variable of its own
+                continue
+            assert name in SCHEMA, f"{name} is written but not declared in linvae.results.SCHEMA"
+            declared = SCHEMA[name]
+            assert var.dims == declared.dims, f"{name}: dims {var.dims}, declared {declared.dims}"
+            assert var.attrs["long_name"] == declared.long_name
+            assert var.attrs.get("units") == declared.units
+
+
+def test_every_declared_variable_is_written_by_some_path(written):
+    union = set().union(*(ds.variables for ds in written))
+    assert set(SCHEMA) - union == set(), "declared but never written"
+
+
+def test_undeclared_names_cannot_be_written():
+    with pytest.raises(KeyError, match="not declared"):
+        assign(xr.Dataset(), not_in_the_schema=np.zeros(3))
+
+
+def test_factor_experiment_follows_its_schema():
+    from linvae.factors import factor_experiment
+
+    ds = factor_experiment(np.eye(4, 2), 0.1, [0.0, 1.0], 2, T=np.geomspace(1e-3, 1, 5))
+    assert set(ds.variables) == set(FACTOR_SCHEMA)
+    for name, var in ds.variables.items():
+        assert var.dims == FACTOR_SCHEMA[name].dims and var.attrs["long_name"] == FACTOR_SCHEMA[name].long_name
+
+
+def test_docs_schema_page_is_generated_from_the_declaration():
+    page = (ROOT / "docs" / "schema.md").read_text()
+    for schema in (SCHEMA, FACTOR_SCHEMA):
+        assert schema_markdown(schema) in page, (
+            "docs/schema.md is out of date: regenerate it with `python -m linvae.results > docs/schema.md`")
