@@ -7,7 +7,8 @@ For G in {1, 8, 32, 64} grid points (d = 19, K = 32, spectrum 0.45^k, batch 256)
   3. prints model-steps per second and their ratio, peak memory, and writes everything to JSON.
 
 Usage:  python benchmarks/bench_engine.py [--steps 2000] [--grid 1,8,32,64] [--devices N] [--out bench.json]
-``--devices N`` splits the grid over N XLA CPU devices (sets XLA_FLAGS before JAX starts).
+``--devices N`` splits the grid over N XLA CPU devices (sets XLA_FLAGS before JAX starts its backend, which
+happens at the first computation, not at ``import jax``).
 """
 
 import argparse
@@ -18,6 +19,16 @@ import resource
 import sys
 import time
 
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import linvae
+from linvae.data import spectrum_from_eigenvalues, synthetic_data
+from linvae.model import Objective
+from linvae.theory import optimum, price_grid
+from linvae.train import _engine, _exact, _sgd  # the engine's internals are what is timed
+
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -27,20 +38,6 @@ def parse():
     p.add_argument("--out", default="bench_engine.json", help="JSON output (default bench_engine.json)")
     return p.parse_args()
 
-
-args = parse()
-if args.devices > 1:
-    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={args.devices}"
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-import linvae  # noqa: E402
-from linvae.data import spectrum_from_eigenvalues, synthetic_data  # noqa: E402
-from linvae.model import Objective  # noqa: E402
-from linvae.theory import optimum, price_grid  # noqa: E402
-from linvae.train import _engine, _exact, _sgd  # noqa: E402  (the engine's internals are what is timed)
 
 D, K, BATCH = 19, 32, 256
 EIG = 0.45 ** np.arange(D)
@@ -159,7 +156,7 @@ def max_dM2(params, spectrum, T):
     return float(np.abs(M2 - th).max())
 
 
-def main():
+def main(args):
     grid_sizes = [int(g) for g in args.grid.split(",")]
     x, Q = synthetic_data(EIG, 60_000, seed=0)
     x_train, x_val = x[:50_000], x[50_000:]
@@ -197,4 +194,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    arguments = parse()
+    if arguments.devices > 1:  # read by XLA when JAX starts its backend, at the first computation
+        os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={arguments.devices}"
+    main(arguments)

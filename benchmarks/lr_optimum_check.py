@@ -1,11 +1,11 @@
-"""Check and time ``objective_optimum`` for the LR-VAE with fewer latents than modes (docs/objectives.md §6).
+"""Check and time ``linvae.optimum`` for the LR-VAE with fewer latents than modes (docs/objectives.md §6).
 
 Its assignment assumes that latents read disjoint modes (not proven). For random cases (spectrum, K ≤ d, α̃
 between the smallest and the largest t_k, T chosen where a latent mixes in 80 % of the cases) this script
   1. checks the answer: scipy's trust-region Newton on the full matrix LR loss (written here from SPEC.md §5, exact
-     gradient and Hessian by jax, float64) from random starts must find nothing below ``objective_optimum`` and
+     gradient and Hessian by jax, float64) from random starts must find nothing below ``linvae.optimum`` and
      should reach it; it prints the largest relative difference and the number of mixing cases;
-  2. times ``objective_optimum`` on a 64-point T grid against the scipy minimisation of one grid point, side by side.
+  2. times ``linvae.optimum`` on a 64-point T grid against the scipy minimisation of one grid point, side by side.
 
 Usage:  python benchmarks/lr_optimum_check.py [--cases 60] [--starts 12] [--seed 7] [--max-d 6]
 """
@@ -15,13 +15,13 @@ import platform
 import time
 
 import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.optimize
 
-jax.config.update("jax_enable_x64", True)
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.optimize  # noqa: E402
+import linvae
 
-import linvae  # noqa: E402
+jax.config.update("jax_enable_x64", True)  # before any array is made: the check runs in float64
 
 
 def parse():
@@ -90,9 +90,9 @@ def main():
         print(f"case {case:3d}: d={d} K={K} α̃={alpha_n:.3g} T={T:.3g} mixing={bool(np.any(ours.partner >= 0))!s:5} "
               f"scipy − optimum = {rel:+.1e} (relative)", flush=True)
     print(f"\n{args.cases} cases ({mixing} with a latent reading two modes), {args.starts} scipy starts each: "
-          f"largest |relative difference| {worst:.1e}; scipy below objective_optimum by at most {-worst_below:.1e}")
+          f"largest |relative difference| {worst:.1e}; scipy below linvae.optimum by at most {-worst_below:.1e}")
     ok = worst_below > -1e-9
-    print("CHECK", "passed: nothing below objective_optimum" if ok else "FAILED: scipy found a lower loss")
+    print("CHECK", "passed: nothing below linvae.optimum" if ok else "FAILED: scipy found a lower loss")
 
     # timing: the closed-form optimum on a 64-point grid vs one scipy minimisation (one point, one start)
     eigs = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
@@ -108,7 +108,7 @@ def main():
     minimise(t, 0.0858, alpha_n, K, 1, rng)
     one = time.perf_counter() - start
     print(f"\non {platform.processor() or platform.machine()}, jax {jax.__version__} ({jax.default_backend()}):")
-    print(f"objective_optimum, 64 T points, d = 6, K = 4: {closed * 1e3:.0f} ms "
+    print(f"linvae.optimum, 64 T points, d = 6, K = 4: {closed * 1e3:.0f} ms "
           f"({closed / 64 * 1e3:.1f} ms per point)")
     print(f"scipy trust-exact, one T point, one start:    {one * 1e3:.0f} ms  "
           f"-> closed form is {one / (closed / 64):.0f}x faster per point and per start")

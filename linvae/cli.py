@@ -32,14 +32,14 @@ def _grid(text):
 
 def _eigenvalues(text):
     try:
-        lam = np.array([float(v) for v in text.split(",") if v.strip()], dtype=np.float64)
+        eig = np.array([float(v) for v in text.split(",") if v.strip()], dtype=np.float64)
     except ValueError:
         raise InputError(f"malformed --eigenvalues {text!r}; expected comma-separated numbers, e.g. 4,2,1") from None
-    if lam.size == 0 or not np.all(np.isfinite(lam)):
+    if eig.size == 0 or not np.all(np.isfinite(eig)):
         raise InputError(f"--eigenvalues must be finite numbers, found {text!r}")
-    if lam.max() <= 0 or lam.min() < -1e-9 * lam.max():
+    if eig.max() <= 0 or eig.min() < -1e-9 * eig.max():
         raise InputError(f"--eigenvalues must be non-negative with a positive one, found {text!r}")
-    return lam
+    return eig
 
 
 def _positive(name, value):
@@ -76,9 +76,9 @@ def _objective(args):
 
 def _print_modes(ds, file=None):
     print(f"{'mode':>4}  {'lambda_k':>11}  {'T_k':>11}  {'beta_c,k':>11}", file=file)
-    for k, lam, tk, bk in zip(ds["mode"].values, ds["pca_eigenvalue"].values, ds["theory_threshold"].values,
+    for k, eig, tk, bk in zip(ds["mode"].values, ds["pca_eigenvalue"].values, ds["theory_threshold"].values,
                               ds["theory_beta_threshold"].values):
-        print(f"{k:>4}  {lam:>11.4e}  {tk:>11.4e}  {bk:>11.4e}", file=file)
+        print(f"{k:>4}  {eig:>11.4e}  {tk:>11.4e}  {bk:>11.4e}", file=file)
 
 
 def cmd_theory(args):
@@ -103,8 +103,7 @@ def cmd_theory(args):
     )
     linvae.save(ds, out)
     _print_modes(ds)
-    if args.objective != "beta":
-        print(f"objective {args.objective} (lam = {args.lam:g}, alpha = {args.alpha:g})")
+    print(f"objective {args.objective} (lam = {args.lam:g}, alpha = {args.alpha:g})")
     print(f"V = {spectrum.total_variance:.6g}, K = {K}, {T.size} T points in [{T[0]:.3g}, {T[-1]:.3g}]; wrote {out}")
 
 

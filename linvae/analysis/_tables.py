@@ -87,7 +87,8 @@ def _percent(x):
 
 def _duality_lines(ds):
     table = duality_table(ds)
-    beta = ds.attrs.get("objective", "beta") == "beta"
+    # the objective's own thresholds get a column where they are not λ_k/V (every objective but the β-VAE)
+    beta = np.allclose(table["theory_threshold"].values, table["pca_fraction"].values, rtol=1e-9, atol=0)
     where = ds.attrs.get("analysis_split", "test")
     extra = "" if beta else f"  {'theory T_k':>10}  {'T_k rel':>8}"
     lines = [f"Duality (SPEC.md §7): fitted collapse threshold T_k and utility dD_k (measured on the {where} split) "

@@ -58,8 +58,8 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
       n_latents: ``K``; sigma_dec2: decoder variance convention (fixes ``β = T V / σ_dec²``).
       features: feature names (``d``); data_scale: per-feature standardisation scale, or ``None``.
       dataset, objective, method: provenance strings; config: extra scalars stored as attrs ``config_*``.
-      objective, lam, alpha: the objective of the family (SPEC.md §5, :class:`linvae.Objective`) the theory columns
-        of :func:`add_theory` describe, stored as attrs ``objective``, ``objective_lam``, ``objective_alpha``.
+      objective, lam, alpha: the objective of the family (SPEC.md §5, :class:`linvae.model.Objective`) the theory
+        columns of :func:`add_theory` describe, stored as attrs ``objective``, ``objective_lam``, ``objective_alpha``.
     """
     Objective(objective, lam=float(lam), alpha=float(alpha))  # validates (InputError)
     T = np.asarray(T, dtype=np.float64)

@@ -137,7 +137,9 @@ def mode_threshold(t, total_variance, objective: Objective = _BETA, sigma_dec2=1
     kappa, t_scale = _kappa(t, total_variance, objective, sigma_dec2)
     positive = t > 0
     # Collapse where the (a, w) Hessian at the collapsed point, [[T, −κ̃], [−κ̃, t]] per unit, loses positivity.
-    return jnp.where(positive, t_scale * kappa**2 / jnp.where(positive, t, 1), jnp.where(kappa > 0, jnp.inf, 0))
+    # κ̃ (κ̃/t) rather than κ̃²/t: exactly t for the β-VAE (κ̃ = t), the kernel's λ_k/V, with no rounding at the boundary.
+    return jnp.where(positive, t_scale * kappa * (kappa / jnp.where(positive, t, 1)),
+                     jnp.where(kappa > 0, jnp.inf, 0))
 
 
 def one_mode_optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigma_dec2=1.0) -> Branch:

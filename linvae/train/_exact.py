@@ -70,6 +70,7 @@ import numpy as np
 import optax
 
 from linvae.model import Params, exact_penalty, exact_terms
+from linvae.theory import coupling
 from linvae.train import _engine
 from linvae.train._engine import TrainResult
 
@@ -352,17 +353,17 @@ def to_params(p, spectrum, keep, n_latents, kind="beta", kappa=1.0) -> Params:
                   log_sigma2_bias=s, decoder_weight=W, decoder_bias=np.broadcast_to(spectrum.mean, (g, d)).copy())
 
 
-def objective_weights(config, betas):
-    """Per-point ``(β used in training, weight)`` for :func:`make_period` (module docstring): sampled λβ trains the
-    β-VAE at ``β / (1 + λ)``; ``weight`` is ``κ = 1 + λ`` (λβ), ``α / β`` (LR) or 1."""
+def objective_weights(objective, betas, eigenvalues):
+    """Per-point ``(β used in training, weight)`` for :func:`make_period` (module docstring), from the objective's
+    one-mode reduction (:func:`linvae.theory.coupling`): the eliminated-decoder program trains at ``β / s_T`` (sampled
+    λβ: ``β / (1 + λ)``) with ``weight = κ/t = p`` (λβ: ``1 + λ``; β-VAE: 1); LR keeps its decoder and takes
+    ``weight = α / β``."""
     betas = np.asarray(betas, np.float64)
-    if config.objective == "lambda-beta-sampled":
-        return betas / (1 + config.lam), np.ones_like(betas)
-    if config.objective == "lambda-beta":
-        return betas, np.full_like(betas, 1 + config.lam)
-    if config.objective == "lr":
-        return betas, config.alpha / betas
-    return betas, np.ones_like(betas)
+    if objective.kind == "lr":
+        return betas, float(objective.alpha) / betas
+    with jax.enable_x64(True):
+        c = coupling(np.asarray(eigenvalues, np.float64), objective)
+    return betas / float(c.t_scale), np.full_like(betas, float(np.max(c.p)))
 
 
 def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_every=30.0, fingerprint="",
@@ -382,7 +383,7 @@ def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_ev
     keys = jax.random.split(jax.random.PRNGKey(config.seed), g)
     state, betas_p = _engine.init_grid(functools.partial(init_state, kind=kind), keys, betas, n_points, K,
                                        int(keep.sum()), dtype)
-    train_betas, weights = objective_weights(config, betas_p)
+    train_betas, weights = objective_weights(config.objective_spec, betas_p, eig)
     grid_sh, replicated = _engine.grid_sharding(lapack_inside=True)
     on_grid = lambda a: _engine.place(jnp.asarray(a, dtype), grid_sh)  # noqa: E731
     args = ExactArgs(T=on_grid(betas_p * config.sigma_dec2 / spectrum.total_variance),

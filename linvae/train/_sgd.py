@@ -1,4 +1,4 @@
-"""The paper's minibatch protocol for one model, vmapped over the grid by :mod:`linvae._engine` (SPEC.md §6).
+"""The paper's minibatch protocol for one model, vmapped over the grid by :mod:`linvae.train._engine` (SPEC.md §6).
 
 Adam (step size traced), minibatches drawn on the device, one reparameterised sample per row, affine (or
 constant) log-variance head. After every period of ``eval_every`` updates the model is evaluated on the

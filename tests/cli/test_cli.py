@@ -8,7 +8,8 @@ import pytest
 import xarray as xr
 
 import linvae
-from linvae.cli import main
+from linvae.cli import build_parser, main
+from linvae.data import synthetic_data
 
 dtype_promotion = "standard"  # the demo trains through optax (see conftest)
 
@@ -21,7 +22,7 @@ def run(capsys, *argv):
 
 @pytest.fixture
 def data_files(tmp_path):
-    x, _ = linvae.synthetic_data([4.0, 2.0, 1.0, 0.5], 500, seed=0)
+    x, _ = synthetic_data([4.0, 2.0, 1.0, 0.5], 500, seed=0)
     x = x * np.array([1.0, 10.0, 0.1, 3.0]) + 5.0
     np.save(tmp_path / "x.npy", x)
     np.savetxt(tmp_path / "x.csv", x, delimiter=",", header="a,b,c,d", comments="")
@@ -115,3 +116,20 @@ def test_demo_writes_results_and_figures(tmp_path, capsys):
     assert ds.sizes["mode"] == 11 and "theory_M2" in ds
     assert (tmp_path / "demo" / "theory.png").stat().st_size > 10_000
     assert "active modes" in out
+
+
+def test_lr_is_a_hidden_alias_of_learning_rate(capsys):
+    """``--learning-rate`` is the option; the old ``--lr`` still parses to the same ScanConfig learning rate and is
+    not advertised in the help."""
+    parser = build_parser()
+    base = ["scan", "--data", "x.npy", "--out", "r.nc"]
+    new = parser.parse_args([*base, "--learning-rate", "0.05"])
+    old = parser.parse_args([*base, "--lr", "0.05"])
+    assert new.learning_rate == old.learning_rate == 0.05
+    config = linvae.ScanConfig(learning_rate=old.learning_rate)
+    assert config.learning_rate == config.effective_learning_rate == 0.05
+    assert parser.parse_args(base).learning_rate is None  # the method's default
+    with pytest.raises(SystemExit):
+        parser.parse_args(["scan", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--learning-rate" in help_text and "--lr " not in help_text

@@ -1,28 +1,30 @@
-"""Figures (linvae._plots): each is built from a real scan and carries the artists its caption promises."""
+"""Figures of a scan (linvae.plot): each is built from a real scan and carries the artists its caption promises."""
 
 import jax
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
 import linvae
-from linvae import _plots
+import linvae.plot
+from linvae.data import synthetic_data
 
 dtype_promotion = "standard"  # the scan trains through optax (see conftest)
 
 
 @pytest.fixture(scope="module")
 def ds():
-    x = linvae.synthetic_data([4, 2, 1, 0.5, 0.1], 3000, seed=0)[0]
+    x = synthetic_data([4, 2, 1, 0.5, 0.1], 3000, seed=0)[0]
     with jax.numpy_dtype_promotion("standard"):
-        return linvae.scan(x, linvae.temperature_grid(1e-3, 1, 12), linvae.ScanConfig(method="exact", n_latents=6),
+        return linvae.scan(x, linvae.price_grid(1e-3, 1, 12), linvae.ScanConfig(method="exact", n_latents=6),
                            standardize=False, progress=False)
 
 
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
-    _plots.plt.close("all")
+    plt.close("all")
 
 
 def _data_axes(fig):
@@ -39,15 +41,15 @@ def _assert_labelled(ax):
 
 def test_shown_ranks_keeps_signal_ranks_only(ds):
     # five data modes, six latents: the sixth ranked latent carries no signal anywhere in the scan
-    assert _plots.shown_ranks(ds) == 5
-    assert _plots.shown_ranks(ds, min_signal=2.0) == 1  # never fewer than the first rank
+    assert linvae.plot.shown_ranks(ds) == 5
+    assert linvae.plot.shown_ranks(ds, min_signal=2.0) == 1  # never fewer than the first rank
 
 
 def test_order_parameters(ds):
-    fig = _plots.plot_order_parameters(ds)
+    fig = linvae.plot.plot_order_parameters(ds)
     axes = _data_axes(fig)
     assert len(axes) == 3 and len(fig.axes) == 4  # three panels and the rank colour bar
-    n = _plots.shown_ranks(ds)
+    n = linvae.plot.shown_ranks(ds)
     for ax in axes:
         assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
         assert len(_measured_lines(ax)) == n
@@ -65,9 +67,9 @@ def test_order_parameters(ds):
 
 
 def test_truncation(ds):
-    fig = _plots.plot_truncation(ds)
+    fig = linvae.plot.plot_truncation(ds)
     left, right = _data_axes(fig)
-    n = _plots.shown_ranks(ds)
+    n = linvae.plot.shown_ranks(ds)
     assert (left.get_xscale(), left.get_yscale(), right.get_yscale()) == ("log", "log", "log")
     assert len(_measured_lines(left)) == n
     best = ds["truncated_distortion"].min("T").values
@@ -84,14 +86,14 @@ def test_truncation(ds):
 
 
 def test_duality(ds):
-    fig = _plots.plot_duality(ds)
+    fig = linvae.plot.plot_duality(ds)
     (ax,) = _data_axes(fig)
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
     _assert_labelled(ax)
     diagonal = [line for line in ax.get_lines() if line.get_label() == "y = x"]
     assert len(diagonal) == 1
     np.testing.assert_array_equal(*diagonal[0].get_data())
-    n = _plots.shown_ranks(ds)
+    n = linvae.plot.shown_ranks(ds)
     points = [c for c in ax.collections if isinstance(c, PathCollection)]
     offsets = [c.get_offsets() for c in points]
     assert sum(len(o) for o in offsets) == n + 5  # one point per ranked mode + 5 PCA fractions
@@ -103,18 +105,18 @@ def test_duality_skips_ranks_without_a_fit(ds):
     broken = ds.copy(deep=True)
     broken["collapse_threshold"][1] = np.nan
     broken["utility_spectrum"][2] = 0.0
-    fig = _plots.plot_duality(broken)
+    fig = linvae.plot.plot_duality(broken)
     (ax,) = _data_axes(fig)
-    n = _plots.shown_ranks(ds)
+    n = linvae.plot.shown_ranks(ds)
     assert sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)) == n - 2 + 5
     assert any("2, 3" in t.get_text() for t in ax.texts)
 
 
 def test_diagnostics(ds):
-    fig = _plots.plot_diagnostics(ds)
+    fig = linvae.plot.plot_diagnostics(ds)
     axes = _data_axes(fig)
     assert len(axes) == 2
-    n = _plots.shown_ranks(ds)
+    n = linvae.plot.shown_ranks(ds)
     for ax, ref in zip(axes, (1.0, 0.0)):
         assert ax.get_xscale() == "log"
         _assert_labelled(ax)
@@ -124,7 +126,7 @@ def test_diagnostics(ds):
 
 
 def test_theory_figure_masks_zero_rate(ds):
-    fig = _plots.plot_theory(ds)
+    fig = linvae.plot.plot_theory(ds)
     rd = _data_axes(fig)[1]
     for line in rd.get_lines():
         y = np.asarray(line.get_ydata(), float)
@@ -132,17 +134,17 @@ def test_theory_figure_masks_zero_rate(ds):
 
 
 def test_plot_all_writes_every_figure(ds, tmp_path):
-    _plots.plt.close("all")
-    paths = _plots.plot_all(ds, tmp_path / "figs")
+    plt.close("all")
+    paths = linvae.plot.plot_all(ds, tmp_path / "figs")
     stems = {"order_parameters", "truncation", "duality", "diagnostics", "theory", "activity_criteria"}
     assert {(p.stem, p.suffix) for p in paths} == {(s, f) for s in stems for f in (".png", ".pdf")}
     for path in paths:
         assert path.parent == tmp_path / "figs" and path.stat().st_size > 1000
         head = path.read_bytes()[:8]
         assert head.startswith(b"\x89PNG") if path.suffix == ".png" else head.startswith(b"%PDF")
-    assert not _plots.plt.get_fignums()  # every figure closed
+    assert not plt.get_fignums()  # every figure closed
 
 
 def test_missing_variables_name_what_is_needed(ds):
     with pytest.raises(linvae.InputError, match="missing collapse_threshold"):
-        _plots.plot_duality(ds.drop_vars("collapse_threshold"))
+        linvae.plot.plot_duality(ds.drop_vars("collapse_threshold"))

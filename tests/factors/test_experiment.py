@@ -1,111 +1,22 @@
-"""Ground-truth factor model (Vu, Wan & Wei 2026): closed-form mutual information against scipy's Gaussian
-entropies, MIG and SAP on representations with known answers, closed form against the histogram estimator and
-regressions on samples, and the β-VAE scan (λ = 0) losing factor information mode by mode at its thresholds."""
+"""Factor scans and the λβ-VAE factor experiment (Vu, Wan & Wei 2026): the β-VAE scan (λ = 0) losing factor
+information mode by mode at its thresholds, the λβ encoder as the global optimum of the λβ loss, and the (λ, T)
+experiment keeping the information longer by (1 + λ)²."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import scipy.stats
+import scipy.optimize
+import xarray as xr
 
 import linvae
-from linvae import _factors
+from linvae import factors
 
+# private on purpose: the compiled (λ, T) grid, to check that new λ, T or fraction values do not recompile it
+from linvae.factors._experiment import _experiment_grid
 
-def random_model(seed=0, d=6, s=3, m=4):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(d, s)), 0.3, rng.normal(size=(m, d)) * 0.5, rng.uniform(0.2, 1.0, m)
-
-
-def joint_covariance(A, sigma2, G, noise_var):
-    """Covariance of (z, v) built from the generative model: z = A (G v + n) + σ ε."""
-    C = G @ G.T + noise_var * np.eye(G.shape[0])
-    zz = A @ C @ A.T + np.diag(sigma2)
-    zv = A @ G
-    return np.block([[zz, zv], [zv.T, np.eye(G.shape[1])]])
-
-
-def sample(A, sigma2, G, noise_var, n, seed=1):
-    rng = np.random.default_rng(seed)
-    v = rng.normal(size=(n, G.shape[1]))
-    y = v @ G.T + np.sqrt(noise_var) * rng.normal(size=(n, G.shape[0]))
-    return y @ A.T + np.sqrt(sigma2) * rng.normal(size=(n, A.shape[0])), v
-
-
-def test_mutual_information_matches_scipy_entropies():
-    G, nv, A, s2 = random_model()
-    m, s = A.shape[0], G.shape[1]
-    J = joint_covariance(A, s2, G, nv)
-    H = lambda cov: scipy.stats.multivariate_normal(cov=cov).entropy()  # noqa: E731  (nats)
-    ref = np.array([[H(J[i, i]) + H(J[m + j, m + j]) - H(J[np.ix_([i, m + j], [i, m + j])]) for j in range(s)]
-                    for i in range(m)])
-    got = _factors.factor_metrics(A, s2, G, nv)
-    np.testing.assert_allclose(got.mutual_information, ref, rtol=1e-10)
-    joint = H(J[:m, :m]) + H(J[m:, m:]) - H(J)
-    np.testing.assert_allclose(float(got.joint_information), joint, rtol=1e-10)
-    assert float(got.joint_information) > float(np.max(ref))     # the code knows more than any one latent
-
-
-def test_identity_representation_is_maximal():
-    G, A = np.eye(3), np.eye(3)
-    got = _factors.factor_metrics(A, np.zeros(3), G, 0.0)
-    np.testing.assert_allclose(got.sap, 1.0, rtol=0)              # R² = 1 for the own latent, 0 for the others
-    assert np.all(np.isinf(got.mig_per_factor))                   # continuous I(z; v) of a noiseless copy is +inf
-    v = np.random.default_rng(2).normal(size=(20_000, 3))
-    per_factor, mean = _factors.histogram_mig(v, v, n_bins=20)
-    assert 0.99 < mean <= 1.0                                     # only the plug-in bias of the runner-up is lost
-    np.testing.assert_allclose(_factors.histogram_mutual_information(v, v).diagonal(), np.log(20), rtol=1e-12)
-
-
-def test_independent_representation_scores_zero():
-    G = np.random.default_rng(3).normal(size=(5, 3))
-    got = _factors.factor_metrics(np.zeros((4, 5)), np.ones(4), G, 0.1)
-    np.testing.assert_array_equal(got.mutual_information, 0)
-    assert float(got.mig) == 0 and float(got.sap) == 0 and float(got.joint_information) == 0
-    rng = np.random.default_rng(4)
-    _, mean = _factors.histogram_mig(rng.normal(size=(50_000, 4)), rng.normal(size=(50_000, 3)))
-    assert 0 <= mean < 0.005                                      # plug-in bias (19²/2N ≈ 0.004 nats) / log 20
-
-
-def test_duplicated_latent_gives_zero_gap_for_its_factor():
-    G = np.eye(2)
-    A = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])            # z = [v1, v1, v2] + equal noise
-    got = _factors.factor_metrics(A, np.full(3, 0.1), G, 0.0)
-    assert float(got.mig_per_factor[0]) == 0 and float(got.sap_per_factor[0]) == 0
-    assert float(got.mig_per_factor[1]) > 0.3 and float(got.sap_per_factor[1]) > 0.9
-    v = np.random.default_rng(5).normal(size=(20_000, 2))
-    per_factor, _ = _factors.histogram_mig(v[:, [0, 0, 1]], v)
-    assert per_factor[0] == 0 and per_factor[1] > 0.99
-
-
-def test_mig_closed_form_matches_histogram_estimator():
-    """Latents leaning towards one factor each, moderate correlations (I well below log n_bins). The plug-in
-    estimate on 200,000 samples with 20 equal-probability bins loses ≈ 5 % of the information to the discretisation
-    (data processing: it cannot exceed the continuous I except by the sample bias, 19²/2N ≈ 0.001 nats), so the
-    tolerance is: I_hist within [0.9 I − 0.005, I + 0.005] pair by pair, MIG within 10 % + 0.005 factor by factor."""
-    G, nv, _, _ = random_model(seed=6)
-    A = np.vstack([G.T / np.linalg.norm(G, axis=0)[:, None], 0.5 * np.random.default_rng(6).normal(size=(1, 6))])
-    A = A + 0.3 * np.random.default_rng(7).normal(size=A.shape)
-    s2 = np.full(4, 0.5)
-    got = _factors.factor_metrics(A, s2, G, nv, n_bins=20)
-    mi = np.asarray(got.mutual_information)
-    assert 0.5 < mi.max() < 0.5 * np.log(20) and float(np.min(got.mig_per_factor)) > 0.05
-    z, v = sample(A, s2, G, nv, 200_000)
-    hist = _factors.histogram_mutual_information(z, v, 20)
-    assert np.all(hist <= mi + 0.005) and np.all(hist >= 0.9 * mi - 0.005)
-    per_factor, mean = _factors.histogram_mig(z, v, n_bins=20)
-    np.testing.assert_allclose(per_factor, got.mig_per_factor, rtol=0.1, atol=0.005)
-    np.testing.assert_allclose(mean, got.mig, rtol=0.1)
-
-
-def test_sap_closed_form_matches_regressions_on_samples():
-    G, nv, A, s2 = random_model(seed=7)
-    z, v = sample(A, s2, G, nv, 100_000, seed=8)
-    r2 = np.array([[scipy.stats.linregress(z[:, i], v[:, j]).rvalue ** 2 for j in range(v.shape[1])]
-                   for i in range(z.shape[1])])
-    got = _factors.factor_metrics(A, s2, G, nv)
-    np.testing.assert_allclose(got.correlation**2, r2, atol=0.01)
-    np.testing.assert_allclose(got.sap_per_factor, _factors.sap(r2)[0], atol=0.01)
+LAMS = np.array([0.0, 1.0, 3.0])   # (1 + λ)² = 1, 4, 16: powers of two, so the rescaled thresholds are exact
+lambda_beta_weights = jax.jit(factors.lambda_beta_weights, static_argnums=3)  # λ and T traced: one compile
 
 
 # --- β-VAE scan (λ = 0) -----------------------------------------------------------------------------------------
@@ -121,7 +32,7 @@ def test_beta_vae_loses_factor_information_beyond_each_threshold():
     gains, nv = np.array([2.0, 1.4, 0.8]), 0.1
     G = orthogonal_mixing(gains)
     T = np.geomspace(1e-3, 1.0, 40)
-    scan = _factors.factor_scan(G, nv, T, n_latents=4)
+    scan = factors.factor_scan(G, nv, T, n_latents=4)
     Tk = scan.mode_thresholds
     np.testing.assert_allclose(Tk[:3], (gains**2 + nv) / (gains @ gains + 8 * nv), rtol=1e-12)
     tau = T[:, None] / Tk[:3]
@@ -143,9 +54,9 @@ def test_noiseless_joint_information_equals_the_closed_form_rate():
     closed form (SPEC.md §3, *derived* I(x; z_k) = R_k) — for a generic, entangled G."""
     G = np.random.default_rng(10).normal(size=(6, 3))
     T = np.geomspace(1e-3, 1.0, 15)
-    scan = _factors.factor_scan(G, 0.0, T, n_latents=5)
+    scan = factors.factor_scan(G, 0.0, T, n_latents=5)
     lam = np.linalg.eigvalsh(G @ G.T)[::-1]
-    rate = np.asarray(linvae.closed_form(T, lam, 5).total_rate)
+    rate = np.asarray(linvae.optimum(T, lam, n_latents=5).total_rate)
     np.testing.assert_allclose(scan.metrics.joint_information, rate, rtol=1e-9, atol=1e-12)
     assert rate[0] > 0 and rate[-1] == 0
 
@@ -153,37 +64,22 @@ def test_noiseless_joint_information_equals_the_closed_form_rate():
 def test_encoder_hook_is_used_per_scan_point():
     G = orthogonal_mixing([2.0, 1.0])
     T = np.array([0.01, 0.1])
-    hot = lambda lam, U, t, m: _factors.beta_vae_encoder(lam, U, 2 * t, m)  # noqa: E731  (T → 2T)
-    a = _factors.factor_scan(G, 0.1, T, 2, encoder=hot)
-    b = _factors.factor_scan(G, 0.1, 2 * T, 2)
+    hot = lambda lam, U, t, m: factors.beta_vae_encoder(lam, U, 2 * t, m)  # noqa: E731  (T → 2T)
+    a = factors.factor_scan(G, 0.1, T, 2, encoder=hot)
+    b = factors.factor_scan(G, 0.1, 2 * T, 2)
     np.testing.assert_allclose(a.metrics.mutual_information, b.metrics.mutual_information, rtol=1e-12)
-    assert not np.allclose(a.metrics.mutual_information, _factors.factor_scan(G, 0.1, T, 2).metrics.mutual_information)
+    assert not np.allclose(a.metrics.mutual_information, factors.factor_scan(G, 0.1, T, 2).metrics.mutual_information)
 
 
 def test_bad_mixing_raises():
     with pytest.raises(linvae.InputError, match="mixing"):
-        _factors.factor_scan(np.ones(3), 0.1, [0.1], 2)
+        factors.factor_scan(np.ones(3), 0.1, [0.1], 2)
     with pytest.raises(linvae.InputError, match="noise_var"):
-        _factors.factor_scan(np.ones((3, 2)), -1.0, [0.1], 2)
-
-
-def test_closed_forms_accept_jax_arrays_and_batch_axes():
-    G, nv, A, s2 = random_model(seed=11)
-    batched = _factors.factor_metrics(jnp.stack([A, 2 * A]), jnp.stack([s2, s2]), G, nv)
-    single = _factors.factor_metrics(2 * A, s2, G, nv)
-    np.testing.assert_allclose(batched.mig[1], single.mig, rtol=1e-12)
-    np.testing.assert_allclose(batched.joint_information[1], single.joint_information, rtol=1e-12)
+        factors.factor_scan(np.ones((3, 2)), -1.0, [0.1], 2)
 
 
 # --- λβ-VAE experiment (issue 6, item 4) -------------------------------------------------------------------------
 
-import scipy.optimize  # noqa: E402
-import xarray as xr  # noqa: E402
-
-from linvae import _factor_plots  # noqa: E402
-
-LAMS = np.array([0.0, 1.0, 3.0])   # (1 + λ)² = 1, 4, 16: powers of two, so the rescaled thresholds are exact
-lambda_beta_weights = jax.jit(_factors.lambda_beta_weights, static_argnums=3)  # λ and T traced: one compile
 
 
 def lambda_beta_loss_and_grad(params, C, beta, lam, K):
@@ -229,7 +125,7 @@ def test_lambda_beta_encoder_is_the_global_optimum(lam):
         ours = np.concatenate([A.ravel(), W.ravel(), np.log(s2)])
         loss, grad = lambda_beta_loss_and_grad(ours, C, T * V, lam, K)
         assert np.max(np.abs(grad)) < 1e-10
-        branch = linvae.objective_closed_form(T, lam_e, linvae.Objective("lambda-beta", lam=lam), K)
+        branch = linvae.optimum(T, lam_e, linvae.Objective("lambda-beta", lam=lam), K)
         np.testing.assert_allclose(2 * loss / V, float(branch.loss), rtol=1e-12)
         best = min((scipy.optimize.minimize(lambda_beta_loss_and_grad, rng.normal(size=ours.size) * 0.5, jac=True,
                                             args=(C, T * V, lam, K), method="BFGS", options={"gtol": 1e-10})
@@ -237,28 +133,28 @@ def test_lambda_beta_encoder_is_the_global_optimum(lam):
         assert best.fun >= loss - 1e-9 and best.fun - loss < 1e-7
         A_b, s2_b = best.x[:12].reshape(3, 4), np.exp(best.x[24:])    # the same code up to latent permutation/sign
         np.testing.assert_allclose(np.sort(s2_b), np.sort(s2), atol=1e-4)
-        np.testing.assert_allclose(_factors.joint_mutual_information(A_b, s2_b, G, nv),
-                                   _factors.joint_mutual_information(A, s2, G, nv), rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(factors.joint_mutual_information(A_b, s2_b, G, nv),
+                                   factors.joint_mutual_information(A, s2, G, nv), rtol=1e-4, atol=1e-6)
 
 
 def test_lambda_beta_encoder_at_zero_is_the_beta_vae():
-    C = _factors.factor_covariance(np.random.default_rng(23).normal(size=(5, 3)), 0.2)
+    C = factors.factor_covariance(np.random.default_rng(23).normal(size=(5, 3)), 0.2)
     lam_e, U = np.linalg.eigh(np.asarray(C))
     lam_e, U = jnp.asarray(lam_e[::-1]), jnp.asarray(U[:, ::-1])
     T = jnp.array([0.01, 0.1, 0.3, 2.0])
-    got = jax.jit(jax.vmap(lambda t: _factors.lambda_beta_encoder(0.0)(lam_e, U, t, 6)))(T)
-    ref = jax.jit(jax.vmap(lambda t: _factors.beta_vae_encoder(lam_e, U, t, 6)))(T)
+    got = jax.jit(jax.vmap(lambda t: factors.lambda_beta_encoder(0.0)(lam_e, U, t, 6)))(T)
+    ref = jax.jit(jax.vmap(lambda t: factors.beta_vae_encoder(lam_e, U, t, 6)))(T)
     for a, b in zip(got, ref):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
     with pytest.raises(linvae.InputError, match="lam"):
-        _factors.lambda_beta_encoder(-1.0)
+        factors.lambda_beta_encoder(-1.0)
 
 
 @pytest.fixture(scope="module")
 def experiment():
     G = np.random.default_rng(24).normal(size=(6, 3))               # entangled: every factor on every signal mode
     T = np.geomspace(1e-3, 30.0, 57)
-    return G, 0.1, T, _factors.factor_experiment(G, 0.1, LAMS, 4, T=T)
+    return G, 0.1, T, factors.factor_experiment(G, 0.1, LAMS, 4, T=T)
 
 
 def test_experiment_is_the_scan_with_the_lambda_beta_hook(experiment):
@@ -267,7 +163,7 @@ def test_experiment_is_the_scan_with_the_lambda_beta_hook(experiment):
     G, nv, T, ds = experiment
     assert ds["mutual_information"].dims == ("lam", "T", "latent", "factor")
     for i in (1, 2):                                                # λ = 0 is the β-VAE hook (tested above)
-        scan = _factors.factor_scan(G, nv, T, 4, encoder=_factors.lambda_beta_encoder(LAMS[i]))
+        scan = factors.factor_scan(G, nv, T, 4, encoder=factors.lambda_beta_encoder(LAMS[i]))
         np.testing.assert_allclose(ds["mutual_information"][i], scan.metrics.mutual_information, rtol=1e-12)
         np.testing.assert_allclose(ds["mig"][i], scan.metrics.mig, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(ds["sap"][i], scan.metrics.sap, rtol=1e-12, atol=1e-15)
@@ -275,13 +171,13 @@ def test_experiment_is_the_scan_with_the_lambda_beta_hook(experiment):
     V = ds.attrs["total_variance"]
     np.testing.assert_allclose(V, np.trace(G @ G.T) + 6 * nv, rtol=1e-14)
     np.testing.assert_allclose(ds["beta"], T * V, rtol=1e-15)
-    by_beta = _factors.factor_experiment(G, nv, [0.5, 2.0], 4, beta=ds["beta"].values[:5] * 2, sigma_dec2=0.5)
+    by_beta = factors.factor_experiment(G, nv, [0.5, 2.0], 4, beta=ds["beta"].values[:5] * 2, sigma_dec2=0.5)
     np.testing.assert_allclose(by_beta["T"], T[:5], rtol=1e-14)
-    compiled = _factors._experiment_grid._cache_size()
-    by_T = _factors.factor_experiment(G, nv, [0.5, 2.0], 4, T=T[:5])
+    compiled = _experiment_grid._cache_size()
+    by_T = factors.factor_experiment(G, nv, [0.5, 2.0], 4, T=T[:5])
     np.testing.assert_allclose(by_beta["joint_information"], by_T["joint_information"], rtol=1e-12)
-    _factors.factor_experiment(G, nv, [0.25, 7.0], 4, T=T[5:10], fraction=0.1)
-    assert _factors._experiment_grid._cache_size() == compiled       # new λ, T or fraction values: no recompile
+    factors.factor_experiment(G, nv, [0.25, 7.0], 4, T=T[5:10], fraction=0.1)
+    assert _experiment_grid._cache_size() == compiled       # new λ, T or fraction values: no recompile
 
 
 def test_informativeness_lost_beyond_the_threshold_and_kept_longer_with_lambda(experiment):
@@ -289,17 +185,17 @@ def test_informativeness_lost_beyond_the_threshold_and_kept_longer_with_lambda(e
     (T_1, (1 + λ)² T_1), zero beyond; at every T the information grows with λ."""
     G, nv, T, ds = experiment
     T1 = ds["threshold"].sel(lam=0).values[0]
-    I = ds["joint_information"].values
+    info = ds["joint_information"].values
     for i, lam in enumerate(LAMS):
         beyond = T >= (1 + lam) ** 2 * T1
-        assert np.all(I[i, beyond] == 0) and np.all(I[i, ~beyond] > 0)
+        assert np.all(info[i, beyond] == 0) and np.all(info[i, ~beyond] > 0)
         for name in ("mutual_information", "mig", "sap"):
             assert np.all(ds[name].values[i, beyond] == 0)
         assert np.all(ds["mig"].values[i, ~beyond] > 0)
         if lam > 0:
             window = (T > T1) & (T < (1 + lam) ** 2 * T1)
-            assert window.sum() >= 5 and np.all(I[i, window] > 0) and np.all(I[0, window] == 0)
-    assert np.all(np.diff(I, axis=0) >= -1e-12)
+            assert window.sum() >= 5 and np.all(info[i, window] > 0) and np.all(info[0, window] == 0)
+    assert np.all(np.diff(info, axis=0) >= -1e-12)
     drop = ds["information_drop_T"].values
     assert np.all(np.diff(drop) > 0) and np.all(drop < (1 + LAMS) ** 2 * T1)
 
@@ -325,7 +221,7 @@ def test_information_drop_point_and_limit(experiment):
     U = ds["pca_eigenvalue"].values, np.linalg.eigh(G @ G.T + nv * np.eye(6))[1][:, ::-1]
 
     def joint(T, lam):  # eager: the λβ encoder at one T, then I(z; v)
-        return float(_factors.joint_mutual_information(*lambda_beta_weights(*U, T, 4, lam), G, nv))
+        return float(factors.joint_mutual_information(*lambda_beta_weights(*U, T, 4, lam), G, nv))
 
     np.testing.assert_allclose(joint(1e-9, 3.0), limit, rtol=1e-6)
     for lam, t in zip(LAMS, ds["information_drop_T"].values):
@@ -341,36 +237,13 @@ def test_experiment_round_trips_through_netcdf(experiment, tmp_path):
     assert "sigma_dec2 = 1" in ds.attrs["beta_convention"]
 
 
-def test_factor_experiment_plot_has_the_expected_artists(experiment):
-    ds = experiment[3]
-    fig = _factor_plots.plot_factor_experiment(ds)
-    try:
-        axes = fig.axes
-        assert len(axes) == 4 and all(ax.get_xscale() == "log" for ax in axes)
-        for n, ax in enumerate(axes):                                    # (0, 0) (0, 1) (1, 0) (1, 1)
-            by_gid = lambda gid: [a for a in ax.get_lines() if a.get_gid() == gid]  # noqa: E731, B023
-            assert [c.get_label() for c in by_gid("curve")] == ["$\\lambda = 0$", "$\\lambda = 1$", "$\\lambda = 3$"]
-            rescaled = n % 2 == 1
-            assert len(by_gid("threshold")) == (1 if rescaled else 3)
-            assert len(by_gid("threshold_tick")) == (2 if rescaled else 6)   # modes 2, 3 per λ (or once)
-            assert len(by_gid("drop")) == (3 if n < 2 else 0)
-        top_lines = [a.get_xdata()[0] for a in axes[0].get_lines() if a.get_gid() == "threshold"]
-        np.testing.assert_allclose(top_lines, ds["threshold"].values[:, 0], rtol=1e-15)
-        rescaled_curve = axes[1].get_lines()[2]
-        np.testing.assert_allclose(rescaled_curve.get_xdata(), ds["T_rescaled"].values[1], rtol=1e-15)
-        assert len(fig.legends) == 1
-    finally:
-        import matplotlib.pyplot as plt
-        plt.close(fig)
-
-
 def test_factor_experiment_rejects_bad_input():
     G = np.ones((3, 2))
     with pytest.raises(linvae.InputError, match="exactly one of T"):
-        _factors.factor_experiment(G, 0.1, [0], 2)
+        factors.factor_experiment(G, 0.1, [0], 2)
     with pytest.raises(linvae.InputError, match="exactly one of T"):
-        _factors.factor_experiment(G, 0.1, [0], 2, T=[0.1], beta=[1.0])
+        factors.factor_experiment(G, 0.1, [0], 2, T=[0.1], beta=[1.0])
     with pytest.raises(linvae.InputError, match="lams"):
-        _factors.factor_experiment(G, 0.1, [-1.0], 2, T=[0.1])
+        factors.factor_experiment(G, 0.1, [-1.0], 2, T=[0.1])
     with pytest.raises(linvae.InputError, match="positive"):
-        _factors.factor_experiment(G, 0.1, [0], 2, T=[0.0, 0.1])
+        factors.factor_experiment(G, 0.1, [0], 2, T=[0.0, 0.1])

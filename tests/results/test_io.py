@@ -4,13 +4,14 @@ import numpy as np
 import xarray as xr
 
 import linvae
+from linvae.data import synthetic_data
 
 
 def make_dataset(K=5):
     rng = np.random.default_rng(0)
-    x, _ = linvae.synthetic_data([3.0, 1.0, 0.5, 0.0], 2000, seed=1)
+    x, _ = synthetic_data([3.0, 1.0, 0.5, 0.0], 2000, seed=1)
     spec = linvae.pca_spectrum(x + rng.normal(size=4))
-    return linvae.theory_dataset(spec, linvae.temperature_grid(1e-3, 1, 9), n_latents=K, sigma_dec2=0.5,
+    return linvae.theory_dataset(spec, linvae.price_grid(1e-3, 1, 9), n_latents=K, sigma_dec2=0.5,
                                  features=["a", "b", "c", "d"], dataset="unit-test",
                                  config={"standardize": False, "grid": "1e-3:1:9", "note": None})
 
@@ -33,7 +34,7 @@ def test_schema_dimensions_names_and_attrs():
         assert attr in ds.attrs, attr
     assert ds.attrs["n_latents"] == 5 and ds.attrs["n_features"] == 4 and ds.attrs["config_standardize"] == 0
     # theory variables agree with the closed form at the stored spectrum
-    b = linvae.closed_form(ds["T"].values, ds["pca_eigenvalue"].values, 5)
+    b = linvae.optimum(ds["T"].values, ds["pca_eigenvalue"].values, n_latents=5)
     np.testing.assert_allclose(ds["theory_M2"], b.M2)
     np.testing.assert_allclose(ds["theory_threshold"], ds["pca_fraction"].clip(min=0))
 

@@ -3,6 +3,7 @@
 import numpy as np
 
 import linvae
+from linvae.data import Split, synthetic_data
 
 dtype_promotion = "standard"  # trains through optax (see conftest)
 
@@ -12,9 +13,9 @@ LAM = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1, 0.03, 0.004, 0.0])
 def test_exact_scan_recovers_its_training_spectrum():
     """End to end: ``scan(method="exact")`` then the held-out analysis; thresholds and utilities ≈ λ_k / V of the
     (standardised) training split, within 2 % for λ_k / V > 1e-3 (sampling error of 100k/200k rows ≈ 0.6 %)."""
-    x, _ = linvae.synthetic_data(LAM[:8], 300_000, seed=5)
-    split = linvae.Split(np.arange(100_000), np.arange(100_000, 100_100), np.arange(100_100, 300_000))
-    ds = linvae.scan(x, linvae.temperature_grid(1e-5, 1, 33), linvae.ScanConfig(method="exact", n_latents=10,
+    x, _ = synthetic_data(LAM[:8], 300_000, seed=5)
+    split = Split(np.arange(100_000), np.arange(100_000, 100_100), np.arange(100_100, 300_000))
+    ds = linvae.scan(x, linvae.price_grid(1e-5, 1, 33), linvae.ScanConfig(method="exact", n_latents=10,
                                                                                  x64=True),
                      split=split, progress=False)
     x_eval = (x[split.test] - ds["data_mean"].values) / ds["data_scale"].values
@@ -29,7 +30,7 @@ def test_exact_scan_recovers_its_training_spectrum():
 def test_cli_scan_report_plot_and_bad_inputs(tmp_path, capsys):
     from linvae.cli import main
 
-    x, _ = linvae.synthetic_data([4.0, 2.0, 1.0, 0.5, 0.1], 3000, seed=2)
+    x, _ = synthetic_data([4.0, 2.0, 1.0, 0.5, 0.1], 3000, seed=2)
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "r.nc"
     code = main(["scan", "--data", str(tmp_path / "x.npy"), "--method", "exact", "--latents", "6",
@@ -65,7 +66,7 @@ def test_cli_scan_report_plot_and_bad_inputs(tmp_path, capsys):
 def test_data_carried_split_is_used(tmp_path):
     import xarray as xr
 
-    x, _ = linvae.synthetic_data([3.0, 1.0, 0.3], 600, seed=4)
+    x, _ = synthetic_data([3.0, 1.0, 0.3], 600, seed=4)
     labels = np.array(["train"] * 400 + ["val"] * 100 + ["test"] * 100)
     xr.Dataset({"x": (("sample", "feature"), x), "split": ("sample", labels)}).to_netcdf(tmp_path / "d.nc")
     table = linvae.load_table(tmp_path / "d.nc")

@@ -14,10 +14,12 @@ from rasterio.transform import from_origin
 
 import linvae
 from linvae import cli
+from linvae.data import BlockSplitConfig, find_layers, load_worldclim, random_split, spatial_block_split
 
 dtype_promotion = "standard"  # the scan below trains through optax
 
-SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "worldclim10m"
+ROOT = pathlib.Path(__file__).resolve().parents[2]  # this file is tests/data/test_worldclim.py
+SHARED = ROOT.parent / "shared" / "worldclim10m"
 real = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real WorldClim layers not found in {SHARED} "
                           "(the shared folder beside the project); these tests need them")
 
@@ -98,8 +100,8 @@ def small(tmp_path):
 
 def test_loader_reads_both_schemes_own_nodata_and_derives_bio7(small):
     folder, layers, valid = small
-    assert list(linvae.find_layers(folder)) == [1, 5, 6, 12]
-    ds = linvae.load_worldclim(folder)
+    assert list(find_layers(folder)) == [1, 5, 6, 12]
+    ds = load_worldclim(folder)
     assert list(ds.data_vars) == ["BIO1", "BIO5", "BIO6", "BIO7", "BIO12"]
     assert ds.sizes["cell"] == valid.sum()
     mask = np.zeros(valid.shape, bool)
@@ -120,21 +122,21 @@ def test_layer_names_at_every_resolution_and_folders_with_or_without_bio7(tmp_pa
     ones = np.ones((4, 8))
     for name in ("wc2.1_30s_bio_3.tif", "wc2.1_30s_bio_17.tif", "readme.tif", "wc2.1_30s_bio_20.tif"):
         _write(tmp_path / name, ones, nodata=-9.0)
-    assert list(linvae.find_layers(tmp_path)) == [3, 17]
+    assert list(find_layers(tmp_path)) == [3, 17]
     full = tmp_path / "full"
     full.mkdir()
     for b in range(1, 20):
         _write(full / f"wc2.1_2.5m_bio_{b}.tif", np.full((4, 8), float(b)), nodata=-9.0)
-    ds = linvae.load_worldclim(full)
+    ds = load_worldclim(full)
     assert list(ds.data_vars) == [f"BIO{b}" for b in range(1, 20)]
     assert ds["BIO7"].attrs["source_file"] == "wc2.1_2.5m_bio_7.tif"  # the file, not BIO5 - BIO6 = -1
     np.testing.assert_array_equal(ds["BIO7"].values, 7.0)
-    np.testing.assert_array_equal(linvae.load_worldclim(full, [7])["BIO7"].values, 7.0)
+    np.testing.assert_array_equal(load_worldclim(full, [7])["BIO7"].values, 7.0)
     pair = tmp_path / "pair"
     pair.mkdir()
     _write(pair / "wc2.1_2.5m_bio_5.tif", np.full((4, 8), 30.0), nodata=-9.0)
     _write(pair / "wc2.1_2.5m_bio_6.tif", np.full((4, 8), 12.0), nodata=-9.0)
-    ds = linvae.load_worldclim(pair, [7])
+    ds = load_worldclim(pair, [7])
     assert list(ds.data_vars) == ["BIO7"] and ds.sizes["cell"] == 32
     np.testing.assert_array_equal(ds["BIO7"].values, 18.0)
 
@@ -144,25 +146,26 @@ def test_layer_without_nodata_tag_masks_fill_values(tmp_path):
     values[0] = -3.4e38
     values[1, 0] = np.nan
     _write(tmp_path / "wc2.1_10m_bio_1.tif", values, nodata=None)
-    assert linvae.load_worldclim(tmp_path).sizes["cell"] == 32 - 8 - 1
+    assert load_worldclim(tmp_path).sizes["cell"] == 32 - 8 - 1
 
 
 def test_variable_subset_and_bio7_only_when_asked(small):
     folder, layers, valid = small
-    ds = linvae.load_worldclim(folder, [12, 1])
+    ds = load_worldclim(folder, [12, 1])
     assert list(ds.data_vars) == ["BIO1", "BIO12"]
-    ds = linvae.load_worldclim(folder, [1], derive_bio7=True)
+    ds = load_worldclim(folder, [1], derive_bio7=True)
     assert list(ds.data_vars) == ["BIO1"]
     # only BIO1's own holes count when BIO1 alone is chosen
     assert ds.sizes["cell"] == (layers[1] > -1e38).sum()
-    assert "BIO7" not in linvae.load_worldclim(folder, derive_bio7=False)
+    assert "BIO7" not in load_worldclim(folder, derive_bio7=False)
     with pytest.raises(linvae.InputError, match="BIO7"):
-        linvae.load_worldclim(folder, [7], derive_bio7=False)
+        load_worldclim(folder, [7], derive_bio7=False)
 
 
 def test_cell_area_is_the_ellipsoid_area():
     """Cell areas from the equal-area projection sum to the WGS 84 surface and follow the band formula."""
-    from linvae._worldclim import _cell_area_km2
+    # private on purpose: the area of each cell is an internal of the loader, checked against the ellipsoid
+    from linvae.data._worldclim import _cell_area_km2
 
     transform = from_origin(-180, 90, 1 / 6, 1 / 6)
     area = _cell_area_km2("EPSG:4326", transform, (1080, 2160))
@@ -181,24 +184,25 @@ def test_block_split_keeps_blocks_whole_and_hits_fractions():
     lat = rng.uniform(-60, 75, 40_000)
     lon = rng.uniform(-180, 180, 40_000)
     area = np.cos(np.radians(lat))
-    config = linvae.BlockSplitConfig(block_km=500, fractions=(3, 1, 1), seed=3)
+    config = BlockSplitConfig(block_km=500, fractions=(3, 1, 1), seed=3)
     assert config.fractions == (0.6, 0.2, 0.2)
-    split = linvae.spatial_block_split(lat, lon, area, config)
+    split = spatial_block_split(lat, lon, area, config)
     assert _one_split_per_block(_blocks(lat, lon), split.labels)
     counts = np.bincount(split.labels, minlength=3) / lat.size
     np.testing.assert_allclose(counts, [0.6, 0.2, 0.2], atol=0.01)
     assert [split.attrs[f"n_{n}"] for n in ("train", "val", "test")] == list(np.bincount(split.labels))
-    again = linvae.spatial_block_split(lat, lon, area, config)
+    again = spatial_block_split(lat, lon, area, config)
     np.testing.assert_array_equal(again.labels, split.labels)
-    other = linvae.spatial_block_split(lat, lon, area, linvae.BlockSplitConfig(fractions=(3, 1, 1), seed=4))
+    other = spatial_block_split(lat, lon, area, BlockSplitConfig(fractions=(3, 1, 1), seed=4))
     assert not np.array_equal(other.labels, split.labels)
-    coarse = linvae.spatial_block_split(lat, lon, area, linvae.BlockSplitConfig(block_km=1500, seed=3))
+    coarse = spatial_block_split(lat, lon, area, BlockSplitConfig(block_km=1500, seed=3))
     assert coarse.attrs["n_blocks"] < split.attrs["n_blocks"] / 5
     assert _one_split_per_block(_blocks(lat, lon, 1500), coarse.labels)
 
 
 def test_training_cut_is_the_closest_to_its_target():
-    from linvae._worldclim import _cut
+    # private on purpose: the cut that picks the training blocks is an internal of spatial_block_split
+    from linvae.data._worldclim import _cut
 
     filled = np.cumsum([100, 100, 100, 50])
     assert _cut(filled, 240) == 2 and _cut(filled, 260) == 3 and _cut(filled, 20) == 0 and _cut(filled, 999) == 4
@@ -213,7 +217,7 @@ def test_training_draw_is_area_weighted_and_validation_test_alike():
     area = np.where(lon > 0, 10.0, 1.0)  # eastern cells weigh ten times more
     east_train, val_size, test_size = [], [], []
     for seed in range(10):
-        split = linvae.spatial_block_split(lat, lon, area, linvae.BlockSplitConfig(fractions=(0.3, 0.35, 0.35),
+        split = spatial_block_split(lat, lon, area, BlockSplitConfig(fractions=(0.3, 0.35, 0.35),
                                                                                    seed=seed))
         east_train.append(np.mean(split.labels[lon > 0] == 0))
         land = np.bincount(split.block, weights=area)
@@ -231,12 +235,12 @@ def test_training_draw_is_area_weighted_and_validation_test_alike():
 ])
 def test_split_config_validates_itself(kwargs, match):
     with pytest.raises(linvae.InputError, match=match):
-        linvae.BlockSplitConfig(**kwargs)
+        BlockSplitConfig(**kwargs)
 
 
 def test_split_rejects_bad_cell_areas():
     with pytest.raises(linvae.InputError, match="cell areas"):
-        linvae.spatial_block_split(np.zeros(3), np.zeros(3), np.zeros(3))
+        spatial_block_split(np.zeros(3), np.zeros(3), np.zeros(3))
 
 
 @pytest.mark.parametrize("case, match", [
@@ -292,7 +296,7 @@ def test_bad_folders_give_one_line_errors(tmp_path, case, match):
         (tmp_path / "wc2.1_10m_bio_12.tif").write_bytes(data[: len(data) // 2])
     folder = tmp_path / "nowhere" if case == "missing" else tmp_path
     with pytest.raises(linvae.InputError, match=match) as err:
-        linvae.load_worldclim(folder, [] if case == "no_variables" else None)
+        load_worldclim(folder, [] if case == "no_variables" else None)
     assert "\n" not in str(err.value)
 
 
@@ -334,7 +338,7 @@ def test_cli_scan_on_worldclim_layers_end_to_end(globe, tmp_path, capsys):
 def test_caller_split_replaces_the_block_split(globe):
     folder, _ = globe
     table = linvae.worldclim_table(folder, [1, 12])
-    split = linvae.random_split(len(table.values), seed=1)
+    split = random_split(len(table.values), seed=1)
     ds = linvae.scan(table, np.array([0.01, 0.1]), linvae.ScanConfig(method="exact", n_latents=2),
                      split=split, progress=False, analyse=False)
     assert ds.attrs["split_method"] == "given by the caller" and "split_block_km" not in ds.attrs
@@ -345,7 +349,7 @@ def test_caller_split_replaces_the_block_split(globe):
 
 @pytest.fixture(scope="module")
 def worldclim():
-    return linvae.load_worldclim(SHARED)
+    return load_worldclim(SHARED)
 
 
 @real
@@ -368,7 +372,7 @@ def test_real_layers_share_one_mask_of_808053_cells(worldclim):
 @real
 def test_real_split_sizes_disjoint_and_blockwise(worldclim):
     ds = worldclim
-    split = linvae.spatial_block_split(ds["lat"].values, ds["lon"].values, ds["cell_area"].values)
+    split = spatial_block_split(ds["lat"].values, ds["lon"].values, ds["cell_area"].values)
     counts = np.bincount(split.labels, minlength=3)
     np.testing.assert_allclose(counts, [499_599, 153_897, 154_027], rtol=0.02)  # the paper's sizes
     assert list(counts) == [499_551, 153_284, 155_218]  # pinned: the README quotes them; numpy's sampler may not drift
@@ -392,13 +396,15 @@ def test_real_scan_standardises_with_training_statistics_only(tmp_path):
     np.testing.assert_array_equal(np.asarray(["train", "val", "test"])[labels], table.split)
     assert ds.attrs["split_block_km"] == 500 and ds.attrs["split_seed"] == 0
     np.testing.assert_array_equal(ds["lat"].values, table.coords["lat"])
-    from linvae import _plots
+    import matplotlib.pyplot as plt
 
-    fig = _plots.plot_split_map(ds)
+    from linvae.plot import plot_split_map
+
+    fig = plot_split_map(ds)
     (image,) = fig.axes[0].get_images()  # the 10' cells are one image: every cell at its row and column
     drawn = np.ma.filled(image.get_array(), -1)
     assert [np.sum(drawn == k) for k in range(3)] == [ds.attrs["n_train"], ds.attrs["n_val"], ds.attrs["n_test"]]
-    _plots.plt.close(fig)
+    plt.close(fig)
     path = tmp_path / "r.nc"
     linvae.save(ds, path)
     back = linvae.load(path)

@@ -1,0 +1,54 @@
+"""Collapse-threshold fits (SPEC.md §5, §7): the β-VAE law fit against scipy's least squares, and the
+objective-law fit of every objective against the closed form it inverts."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+from linvae.analysis import collapse_fit
+from linvae.model import Objective
+from linvae.theory import optimum, price_grid, thresholds
+
+
+def test_collapse_fit_equals_scipy_least_squares():
+    rng = np.random.default_rng(6)
+    T = np.geomspace(1e-4, 1, 30)
+    true = np.array([0.5, 0.05, 3e-3, 1.5e-4, 1e-6])
+    M2 = np.clip(np.maximum(1 - T[:, None] / true, 0) + 0.02 * rng.normal(size=(30, 5)), 0, 0.999)
+    Tk, count, rmse = collapse_fit(T, M2, threshold=0.1, min_points=2)
+    for k in range(5):
+        used = M2[:, k] > 0.1
+        assert count[k] == used.sum()
+        if used.sum() < 2:
+            assert np.isnan(Tk[k]) and np.isnan(rmse[k])
+            continue
+        fit = scipy.optimize.least_squares(lambda v, k=k, used=used: M2[used, k] - (1 - v[0] * T[used]), x0=[1.0],
+                                           xtol=1e-15, ftol=1e-15, gtol=1e-15)
+        np.testing.assert_allclose(Tk[k], 1 / fit.x[0], rtol=1e-8)  # the solver's own tolerance
+        resid = M2[used, k] - np.maximum(1 - T[used] / Tk[k], 0)
+        np.testing.assert_allclose(rmse[k], np.sqrt(np.mean(resid**2)), rtol=1e-12)
+        np.testing.assert_allclose(Tk[k], true[k], rtol=0.2)
+    assert count[4] < 2 and np.isnan(Tk[4])  # 1e-6 is below the grid: no point to fit
+    Tk3, *_ = collapse_fit(T, M2, threshold=0.1, min_points=100)
+    assert np.all(np.isnan(Tk3))
+
+
+LAM = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
+
+
+@pytest.mark.parametrize("objective", [Objective("lambda-beta", lam=1.0), Objective("lr", alpha=0.3)],
+                         ids=["lambda-beta", "lr"])
+def test_objective_collapse_fit_inverts_the_objectives_law(objective):
+    """Fed the closed-form M²(T) of every mode, the objective-law fit returns the objective's thresholds, while the
+    β-VAE law fit misses them (the λβ branch is not linear in T)."""
+    T = price_grid(1e-4, 30, 64)
+    Tk = np.asarray(thresholds(LAM, objective, 0.7))
+    order = np.argsort(-Tk)
+    # one latent per mode (the LR closed form without two-mode latents), as the fitted law assumes
+    M2 = np.asarray(optimum(T, LAM, objective, None, 0.7, lr_mixing=False).M2)[:, order]
+    fitted, points, rmse = collapse_fit(T, M2, objective, total_variance=LAM.sum(), sigma_dec2=0.7)
+    np.testing.assert_allclose(fitted, Tk[order], rtol=1e-5)
+    assert np.all(rmse < 1e-5) and np.all(points == (M2 > 0.1).sum(0))
+    if objective.kind == "lambda-beta":
+        beta_law = collapse_fit(T, M2)[0]
+        assert np.all(np.abs(beta_law / Tk[order] - 1) > 0.1)
