@@ -11,14 +11,14 @@ import textwrap
 import numpy as np
 import pytest
 
-import linvae
+from linvae.train import ScanConfig, scan
 
 dtype_promotion = "standard"  # trains through optax (see conftest)
 
 T = [0.003, 0.03, 0.1, 0.3]  # 4 points: the padded grid (hence the keys) is the same on 1, 2 and 4 devices
 SETUP = """
-import linvae
-x, _ = linvae.synthetic_data([1.0, 0.4, 0.1], 2000, seed=0)
+from linvae.data import synthetic_data
+x, _ = synthetic_data([1.0, 0.4, 0.1], 2000, seed=0)
 CONFIG = dict(n_latents=3, steps=300, batch_size=32, eval_every=100, x64=True)
 """
 
@@ -26,20 +26,21 @@ WORKER = textwrap.dedent("""
     import json, pathlib, sys
     import jax
     jax.config.update("jax_enable_x64", True)
-    from linvae._distributed import init_from_env
+    from linvae.train import init_from_env
     assert init_from_env()  # LINVAE_COORDINATOR, LINVAE_NUM_PROCESSES, LINVAE_PROCESS_ID: the CLI's way in
     pid, tmp = jax.process_index(), pathlib.Path(sys.argv[1])
 """) + SETUP + textwrap.dedent("""
+    from linvae.train import ScanConfig, scan
     T = json.loads(sys.argv[2])
     out = {"processes": jax.process_count(), "devices": len(jax.devices())}
     for method in ("sgd", "exact"):
-        ds = linvae.scan(x, T, linvae.ScanConfig(method=method, **CONFIG), standardize=False, progress=False,
-                         analyse=False, checkpoint=tmp / f"{method}{pid}.ckpt.npz", checkpoint_every=0)
+        ds = scan(x, T, ScanConfig(method=method, **CONFIG), standardize=False, progress=False, analyse=False,
+                  checkpoint=tmp / f"{method}{pid}.ckpt.npz", checkpoint_every=0)
         out[method] = {"A": ds["encoder_weight"].values.tolist(), "loss": ds["loss"].values.tolist(),
                        "steps": ds["train_steps"].values.tolist(), "n_devices": ds.attrs["n_devices"]}
     # Every process reads process 0's checkpoint (one filesystem) and resumes from its last period.
-    ds = linvae.scan(x, T, linvae.ScanConfig(method="sgd", **CONFIG), standardize=False, progress=False,
-                     analyse=False, checkpoint=tmp / "sgd0.ckpt.npz", resume=True)
+    ds = scan(x, T, ScanConfig(method="sgd", **CONFIG), standardize=False, progress=False, analyse=False,
+              checkpoint=tmp / "sgd0.ckpt.npz", resume=True)
     out["resumed"] = {"from": ds.attrs["resumed_from_period"], "A": ds["encoder_weight"].values.tolist()}
     print(json.dumps(out))
 """)
@@ -74,8 +75,8 @@ def test_two_processes_equal_one(tmp_path):
     namespace = {}
     exec(SETUP, namespace)
     for method, n_devices in (("sgd", 4), ("exact", 2)):  # exact on CPU: one device per process
-        reference = linvae.scan(namespace["x"], T, linvae.ScanConfig(method=method, **namespace["CONFIG"]),
-                                standardize=False, progress=False, analyse=False)
+        reference = scan(namespace["x"], T, ScanConfig(method=method, **namespace["CONFIG"]), standardize=False,
+                         progress=False, analyse=False)
         for out in outputs:
             assert out["processes"] == 2 and out["devices"] == 4 and out[method]["n_devices"] == n_devices
             np.testing.assert_allclose(out[method]["A"], reference["encoder_weight"], rtol=1e-9, atol=1e-12)

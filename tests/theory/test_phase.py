@@ -1,0 +1,49 @@
+"""Phase diagrams of the objective family (SPEC.md §5): ``phase_diagram`` equals a loop over ``optimum`` and
+``thresholds`` per weight, new objective weights do not recompile a jitted caller, and the phase-diagram plot."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from linvae.model import Objective
+from linvae.theory import optimum, phase_diagram, thresholds
+
+SIGMA_DEC2 = 0.7          # not 1, so that the raw-unit LR weight is told apart from a /2σ_dec² weight
+EIGS = np.array([2.0, 1.0, 0.45, 0.2])
+
+
+def test_phase_diagram_equals_a_loop_and_objective_weights_do_not_recompile():
+    T = np.geomspace(1e-3, 3.0, 7)
+    lams, alphas = [0.0, 0.5, 2.0], [0.0, 0.2, 1.0]
+    pd = phase_diagram(T, EIGS, lams, alphas, n_latents=3, sigma_dec2=SIGMA_DEC2)
+    closed = jax.jit(optimum, static_argnames="n_latents")
+    for i, lam in enumerate(lams):
+        ref = closed(T, EIGS, Objective("lambda-beta", lam=lam), n_latents=3, sigma_dec2=SIGMA_DEC2)
+        np.testing.assert_allclose(pd.M2_lambda[i], ref.M2, rtol=1e-14, atol=1e-15)
+    for i, alpha in enumerate(alphas):   # K = 3 < d: the LR optimum, where latents may read two modes
+        ref = optimum(T, EIGS, Objective("lr", alpha=alpha), 3, SIGMA_DEC2)
+        np.testing.assert_allclose(pd.M2_alpha[i], ref.M2, rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(pd.thresholds_alpha[i],
+                                   thresholds(EIGS, Objective("lr", alpha=alpha), SIGMA_DEC2), rtol=1e-15)
+
+    traces = []
+
+    @jax.jit
+    def loss(objective):
+        traces.append(1)
+        return optimum(0.1, EIGS, objective, lr_mixing=False).loss
+
+    for alpha in (0.1, 0.2, 0.3):
+        loss(Objective("lr", alpha=jnp.float64(alpha)))
+    assert len(traces) == 1
+
+
+def test_phase_diagram_plot():
+    from linvae.plot import plot_phase_diagram
+
+    pd = phase_diagram(np.geomspace(1e-2, 3.0, 12), EIGS, np.linspace(0, 2, 5), np.linspace(0, 1, 5),
+                       sigma_dec2=SIGMA_DEC2)
+    fig = plot_phase_diagram(pd)
+    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(axes) == 2 and all(ax.get_yscale() == "log" for ax in axes)
+    assert len(axes[0].lines) == len(EIGS) and len(axes[1].lines) == len(EIGS)
