@@ -27,16 +27,7 @@ from linvae.analysis import (
 from linvae.model import Objective
 from linvae.theory import optimum, thresholds
 
-
-def numpy_renyi(x, alpha=2.0):
-    """Independent reference: Silverman bandwidth, RBF Gram, unit-trace normalisation, numpy eigenvalues."""
-    x = np.asarray(x, np.float64)
-    n = x.size
-    h = 1.0592238410488122 * np.std(x, ddof=1) * n ** (-0.2)  # (4/3)^{1/5} σ̂ n^{−1/5}
-    K = np.exp(-np.subtract.outer(x, x) ** 2 / (2 * h**2)) if h > 0 else np.ones((n, n))
-    lam = np.clip(np.linalg.eigvalsh(K / np.trace(K)), 0, None)
-    return np.log2(np.sum(lam**alpha)) / (1 - alpha)
-
+from helpers import numpy_renyi
 
 # --- constructed cases ------------------------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from linvae.model import Params, encode
 from linvae.results import PARAMETER_DIMS, load, save, theory_dataset
 from linvae.theory import optimum, price_grid, sampled_path_utility, stationary_weights
 
+from helpers import CRITERIA_K, CRITERIA_LAM, numpy_renyi
+
 # --- add_analysis (SPEC.md §3, §7) ----------------------------------------------------------------------------
 LAM = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1, 0.03, 0.004, 0.0])   # a zero mode never activates (SPEC.md §9)
 K = 10                                                            # one surplus latent
@@ -141,38 +143,10 @@ def test_bad_inputs_raise_one_line_errors(synthetic):
         add_analysis(ds, np.where(np.arange(9) == 2, np.nan, x[:100]))
 
 
-# --- add_activity_criteria (SPEC.md §8) ---------------------------------------------------------------------------
-CRIT_LAM = np.array([4.0, 2.0, 1.0, 0.5, 0.25, 0.0])
-CRIT_K, CRIT_N = 7, 1000  # one surplus latent; N = n_batches × batch_size, so the entropy rows are all rows in order
+# --- add_activity_criteria (SPEC.md §8), on the fixture criteria_dataset (tests/conftest.py) ---------------------
 
-
-@pytest.fixture(scope="module")
-def scan():
-    x, Q = synthetic_data(CRIT_LAM, CRIT_N, seed=5)
-    spec = spectrum_from_eigenvalues(CRIT_LAM, eigenvectors=Q, n_samples=CRIT_N)
-    T = price_grid(1e-3, 1, 9)
-    params = jax.vmap(lambda t: stationary_weights(spec.mean, CRIT_LAM, Q, t, CRIT_K))(jnp.asarray(T))
-    # An affine log-variance head on latent 1 spreads σ² over the data (Var σ² > 0 in both regimes).
-    S = np.zeros((T.size, CRIT_K, CRIT_LAM.size))
-    S[:, 1] = 0.4 * Q[:, 0]
-    params = params._replace(log_sigma2_weight=jnp.asarray(S))
-    ds = theory_dataset(spec, T, n_latents=CRIT_K)
-    ds = ds.assign(**{name: (dims, np.asarray(getattr(params, name))) for name, dims in PARAMETER_DIMS.items()})
-    return x, params, ds, add_activity_criteria(ds, x, n_batches=10)
-
-
-def numpy_renyi(x, alpha=2.0):
-    """Independent reference: Silverman bandwidth, RBF Gram, unit-trace normalisation, numpy eigenvalues."""
-    x = np.asarray(x, np.float64)
-    n = x.size
-    h = 1.0592238410488122 * np.std(x, ddof=1) * n ** (-0.2)  # (4/3)^{1/5} σ̂ n^{−1/5}
-    K = np.exp(-np.subtract.outer(x, x) ** 2 / (2 * h**2)) if h > 0 else np.ones((n, n))
-    lam = np.clip(np.linalg.eigvalsh(K / np.trace(K)), 0, None)
-    return np.log2(np.sum(lam**alpha)) / (1 - alpha)
-
-
-def test_dataset_statistics_match_numpy(scan):
-    x, p, ds, out = scan
+def test_dataset_statistics_match_numpy(criteria_dataset):
+    x, p, ds, out = criteria_dataset
     mu = np.einsum("nd,gkd->gnk", x, np.asarray(p.encoder_weight)) + np.asarray(p.encoder_bias)[:, None]
     s2 = np.exp(np.einsum("nd,gkd->gnk", x, np.asarray(p.log_sigma2_weight))
                 + np.asarray(p.log_sigma2_bias)[:, None])
@@ -181,20 +155,20 @@ def test_dataset_statistics_match_numpy(scan):
     assert np.all(out["var_sigma2"].values[:, 1] > 0) and np.all(out["var_sigma2"].values[:, 0] == 0)
     some = [4]                                                   # numpy reference at one grid point
     ref = np.array([[np.mean([numpy_renyi(mu[g, b * 100:(b + 1) * 100, k]) for b in range(10)])
-                     for k in range(CRIT_K)] for g in some])
+                     for k in range(CRITERIA_K)] for g in some])
     np.testing.assert_allclose(out["renyi_entropy"][some], ref, rtol=1e-9, atol=1e-12)
     with np.errstate(divide="ignore"):
         np.testing.assert_allclose(out["gaussian_entropy"], 0.5 * np.log2(2 * np.pi * np.e * mu.var(1)), rtol=1e-12)
     np.testing.assert_array_equal(out["active_units"], (mu.var(1) >= 0.01).astype(np.int8))
 
 
-def test_dataset_verdicts_follow_closed_form_onsets_away_from_thresholds(scan):
+def test_dataset_verdicts_follow_closed_form_onsets_away_from_thresholds(criteria_dataset):
     """On exact stationary weights the measured verdicts agree with T < T_k τ* wherever T is not within the
     sampling error (a few %) of an onset."""
-    _, _, _, out = scan
+    _, _, _, out = criteria_dataset
     T = out["T"].values[:, None]
     onset = out["criterion_onset_T"]
-    d = CRIT_LAM.size
+    d = CRITERIA_LAM.size
     for flag, criterion in [("active_signal_fraction", "signal_fraction"), ("active_kl", "kl"),
                             ("active_units", "active_units"), ("active_renyi_entropy", "renyi_entropy"),
                             ("active_gaussian_entropy", "gaussian_entropy")]:
@@ -207,8 +181,8 @@ def test_dataset_verdicts_follow_closed_form_onsets_away_from_thresholds(scan):
     np.testing.assert_array_equal(out["bonheme_class"].values[:, d:], PASSIVE)
 
 
-def test_dataset_schema_attrs_and_netcdf_round_trip(scan, tmp_path):
-    _, _, ds, out = scan
+def test_dataset_schema_attrs_and_netcdf_round_trip(criteria_dataset, tmp_path):
+    _, _, ds, out = criteria_dataset
     for name in ("var_mu", "var_sigma2", "renyi_entropy", "gaussian_entropy", "active_signal_fraction",
                  "active_kl", "active_units", "bonheme_class", "active_renyi_entropy", "active_gaussian_entropy"):
         assert out[name].dims == ("T", "latent"), name
@@ -221,8 +195,8 @@ def test_dataset_schema_attrs_and_netcdf_round_trip(scan, tmp_path):
     xr.testing.assert_identical(out, back)
 
 
-def test_dataset_errors(scan):
-    x, _, ds, _ = scan
+def test_dataset_errors(criteria_dataset):
+    x, _, ds, _ = criteria_dataset
     with pytest.raises(InputError, match="batches"):
         add_activity_criteria(ds, x[:50])
     with pytest.raises(InputError, match="trained parameters"):

@@ -9,6 +9,8 @@ from linvae.analysis import collapse_fit
 from linvae.model import Objective
 from linvae.theory import optimum, price_grid, thresholds
 
+from helpers import LAM_OBJECTIVES
+
 
 def test_collapse_fit_equals_scipy_least_squares():
     rng = np.random.default_rng(6)
@@ -33,20 +35,17 @@ def test_collapse_fit_equals_scipy_least_squares():
     assert np.all(np.isnan(Tk3))
 
 
-LAM = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
-
-
 @pytest.mark.parametrize("objective", [Objective("lambda-beta", lam=1.0), Objective("lr", alpha=0.3)],
                          ids=["lambda-beta", "lr"])
 def test_objective_collapse_fit_inverts_the_objectives_law(objective):
     """Fed the closed-form M²(T) of every mode, the objective-law fit returns the objective's thresholds, while the
     β-VAE law fit misses them (the λβ branch is not linear in T)."""
     T = price_grid(1e-4, 30, 64)
-    Tk = np.asarray(thresholds(LAM, objective, 0.7))
+    Tk = np.asarray(thresholds(LAM_OBJECTIVES, objective, 0.7))
     order = np.argsort(-Tk)
     # one latent per mode (the LR closed form without two-mode latents), as the fitted law assumes
-    M2 = np.asarray(optimum(T, LAM, objective, None, 0.7, lr_mixing=False).M2)[:, order]
-    fitted, points, rmse = collapse_fit(T, M2, objective, total_variance=LAM.sum(), sigma_dec2=0.7)
+    M2 = np.asarray(optimum(T, LAM_OBJECTIVES, objective, None, 0.7, lr_mixing=False).M2)[:, order]
+    fitted, points, rmse = collapse_fit(T, M2, objective, total_variance=LAM_OBJECTIVES.sum(), sigma_dec2=0.7)
     np.testing.assert_allclose(fitted, Tk[order], rtol=1e-5)
     assert np.all(rmse < 1e-5) and np.all(points == (M2 > 0.1).sum(0))
     if objective.kind == "lambda-beta":

@@ -5,23 +5,9 @@ import numpy as np
 
 from linvae.analysis import observables, truncated_distortion
 from linvae.data import spectrum_from_eigenvalues
-from linvae.model import Params
 from linvae.theory import mean_path, sampled_path_utility, thresholds
 
-
-def random_grid(seed=0, G=3, K=4, d=5):
-    """A grid of random models with an affine log-variance head (S ≠ 0) and nonzero biases."""
-    rng = np.random.default_rng(seed)
-    return Params(
-        encoder_weight=rng.normal(size=(G, K, d)), encoder_bias=0.3 * rng.normal(size=(G, K)),
-        log_sigma2_weight=0.2 * rng.normal(size=(G, K, d)), log_sigma2_bias=0.5 * rng.normal(size=(G, K)),
-        decoder_weight=rng.normal(size=(G, d, K)), decoder_bias=rng.normal(size=(G, d)),
-    )
-
-
-def random_data(seed=1, n=500, d=5):
-    rng = np.random.default_rng(seed)
-    return 0.5 + rng.normal(size=(n, d)) @ rng.normal(size=(d, d)), 0.3 * rng.normal(size=d)
+from helpers import random_data, random_grid
 
 
 def test_truncated_distortion_from_moments_equals_brute_force():

@@ -1,4 +1,5 @@
-"""CLI: the theory and demo commands, and every bad input giving one line, exit code 2 and no output file."""
+"""CLI: the theory and demo commands, every bad input giving one line, exit code 2 and no output file, and an
+objective of the family end to end (theory and scan)."""
 
 import subprocess
 import sys
@@ -8,8 +9,11 @@ import pytest
 import xarray as xr
 
 import linvae
+from linvae.analysis import onset_levels
 from linvae.cli import build_parser, main
 from linvae.data import synthetic_data
+from linvae.model import Objective
+from linvae.theory import thresholds
 
 dtype_promotion = "standard"  # the demo trains through optax (see conftest)
 
@@ -133,3 +137,27 @@ def test_lr_is_a_hidden_alias_of_learning_rate(capsys):
         parser.parse_args(["scan", "--help"])
     help_text = capsys.readouterr().out
     assert "--learning-rate" in help_text and "--lr " not in help_text
+
+
+def test_cli_objective_end_to_end(tmp_path, capsys, objectives_gaussian):
+    data = tmp_path / "x.npy"
+    np.save(data, objectives_gaussian[:2000])
+    out = tmp_path / "th.nc"
+    assert main(["theory", "--eigenvalues", "5,2.5,1.2,0.6", "--objective", "lr", "--alpha", "0.5",
+                 "--grid", "1e-3:1:5", "--out", str(out)]) == 0
+    ds = linvae.load(out)
+    assert ds.attrs["objective"] == "lr" and ds.attrs["objective_alpha"] == 0.5
+    np.testing.assert_allclose(ds["theory_threshold"], thresholds(
+        np.array([5, 2.5, 1.2, 0.6]), Objective("lr", alpha=0.5)), rtol=1e-12)
+    out = tmp_path / "scan.nc"
+    assert main(["scan", "--data", str(data), "--method", "exact", "--latents", "6", "--grid", "1e-3:1:4",
+                 "--objective", "lambda-beta", "--lam", "1", "--x64", "--no-standardize", "--quiet",
+                 "--out", str(out)]) == 0
+    ds = linvae.load(out)
+    assert ds.attrs["objective"] == "lambda-beta" and ds.attrs["config_lam"] == 1.0
+    np.testing.assert_allclose(ds["loss"], ds["theory_loss"], rtol=1e-5)
+    # on the λβ branch every onset lies above the β-VAE's T_k τ* of the same spectrum (thresholds shift up)
+    beta_onsets = np.outer(onset_levels(), thresholds(ds["pca_eigenvalue"].values))
+    positive = beta_onsets > 0
+    assert np.all(ds["criterion_onset_T"].values[positive] > beta_onsets[positive])
+    assert "(lambda-beta)" in capsys.readouterr().out

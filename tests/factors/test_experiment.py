@@ -15,7 +15,8 @@ from linvae import factors
 # private on purpose: the compiled (λ, T) grid, to check that new λ, T or fraction values do not recompile it
 from linvae.factors._experiment import _experiment_grid
 
-LAMS = np.array([0.0, 1.0, 3.0])   # (1 + λ)² = 1, 4, 16: powers of two, so the rescaled thresholds are exact
+from helpers import FACTOR_LAMS
+
 lambda_beta_weights = jax.jit(factors.lambda_beta_weights, static_argnums=3)  # λ and T traced: one compile
 
 
@@ -79,6 +80,7 @@ def test_bad_mixing_raises():
 
 
 # --- λβ-VAE experiment (issue 6, item 4) -------------------------------------------------------------------------
+# (the (λ, T) experiment of an entangled mixing: the fixture lambda_beta_experiment of tests/conftest.py)
 
 
 
@@ -107,7 +109,7 @@ def test_lambda_beta_loss_gradient_matches_finite_differences():
                                scipy.optimize.approx_fprime(x, f, 1e-7), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("lam", LAMS)
+@pytest.mark.parametrize("lam", FACTOR_LAMS)
 def test_lambda_beta_encoder_is_the_global_optimum(lam):
     """The encoder from the closed form, with the decoder that is optimal for it (∂L/∂W = 0:
     W = (1+λ) C Aᵀ ((1+λ) A C Aᵀ + Σ)⁻¹), is a stationary point of the λβ loss written above, and BFGS from
@@ -150,24 +152,18 @@ def test_lambda_beta_encoder_at_zero_is_the_beta_vae():
         factors.lambda_beta_encoder(-1.0)
 
 
-@pytest.fixture(scope="module")
-def experiment():
-    G = np.random.default_rng(24).normal(size=(6, 3))               # entangled: every factor on every signal mode
-    T = np.geomspace(1e-3, 30.0, 57)
-    return G, 0.1, T, factors.factor_experiment(G, 0.1, LAMS, 4, T=T)
-
-
-def test_experiment_is_the_scan_with_the_lambda_beta_hook(experiment):
+def test_experiment_is_the_scan_with_the_lambda_beta_hook(lambda_beta_experiment):
     """The (λ, T) grid (one jit, two vmaps) equals a loop of factor_scan with the λβ hook; β input converts by
     T = β σ_dec² / V."""
-    G, nv, T, ds = experiment
+    G, nv, T, ds = lambda_beta_experiment
     assert ds["mutual_information"].dims == ("lam", "T", "latent", "factor")
     for i in (1, 2):                                                # λ = 0 is the β-VAE hook (tested above)
-        scan = factors.factor_scan(G, nv, T, 4, encoder=factors.lambda_beta_encoder(LAMS[i]))
+        scan = factors.factor_scan(G, nv, T, 4, encoder=factors.lambda_beta_encoder(FACTOR_LAMS[i]))
         np.testing.assert_allclose(ds["mutual_information"][i], scan.metrics.mutual_information, rtol=1e-12)
         np.testing.assert_allclose(ds["mig"][i], scan.metrics.mig, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(ds["sap"][i], scan.metrics.sap, rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(ds["threshold"][i], (1 + LAMS[i]) ** 2 * scan.mode_thresholds, rtol=1e-15)
+        np.testing.assert_allclose(ds["threshold"][i], (1 + FACTOR_LAMS[i]) ** 2 * scan.mode_thresholds,
+                                   rtol=1e-15)
     V = ds.attrs["total_variance"]
     np.testing.assert_allclose(V, np.trace(G @ G.T) + 6 * nv, rtol=1e-14)
     np.testing.assert_allclose(ds["beta"], T * V, rtol=1e-15)
@@ -180,13 +176,13 @@ def test_experiment_is_the_scan_with_the_lambda_beta_hook(experiment):
     assert _experiment_grid._cache_size() == compiled       # new λ, T or fraction values: no recompile
 
 
-def test_informativeness_lost_beyond_the_threshold_and_kept_longer_with_lambda(experiment):
+def test_informativeness_lost_beyond_the_threshold_and_kept_longer_with_lambda(lambda_beta_experiment):
     """λ = 0: I(z; v) = 0 (every pair, MIG, SAP) for T ≥ T_1 and > 0 below; λ > 0: still > 0 on
     (T_1, (1 + λ)² T_1), zero beyond; at every T the information grows with λ."""
-    G, nv, T, ds = experiment
+    G, nv, T, ds = lambda_beta_experiment
     T1 = ds["threshold"].sel(lam=0).values[0]
     info = ds["joint_information"].values
-    for i, lam in enumerate(LAMS):
+    for i, lam in enumerate(FACTOR_LAMS):
         beyond = T >= (1 + lam) ** 2 * T1
         assert np.all(info[i, beyond] == 0) and np.all(info[i, ~beyond] > 0)
         for name in ("mutual_information", "mig", "sap"):
@@ -197,24 +193,24 @@ def test_informativeness_lost_beyond_the_threshold_and_kept_longer_with_lambda(e
             assert window.sum() >= 5 and np.all(info[i, window] > 0) and np.all(info[0, window] == 0)
     assert np.all(np.diff(info, axis=0) >= -1e-12)
     drop = ds["information_drop_T"].values
-    assert np.all(np.diff(drop) > 0) and np.all(drop < (1 + LAMS) ** 2 * T1)
+    assert np.all(np.diff(drop) > 0) and np.all(drop < (1 + FACTOR_LAMS) ** 2 * T1)
 
 
-def test_collapse_onsets_align_on_the_rescaled_axis(experiment):
+def test_collapse_onsets_align_on_the_rescaled_axis(lambda_beta_experiment):
     """Every threshold moves by (1 + λ)² (exact in floating point here), so on T/(1+λ)² each latent of every λ
     stops informing about the factors at the β-VAE threshold of its mode."""
-    G, nv, T, ds = experiment
+    G, nv, T, ds = lambda_beta_experiment
     Tk = ds["threshold"].values
-    np.testing.assert_array_equal(Tk / (1 + LAMS[:, None]) ** 2, np.broadcast_to(Tk[0], Tk.shape))
-    np.testing.assert_array_equal(ds["T_rescaled"].values, T / (1 + LAMS[:, None]) ** 2)
+    np.testing.assert_array_equal(Tk / (1 + FACTOR_LAMS[:, None]) ** 2, np.broadcast_to(Tk[0], Tk.shape))
+    np.testing.assert_array_equal(ds["T_rescaled"].values, T / (1 + FACTOR_LAMS[:, None]) ** 2)
     informed = ds["mutual_information"].values.max(axis=-1) > 0                     # (lam, T, latent)
     expected = ds["T_rescaled"].values[:, :, None] < Tk[0, :3]                       # 3 signal modes, latent k ↔ mode k
     np.testing.assert_array_equal(informed[..., :3], expected)
     assert ds["mutual_information"].values[..., 3, :].max() < 1e-12                 # the noise mode knows nothing
 
 
-def test_information_drop_point_and_limit(experiment):
-    G, nv, T, ds = experiment
+def test_information_drop_point_and_limit(lambda_beta_experiment):
+    G, nv, T, ds = lambda_beta_experiment
     limit, fraction = float(ds["information_limit"]), ds["information_drop_T"].attrs["fraction"]
     lam_e = ds["pca_eigenvalue"].values
     np.testing.assert_allclose(limit, 0.5 * np.sum(np.log(lam_e[:4] / nv)), rtol=1e-14)
@@ -224,12 +220,12 @@ def test_information_drop_point_and_limit(experiment):
         return float(factors.joint_mutual_information(*lambda_beta_weights(*U, T, 4, lam), G, nv))
 
     np.testing.assert_allclose(joint(1e-9, 3.0), limit, rtol=1e-6)
-    for lam, t in zip(LAMS, ds["information_drop_T"].values):
+    for lam, t in zip(FACTOR_LAMS, ds["information_drop_T"].values):
         np.testing.assert_allclose(joint(t, lam), fraction * limit, rtol=1e-9)
 
 
-def test_experiment_round_trips_through_netcdf(experiment, tmp_path):
-    ds = experiment[3]
+def test_experiment_round_trips_through_netcdf(lambda_beta_experiment, tmp_path):
+    ds = lambda_beta_experiment[3]
     ds.to_netcdf(tmp_path / "factors.nc", engine="netcdf4")
     with xr.open_dataset(tmp_path / "factors.nc", engine="netcdf4") as back:
         xr.testing.assert_identical(back.load(), ds)

@@ -29,17 +29,6 @@ def random_params(key, d, K, scale=0.7):
         decoder_weight=scale * jax.random.normal(ks[3], (d, K)), decoder_bias=0.3 * jax.random.normal(ks[4], (d,)))
 
 
-def row_blocks(x, block_rows, dtype):
-    """``(n_blocks, block_rows, d)`` zero-padded copy of ``x`` and the matching row mask (expected_loss's input)."""
-    n, d = x.shape
-    block_rows = min(block_rows, n)
-    n_blocks = -(-n // block_rows)
-    padded = np.zeros((n_blocks * block_rows, d))
-    padded[:n] = x
-    mask = (np.arange(n_blocks * block_rows) < n).reshape(n_blocks, block_rows)
-    return jnp.asarray(padded.reshape(n_blocks, block_rows, d), dtype), jnp.asarray(mask, dtype)
-
-
 @pytest.mark.parametrize("objective", [Objective("lambda-beta", lam=0.7), Objective("lambda-beta-sampled", lam=0.7),
                                        Objective("lr", alpha=0.4), Objective()])
 def test_row_average_equals_covariance_form(objective):
@@ -48,7 +37,9 @@ def test_row_average_equals_covariance_form(objective):
     x = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (500, 4))) @ np.diag([2.0, 1.0, 0.5, 0.2]) + 0.8
     params = random_params(jax.random.PRNGKey(2), 4, 3)
     center = jnp.asarray(x.mean(0) + 0.1)
-    blocks, mask = row_blocks(x, 128, jnp.float64)
+    # expected_loss's input: 500 rows in 4 blocks of 128, the last padded with 12 zero rows that the mask leaves out
+    blocks = jnp.asarray(np.concatenate([x, np.zeros((12, 4))]).reshape(4, 128, 4))
+    mask = jnp.asarray(np.arange(512).reshape(4, 128) < 500, jnp.float64)
     loss, distortion, rate, penalty = expected_loss(params, blocks, mask, center, 0.3, 1.5, objective)
     mean = jnp.asarray(x.mean(0))
     cov = jnp.asarray(np.cov(x.T, bias=True))

@@ -2,23 +2,12 @@
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 
 import linvae.plot
-from linvae.factors import factor_experiment
-
-LAMS = np.array([0.0, 1.0, 3.0])   # (1 + λ)² = 1, 4, 16: powers of two, so the rescaled thresholds are exact
 
 
-@pytest.fixture(scope="module")
-def experiment():
-    G = np.random.default_rng(24).normal(size=(6, 3))               # entangled: every factor on every signal mode
-    T = np.geomspace(1e-3, 30.0, 57)
-    return G, 0.1, T, factor_experiment(G, 0.1, LAMS, 4, T=T)
-
-
-def test_factor_experiment_plot_has_the_expected_artists(experiment):
-    ds = experiment[3]
+def test_factor_experiment_plot_has_the_expected_artists(lambda_beta_experiment):
+    ds = lambda_beta_experiment[3]
     fig = linvae.plot.plot_factor_experiment(ds)
     try:
         axes = fig.axes

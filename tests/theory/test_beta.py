@@ -67,7 +67,7 @@ def test_one_mode_minimum_matches_scipy(tau):
 def test_landau_coefficients_match_finite_differences():
     h = 1e-4
     for tau in [0.3, 0.99, 1.0, 1.7]:
-        ell = lambda m2: float(reduced_loss(jnp.float64(m2), 1.0, tau))  # noqa: E731
+        ell = lambda m2: float(reduced_loss(jnp.float64(m2), 1.0, tau))  # noqa: E731, B023 (called in the loop)
         first = (ell(h) - ell(-h)) / (2 * h)
         second = (ell(h) - 2 * ell(0.0) + ell(-h)) / h**2
         c = landau(tau, np.array([1.0]))   # one mode: T_1 = 1, so tau = T
@@ -122,7 +122,7 @@ def test_multimode_optimum_matches_scipy(d, K, seed):
         order = np.argsort(-mu2 / (mu2 + sigma2))
         branch = optimum(T, lam, n_latents=K)
         m = min(K, d)
-        pad = lambda v, fill: np.concatenate([np.asarray(v)[:m], np.full(K - m, fill)])  # noqa: E731
+        pad = lambda v, fill: np.concatenate([np.asarray(v)[:m], np.full(K - m, fill)])  # noqa: E731, B023
         np.testing.assert_allclose((mu2 / (mu2 + sigma2))[order], pad(branch.M2, 0.0), rtol=RTOL, atol=1e-9)
         np.testing.assert_allclose(sigma2[order], pad(branch.sigma2, 1.0), rtol=RTOL, atol=1e-9)
         np.testing.assert_allclose(kl[order], pad(branch.rate, 0.0), rtol=RTOL, atol=1e-9)

@@ -2,8 +2,6 @@
 coupling, reduced loss and Landau expansion, against losses written here from the definitions and minimised with
 scipy (one mode and the full matrix model); the β-VAE special case; the continuity of every transition; zero modes."""
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,25 +22,16 @@ from linvae.theory import (
     thresholds,
 )
 
-SIGMA_DEC2 = 0.7          # not 1, so that the raw-unit LR weight is told apart from a /2σ_dec² weight
-EIGS = np.array([2.0, 1.0, 0.45, 0.2])
-OBJECTIVES = [
-    Objective("lambda-beta", lam=0.7),
-    Objective("lambda-beta", lam=3.0),
-    Objective("lambda-beta-sampled", lam=0.7),
-    Objective("lr", alpha=0.1),
-    Objective("lr", alpha=0.5),
-]
-IDS = ["lb0.7", "lb3", "lbs0.7", "lr0.1", "lr0.5"]
-
-
-def one_mode_closed_form(T, eigenvalues, objective, n_latents=None, sigma_dec2=1.0):
-    """The family's closed form with one mode per latent (for LR: no latent reading two modes)."""
-    return optimum(T, eigenvalues, objective, n_latents, sigma_dec2, lr_mixing=False)
-
-
-closed = jax.jit(one_mode_closed_form, static_argnames="n_latents")  # scipy comparisons: one compile per kind
-
+from helpers import (
+    EIGS,
+    IDS,
+    OBJECTIVES,
+    SIGMA_DEC2,
+    closed,
+    full_loss,
+    newton_minimise,
+    one_mode_closed_form,
+)
 
 # ---- one-mode loss written independently from the definitions ---------------------------------------
 
@@ -58,24 +47,6 @@ def one_mode_loss(theta, lam_k, beta, objective, xp=np):
              "lambda-beta-sampled": objective.lam * sampled_err / (2 * SIGMA_DEC2),
              "lr": objective.alpha * (a * w - 1) ** 2}[objective.kind]   # E_z (a w z − z)², z ~ N(0, 1)
     return sampled_err / (2 * SIGMA_DEC2) + beta * kl + extra
-
-
-@functools.lru_cache(maxsize=None)
-def jitted(loss, kind):
-    """Loss, gradient and Hessian in θ, compiled once per loss and objective kind (weights are traced)."""
-    del kind  # part of the cache key: the kind is static in the Objective pytree
-    return jax.jit(loss), jax.jit(jax.grad(loss)), jax.jit(jax.hessian(loss))
-
-
-def newton_minimise(loss, args, objective, x0s):
-    """Best of several trust-region Newton runs on ``loss(θ, *args, objective)`` (exact Hessian by jax)."""
-    f, g, h = jitted(loss, objective.kind)
-    runs = [scipy.optimize.minimize(lambda x: float(f(x, *args, objective)), np.asarray(x0, float),
-                                    jac=lambda x: np.asarray(g(x, *args, objective)),
-                                    hess=lambda x: np.asarray(h(x, *args, objective)), method="trust-exact",
-                                    options={"gtol": 1e-13, "maxiter": 2000})
-            for x0 in x0s]
-    return min(runs, key=lambda r: r.fun)
 
 
 def jnp_one_mode_loss(theta, lam_k, beta, objective):
@@ -182,10 +153,10 @@ def test_reduced_loss_is_the_decoder_eliminated_loss_and_its_minimum_is_the_clos
             for m2 in (0.1, 0.5, 0.9):                               # at A² = 1: a² λ = M², σ² = 1 − M²
                 a = np.sqrt(m2 / EIGS[k])
                 best_w = scipy.optimize.minimize_scalar(
-                    lambda w: one_mode_loss((a, w, np.log1p(-m2)), EIGS[k], beta_of(T), objective)).fun
+                    lambda w: one_mode_loss((a, w, np.log1p(-m2)), EIGS[k], beta_of(T), objective)).fun  # noqa: B023
                 ours = reduced(m2, 1.0, tau, p, cp.t_scale)
                 assert float(ours) == pytest.approx(best_w / (EIGS[k] / (2 * SIGMA_DEC2)), rel=1e-9)
-            res = scipy.optimize.minimize_scalar(lambda m: float(reduced(m, 1.0, tau, p, cp.t_scale)),
+            res = scipy.optimize.minimize_scalar(lambda m: float(reduced(m, 1.0, tau, p, cp.t_scale)),  # noqa: B023
                                                  bounds=(0, 1 - 1e-12), method="bounded", options={"xatol": 1e-12})
             M2 = float(closed(T, EIGS, objective, sigma_dec2=SIGMA_DEC2).M2[k])
             assert M2 == pytest.approx(res.x, abs=1e-7)
@@ -196,7 +167,7 @@ def test_landau_coefficients_match_finite_differences():
     for p in (1.0, 1.7, 4.0):
         objective = Objective("lambda-beta", lam=p - 1)             # coupling p = 1 + λ, s_T = 1
         for tau in (0.5 * p**2, p**2, 1.5 * p**2):
-            ell = lambda m: float(reduced_loss(m, 1.0, tau, p))  # noqa: E731
+            ell = lambda m: float(reduced_loss(m, 1.0, tau, p))  # noqa: E731, B023 (called in the loop)
             c = landau(tau, np.array([1.0]), objective)             # one mode: t = 1, so τ = T / (s_T t) = T
             assert float(c.c0[0]) == pytest.approx(ell(0.0), rel=1e-12)
             assert float(c.c2[0]) == pytest.approx((ell(h) - ell(-h)) / (2 * h), abs=1e-6 * p**3)
@@ -237,31 +208,7 @@ def test_signal_fraction_decreases_monotonically_to_zero_at_every_threshold():
         assert np.all((M2 > 0) == (T[:, None] < Tk))
 
 
-# ---- full matrix model (d = 4, K = 3), written independently ------------------------------------------
-
-def full_loss(theta, cov, mean, beta, objective, K, xp):
-    """Expected loss of the linear VAE: data covariance C and mean x̄, σ_dec², constant per-latent variance."""
-    d = cov.shape[0]
-    A = theta[:K * d].reshape(K, d)
-    W = theta[K * d:2 * K * d].reshape(d, K)
-    b = theta[2 * K * d:2 * K * d + K]
-    c = theta[2 * K * d + K:2 * K * d + K + d]
-    log_s = theta[2 * K * d + K + d:]
-    I_WA = xp.eye(d) - W @ A
-    offset = mean - W @ b - c                                    # x − x̂(μ) = (I − WA)(x − x̄) + offset
-    mean_err = xp.trace(I_WA @ cov @ I_WA.T) + offset @ offset
-    sampled_err = mean_err + xp.sum(W**2 * xp.exp(log_s)[None, :])
-    kl = 0.5 * (xp.trace(A @ cov @ A.T) + b @ b + xp.sum(xp.exp(log_s) - log_s - 1))
-    loss = sampled_err / (2 * SIGMA_DEC2) + beta * kl
-    if objective.kind == "lambda-beta":
-        loss = loss + objective.lam * mean_err / (2 * SIGMA_DEC2)
-    elif objective.kind == "lambda-beta-sampled":
-        loss = loss + objective.lam * sampled_err / (2 * SIGMA_DEC2)
-    elif objective.kind == "lr":   # μ(x̂(z)) − z = (AW − I) z + A(c − x̄) + b, z ~ N(0, I)
-        lat = A @ (c - mean) + b
-        loss = loss + objective.alpha * (xp.sum((A @ W - xp.eye(K)) ** 2) + lat @ lat)
-    return loss
-
+# ---- full matrix model (d = 4, K = 3), its loss written independently (helpers.full_loss) ----------------
 
 def jnp_full_loss(theta, cov, mean, beta, objective):
     return full_loss(theta, cov, mean, beta, objective, 3, jnp)

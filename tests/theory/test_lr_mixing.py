@@ -1,9 +1,8 @@
 """LR-VAE latents that read two modes (SPEC.md §5; docs/objectives.md §6) and the global LR optimum with them
-(``optimum`` called eagerly): scipy on the full matrix loss written here, an independent two-mode loss, plain
-enumeration of every packing, continuity along T, the null direction of a zero mode, the LR latents plot, and the
-optimum reducing to the one-mode closed form where no latent mixes."""
-
-import functools
+(``optimum`` called eagerly): scipy on the full matrix loss written independently (helpers.full_loss), an
+independent two-mode loss, plain enumeration of every packing, continuity along T, the null direction of a zero mode,
+and the optimum reducing to the one-mode closed form where no latent mixes (the LR latents plot:
+tests/plot/test_objective_figures.py)."""
 
 import jax
 import jax.numpy as jnp
@@ -15,66 +14,7 @@ import scipy.stats
 from linvae.model import Objective
 from linvae.theory import lr_mixed_latent, optimum, price_grid
 
-SIGMA_DEC2 = 0.7          # not 1, so that the raw-unit LR weight is told apart from a /2σ_dec² weight
-EIGS = np.array([2.0, 1.0, 0.45, 0.2])
-OBJECTIVES = [
-    Objective("lambda-beta", lam=0.7),
-    Objective("lambda-beta", lam=3.0),
-    Objective("lambda-beta-sampled", lam=0.7),
-    Objective("lr", alpha=0.1),
-    Objective("lr", alpha=0.5),
-]
-IDS = ["lb0.7", "lb3", "lbs0.7", "lr0.1", "lr0.5"]
-
-
-def one_mode_closed_form(T, eigenvalues, objective, n_latents=None, sigma_dec2=1.0):
-    """The family's closed form with one mode per latent (for LR: no latent reading two modes)."""
-    return optimum(T, eigenvalues, objective, n_latents, sigma_dec2, lr_mixing=False)
-
-
-closed = jax.jit(one_mode_closed_form, static_argnames="n_latents")  # scipy comparisons: one compile per kind
-
-
-@functools.lru_cache(maxsize=None)
-def jitted(loss, kind):
-    """Loss, gradient and Hessian in θ, compiled once per loss and objective kind (weights are traced)."""
-    del kind  # part of the cache key: the kind is static in the Objective pytree
-    return jax.jit(loss), jax.jit(jax.grad(loss)), jax.jit(jax.hessian(loss))
-
-
-def newton_minimise(loss, args, objective, x0s):
-    """Best of several trust-region Newton runs on ``loss(θ, *args, objective)`` (exact Hessian by jax)."""
-    f, g, h = jitted(loss, objective.kind)
-    runs = [scipy.optimize.minimize(lambda x: float(f(x, *args, objective)), np.asarray(x0, float),
-                                    jac=lambda x: np.asarray(g(x, *args, objective)),
-                                    hess=lambda x: np.asarray(h(x, *args, objective)), method="trust-exact",
-                                    options={"gtol": 1e-13, "maxiter": 2000})
-            for x0 in x0s]
-    return min(runs, key=lambda r: r.fun)
-
-
-def full_loss(theta, cov, mean, beta, objective, K, xp):
-    """Expected loss of the linear VAE: data covariance C and mean x̄, σ_dec², constant per-latent variance."""
-    d = cov.shape[0]
-    A = theta[:K * d].reshape(K, d)
-    W = theta[K * d:2 * K * d].reshape(d, K)
-    b = theta[2 * K * d:2 * K * d + K]
-    c = theta[2 * K * d + K:2 * K * d + K + d]
-    log_s = theta[2 * K * d + K + d:]
-    I_WA = xp.eye(d) - W @ A
-    offset = mean - W @ b - c                                    # x − x̂(μ) = (I − WA)(x − x̄) + offset
-    mean_err = xp.trace(I_WA @ cov @ I_WA.T) + offset @ offset
-    sampled_err = mean_err + xp.sum(W**2 * xp.exp(log_s)[None, :])
-    kl = 0.5 * (xp.trace(A @ cov @ A.T) + b @ b + xp.sum(xp.exp(log_s) - log_s - 1))
-    loss = sampled_err / (2 * SIGMA_DEC2) + beta * kl
-    if objective.kind == "lambda-beta":
-        loss = loss + objective.lam * mean_err / (2 * SIGMA_DEC2)
-    elif objective.kind == "lambda-beta-sampled":
-        loss = loss + objective.lam * sampled_err / (2 * SIGMA_DEC2)
-    elif objective.kind == "lr":   # μ(x̂(z)) − z = (AW − I) z + A(c − x̄) + b, z ~ N(0, I)
-        lat = A @ (c - mean) + b
-        loss = loss + objective.alpha * (xp.sum((A @ W - xp.eye(K)) ** 2) + lat @ lat)
-    return loss
+from helpers import EIGS, IDS, OBJECTIVES, SIGMA_DEC2, closed, full_loss, newton_minimise
 
 
 def scipy_full_optimum(eigs, K, T, objective, n_starts, seed):
@@ -297,25 +237,6 @@ def test_lr_zero_mode_is_a_null_direction_that_cancels_a_latents_lr_cost():
         beta = T_ * eigs.sum() / SIGMA_DEC2
         value = full_loss(theta, np.diag(eigs), np.zeros(3), beta, objective, 1, np)
         assert 2 * SIGMA_DEC2 * value / eigs.sum() == pytest.approx(float(zero.loss[row]), rel=1e-9)
-
-
-def test_lr_latents_plot_shows_the_optimum_and_the_mixing_bands():
-    import matplotlib.pyplot as plt
-
-    from linvae.plot import plot_lr_latents
-
-    T = np.geomspace(1e-2, 2.0, 60)
-    eigs = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
-    fig = plot_lr_latents(T, eigs, 0.5, 4)
-    ax = fig.axes[0]
-    best = optimum(T, eigs, Objective("lr", alpha=0.5), 4)
-    thick = [line for line in ax.lines if line.get_linewidth() == 2]
-    assert len(thick) == int(np.sum(np.any(best.M2 > 0, axis=0)))
-    for line in thick:
-        k = int(line.get_label().split()[-1]) - 1
-        np.testing.assert_allclose(line.get_ydata(), np.where(best.M2[:, k] > 0, best.M2[:, k], np.nan))
-    assert sorted(text.get_text() for text in ax.texts) == ["3+5", "4+6"]
-    plt.close(fig)
 
 
 # ---- the optimum without mixing -------------------------------------------------------------------------

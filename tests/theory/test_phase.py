@@ -1,5 +1,6 @@
 """Phase diagrams of the objective family (SPEC.md §5): ``phase_diagram`` equals a loop over ``optimum`` and
-``thresholds`` per weight, new objective weights do not recompile a jitted caller, and the phase-diagram plot."""
+``thresholds`` per weight, and new objective weights do not recompile a jitted caller (the phase-diagram plot:
+tests/plot/test_objective_figures.py)."""
 
 import jax
 import jax.numpy as jnp
@@ -8,8 +9,7 @@ import numpy as np
 from linvae.model import Objective
 from linvae.theory import optimum, phase_diagram, thresholds
 
-SIGMA_DEC2 = 0.7          # not 1, so that the raw-unit LR weight is told apart from a /2σ_dec² weight
-EIGS = np.array([2.0, 1.0, 0.45, 0.2])
+from helpers import EIGS, SIGMA_DEC2
 
 
 def test_phase_diagram_equals_a_loop_and_objective_weights_do_not_recompile():
@@ -36,14 +36,3 @@ def test_phase_diagram_equals_a_loop_and_objective_weights_do_not_recompile():
     for alpha in (0.1, 0.2, 0.3):
         loss(Objective("lr", alpha=jnp.float64(alpha)))
     assert len(traces) == 1
-
-
-def test_phase_diagram_plot():
-    from linvae.plot import plot_phase_diagram
-
-    pd = phase_diagram(np.geomspace(1e-2, 3.0, 12), EIGS, np.linspace(0, 2, 5), np.linspace(0, 1, 5),
-                       sigma_dec2=SIGMA_DEC2)
-    fig = plot_phase_diagram(pd)
-    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-    assert len(axes) == 2 and all(ax.get_yscale() == "log" for ax in axes)
-    assert len(axes[0].lines) == len(EIGS) and len(axes[1].lines) == len(EIGS)

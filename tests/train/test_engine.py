@@ -12,35 +12,20 @@ import numpy as np
 import pytest
 
 from linvae.data import synthetic_data
-from linvae.model import Objective
 
 # _engine, _sgd: internals on purpose (the compiled grid period: vmap = loop, cache size, per-point masking; and
 # the host loop run_grid, interrupted to test resume)
 from linvae.train import ScanConfig, _engine, _sgd, scan
 
+from helpers import LAM_SINGULAR, sgd_inputs
+
 dtype_promotion = "standard"  # trains through optax (see conftest)
 
-LAM = np.array([1.0, 0.45, 0.2, 0.09, 0.04, 0.018, 0.0])   # with an exactly singular direction
 
-
-@pytest.fixture(scope="module")
-def gaussian():
-    x, _ = synthetic_data(LAM, 4000, seed=3)
-    return x
-
-
-def sgd_setup(G=4, K=5, eval_every=50):
-    x, _ = synthetic_data(LAM[:4], 3000, seed=1)
-    key = jax.random.PRNGKey(0)
-    state = jax.vmap(_sgd.init_state, in_axes=(0, None, None, None))(jax.random.split(key, G), 4, K, jnp.float64)
-    val_blocks, val_mask = _sgd.row_blocks(x[2000:], 256, jnp.float64)
-    betas = jnp.asarray(np.geomspace(0.01, 1.0, G))
-    args = _sgd.SgdArgs(
-        beta=betas, learning_rate=jnp.full((G,), 3e-3), budget=jnp.int32(10_000), patience=jnp.int32(1_000),
-        key=jax.random.split(key, G), shared_key=jax.random.PRNGKey(7), x_train=jnp.asarray(x[:2000]),
-        center=jnp.zeros(4), val_blocks=val_blocks, val_mask=val_mask, sigma_dec2=jnp.float64(1.0),
-        objective=Objective(), alpha_warmup=jnp.int32(0))
-    return state, args
+def sgd_setup(G=4, K=5):
+    """A grid of G β-VAEs (β from 0.01 to 1) on 2000 training and 1000 validation rows of four modes."""
+    x, _ = synthetic_data(LAM_SINGULAR[:4], 3000, seed=1)
+    return sgd_inputs(x[:2000], x[2000:], np.geomspace(0.01, 1.0, G), K)
 
 
 @pytest.mark.parametrize("shared", [True, False])
@@ -60,20 +45,20 @@ def test_vmapped_grid_equals_per_point_loop(shared):
             np.testing.assert_allclose(np.asarray(a)[0], np.asarray(b)[g], rtol=1e-10, atol=1e-12)
 
 
-def test_new_grid_values_do_not_recompile(gaussian):
+def test_new_grid_values_do_not_recompile(singular_gaussian):
     cfg = ScanConfig(method="sgd", n_latents=3, steps=40, batch_size=16, eval_every=20)
 
     period = _sgd.make_period(20, 16, False, True, _engine.grid_sharding()[0])
-    scan(gaussian, [0.01, 0.1, 1.0], cfg, standardize=False, progress=False)
+    scan(singular_gaussian, [0.01, 0.1, 1.0], cfg, standardize=False, progress=False)
     size = period._cache_size()
-    scan(gaussian, [0.02, 0.3, 0.9], ScanConfig(**{**cfg.as_attrs(), "learning_rate": 1e-3, "eval_every": 20,
-                                                   "seed": 5}),
+    scan(singular_gaussian, [0.02, 0.3, 0.9],
+         ScanConfig(**{**cfg.as_attrs(), "learning_rate": 1e-3, "eval_every": 20, "seed": 5}),
          standardize=False, progress=False)
     assert period._cache_size() == size == 1
 
 
-def test_masking_and_early_stopping_per_point(gaussian):
-    state, args = sgd_setup(G=3, eval_every=50)
+def test_masking_and_early_stopping_per_point(singular_gaussian):
+    state, args = sgd_setup(G=3)
     args = args._replace(
         beta=jnp.asarray([0.003, 0.003, 0.006]),   # small β: healthy points keep improving
         patience=jnp.int32(100),   # patience: 100 updates without improvement
@@ -92,10 +77,10 @@ def test_masking_and_early_stopping_per_point(gaussian):
     assert int(st2.step[0]) == 350
 
 
-def test_nan_point_is_isolated(gaussian):
+def test_nan_point_is_isolated(singular_gaussian):
     T = np.array([0.01, 0.1, 1.0])  # first a healthy scan, then one point driven to overflow by its step size
     cfg = ScanConfig(method="sgd", n_latents=3, steps=200, batch_size=32, eval_every=50, learning_rate=1e-3)
-    clean = scan(gaussian, T, cfg, standardize=False, progress=False)
+    clean = scan(singular_gaussian, T, cfg, standardize=False, progress=False)
     assert not clean["diverged"].any() and np.all(np.isfinite(clean["loss"]))
     # One diverging point among healthy ones: huge learning rate only where T = 0.1.
     state, args = sgd_setup(G=3)
@@ -114,11 +99,11 @@ def test_nan_point_is_isolated(gaussian):
 
 
 @pytest.mark.parametrize("method,kill_after", [("sgd", 2), ("exact", 1)])  # exact: killed after its warm-up
-def test_resume_equals_uninterrupted(gaussian, tmp_path, monkeypatch, method, kill_after):
+def test_resume_equals_uninterrupted(singular_gaussian, tmp_path, monkeypatch, method, kill_after):
     T = np.array([0.003, 0.03, 0.3])
     cfg = ScanConfig(method=method, n_latents=4, steps=600 if method == "sgd" else 5000, batch_size=32,
                      eval_every=100, learning_rate=3e-3 if method == "sgd" else None)
-    full = scan(gaussian, T, cfg, standardize=False, progress=False)
+    full = scan(singular_gaussian, T, cfg, standardize=False, progress=False)
     ckpt = tmp_path / "run.ckpt.npz"
     original = _engine.run_grid
 
@@ -134,10 +119,10 @@ def test_resume_equals_uninterrupted(gaussian, tmp_path, monkeypatch, method, ki
 
     monkeypatch.setattr(_engine, "run_grid", killed)
     with pytest.raises(KeyboardInterrupt):
-        scan(gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, checkpoint_every=0)
+        scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, checkpoint_every=0)
     monkeypatch.setattr(_engine, "run_grid", original)
     assert ckpt.exists()
-    resumed = scan(gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, resume=True)
+    resumed = scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, resume=True)
     assert resumed.attrs["resumed_from_period"] == kill_after
     for name in ["encoder_weight", "decoder_weight", "log_sigma2_bias", "train_steps", "loss"]:
         np.testing.assert_allclose(resumed[name], full[name], rtol=1e-6, atol=1e-9, err_msg=name)
@@ -170,11 +155,13 @@ def test_sharded_grid_equals_unsharded(tmp_path):
         np.testing.assert_allclose(out[4, method]["loss"], out[1, method]["loss"], rtol=1e-9)
 
 
-def test_checkpoint_of_another_scan_is_not_resumed(gaussian, tmp_path):
+def test_checkpoint_of_another_scan_is_not_resumed(singular_gaussian, tmp_path):
     T = np.array([0.01, 0.1])
     cfg = ScanConfig(method="sgd", n_latents=3, steps=200, batch_size=32, eval_every=100)
     ckpt = tmp_path / "c.npz"
-    scan(gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, analyse=False)
-    same = scan(gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, resume=True, analyse=False)
-    other = scan(gaussian, T, cfg, standardize=True, progress=False, checkpoint=ckpt, resume=True, analyse=False)
+    scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, analyse=False)
+    same = scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, resume=True,
+                analyse=False)
+    other = scan(singular_gaussian, T, cfg, standardize=True, progress=False, checkpoint=ckpt, resume=True,
+                 analyse=False)
     assert same.attrs["resumed_from_period"] == 2 and other.attrs["resumed_from_period"] == 0

@@ -1,23 +1,22 @@
 """Training under the objective family (SPEC.md §5): the exact method reaches every objective's closed form (and
-the Hessian certifies a minimum), theory columns, analysis closed forms of trained scans, the CLI end to end."""
+the Hessian certifies a minimum), and the analysis closed forms of trained scans."""
 
 import numpy as np
 import pytest
 
-from linvae.analysis import add_analysis, collapse_fit, duality_table, onset_levels
-from linvae.cli import main
-from linvae.data import random_split, spectrum_from_eigenvalues, synthetic_data
+from linvae.analysis import add_analysis, duality_table
+from linvae.data import random_split, synthetic_data
 from linvae.model import Objective
-from linvae.results import load, theory_dataset
 from linvae.theory import mean_path, optimum, price_grid, thresholds
 
 # the β-VAE mean-path formulas, no longer public: the independent reference of the general mean_path
 from linvae.theory._beta import beta_mean_path_truncated_distortion, beta_mean_path_utility
 from linvae.train import ScanConfig, scan
 
+from helpers import LAM_OBJECTIVES, analysed_exact_scan, measured_M2
+
 dtype_promotion = "standard"  # trains through optax (see conftest)
 
-LAM = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
 T_GRID = price_grid(1e-4, 1, 16)
 OBJECTIVES = {  # id: (ScanConfig keywords, K)
     "lambda-beta-0.5": ({"objective": "lambda-beta", "lam": 0.5}, 6),
@@ -29,22 +28,6 @@ OBJECTIVES = {  # id: (ScanConfig keywords, K)
 }
 
 
-@pytest.fixture(scope="module")
-def gaussian():
-    x, _ = synthetic_data(LAM, 4000, seed=3)
-    return x
-
-
-def covariance(ds):
-    return (ds["pca_eigenvector"].values * ds["pca_eigenvalue"].values) @ ds["pca_eigenvector"].values.T
-
-
-def measured_M2(ds):
-    A = ds["encoder_weight"].values
-    mu2 = np.einsum("gkd,de,gke->gk", A, covariance(ds), A)
-    return np.sort(mu2 / (mu2 + np.exp(ds["log_sigma2_bias"].values)), axis=1)[:, ::-1]
-
-
 def padded_theory(M2, K):
     M2 = np.pad(M2, ((0, 0), (0, max(0, K - M2.shape[1]))))
     return np.sort(M2, axis=1)[:, ::-1][:, :K]   # the K largest: under LR they need not be the first K modes
@@ -53,10 +36,10 @@ def padded_theory(M2, K):
 # --- exact method = closed form (SPEC.md §5) ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(OBJECTIVES))
-def test_exact_reaches_objective_closed_form(gaussian, name):
+def test_exact_reaches_objective_closed_form(objectives_gaussian, name):
     kw, K = OBJECTIVES[name]
     cfg = ScanConfig(method="exact", n_latents=K, steps=40_000, x64=True, **kw)
-    ds = scan(gaussian, T_GRID, cfg, standardize=False, progress=False, analyse=False)
+    ds = scan(objectives_gaussian, T_GRID, cfg, standardize=False, progress=False, analyse=False)
     objective = cfg.objective_spec
     eig = ds["pca_eigenvalue"].values
     branch = optimum(T_GRID, eig, objective, K, 1.0)
@@ -79,19 +62,19 @@ def test_exact_reaches_objective_closed_form(gaussian, name):
 
 
 @pytest.mark.slow  # ~10 s: compiles the plain β-VAE program too; the closed-form test above covers sampled λβ
-def test_sampled_lambda_beta_is_the_beta_vae_at_reduced_beta(gaussian):
+def test_sampled_lambda_beta_is_the_beta_vae_at_reduced_beta(objectives_gaussian):
     """Same parameters as the β-VAE at β/(1+λ) (SPEC.md §5), and (1+λ) times its loss."""
     T = np.array([1e-3, 0.05, 0.4])
-    sampled = scan(gaussian, T, ScanConfig(method="exact", n_latents=6, steps=40_000, x64=True,
-                                           objective="lambda-beta-sampled", lam=1.5),
+    sampled = scan(objectives_gaussian, T, ScanConfig(method="exact", n_latents=6, steps=40_000, x64=True,
+                                                      objective="lambda-beta-sampled", lam=1.5),
                    standardize=False, progress=False, analyse=False)
-    beta = scan(gaussian, T / 2.5, ScanConfig(method="exact", n_latents=6, steps=40_000, x64=True),
+    beta = scan(objectives_gaussian, T / 2.5, ScanConfig(method="exact", n_latents=6, steps=40_000, x64=True),
                 standardize=False, progress=False, analyse=False)
     np.testing.assert_allclose(measured_M2(sampled), measured_M2(beta), atol=1e-8)
     np.testing.assert_allclose(sampled["loss"], 2.5 * beta["loss"], rtol=1e-8)
 
 
-def test_lr_on_singular_data_stays_finite(gaussian):
+def test_lr_on_singular_data_stays_finite(objectives_gaussian):
     """A zero-variance direction: the LR infimum (a latent reading it with diverging gain, docs/objectives.md §7) is
     not parameterised, so training is finite, not flagged diverged, and pays exactly α̃ = 2ασ²/V more."""
     x, _ = synthetic_data(np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.0]), 2000, seed=3)
@@ -105,41 +88,41 @@ def test_lr_on_singular_data_stays_finite(gaussian):
 
 # --- analysis closed forms of trained scans (SPEC.md §5, §7) -----------------------------------------------------
 
-def test_objective_analysis_closed_forms(gaussian):
+def test_objective_analysis_closed_forms(objectives_gaussian):
     """The mean-path utilities of an objective: the general helper reproduces the β-VAE forms, and the measured
     truncated distortions of a converged λβ scan (on its own training split) equal the closed form."""
     for K in (4, 6, 8):
-        Tk = thresholds(LAM)
-        m = min(K, LAM.size)
+        Tk = thresholds(LAM_OBJECTIVES)
+        m = min(K, LAM_OBJECTIVES.size)
         # Objective() takes the β kernel; λβ at λ = 0 is the β-VAE through the general (any objective) code
         for objective in (Objective(), Objective("lambda-beta", lam=0.0)):
-            u, D = mean_path(T_GRID, LAM, objective, K, 1.0)
+            u, D = mean_path(T_GRID, LAM_OBJECTIVES, objective, K, 1.0)
             np.testing.assert_allclose(u, np.pad(beta_mean_path_utility(T_GRID, Tk[:m]), ((0, 0), (0, K - m))),
                                        atol=1e-15)
             np.testing.assert_allclose(D, beta_mean_path_truncated_distortion(T_GRID, Tk, K), atol=1e-15)
     T = np.array([1e-3, 0.05, 0.4])
-    ds = scan(gaussian, T, ScanConfig(method="exact", n_latents=6, steps=40_000, x64=True, objective="lambda-beta",
-                                      lam=1.0),
+    ds = scan(objectives_gaussian, T, ScanConfig(method="exact", n_latents=6, steps=40_000, x64=True,
+                                                 objective="lambda-beta", lam=1.0),
               standardize=False, progress=False, analyse=False)
-    train = random_split(len(gaussian), seed=0).train
-    x_train = gaussian[train] - gaussian[train].mean(0)
+    train = random_split(len(objectives_gaussian), seed=0).train
+    x_train = objectives_gaussian[train] - objectives_gaussian[train].mean(0)
     out = add_analysis(ds, x_train)
     np.testing.assert_allclose(out["truncated_distortion"], out["theory_truncated_distortion"], atol=1e-7)
     np.testing.assert_allclose(out["utility"], out["theory_utility"], atol=1e-7)
     assert "lambda-beta" in out["collapse_threshold"].attrs["objective_note"]
 
 
-def test_lr_mixed_latent_utilities_equal_the_trained_truncations(gaussian):
+def test_lr_mixed_latent_utilities_equal_the_trained_truncations(objectives_gaussian):
     """LR, K = 4 on six modes: where a latent reads two modes, the measured truncated distortions of the converged
     exact scan (on its own training split) equal the closed form, which counts the latent's two modes together."""
     T = T_GRID       # the grid of test_exact_reaches_objective_closed_form: its compiled program is reused
-    ds = scan(gaussian, T, ScanConfig(method="exact", n_latents=4, steps=40_000, x64=True, objective="lr",
-                                      alpha=0.5),
+    ds = scan(objectives_gaussian, T, ScanConfig(method="exact", n_latents=4, steps=40_000, x64=True,
+                                                 objective="lr", alpha=0.5),
               standardize=False, progress=False, analyse=False)
     mixing = np.any(ds["theory_partner"].values >= 0, axis=1)
     assert mixing[11] and not mixing[9]                        # T = 0.086: a latent reads modes 4 and 6
-    train = random_split(len(gaussian), seed=0).train
-    out = add_analysis(ds, gaussian[train] - gaussian[train].mean(0))
+    train = random_split(len(objectives_gaussian), seed=0).train
+    out = add_analysis(ds, objectives_gaussian[train] - objectives_gaussian[train].mean(0))
     np.testing.assert_allclose(out["truncated_distortion"], out["theory_truncated_distortion"], atol=1e-7)
     np.testing.assert_allclose(out["utility"], out["theory_utility"], atol=1e-7)
     # the mixed latent's utility is larger than what its main mode alone would give back
@@ -151,81 +134,9 @@ def test_lr_mixed_latent_utilities_equal_the_trained_truncations(gaussian):
     assert float(out["theory_utility"][11, rank]) > own * (1 + 1e-3)
 
 
-@pytest.mark.parametrize("objective", [Objective("lambda-beta", lam=1.0), Objective("lr", alpha=0.3)],
-                         ids=["lambda-beta", "lr"])
-def test_objective_collapse_fit_inverts_the_objectives_law(objective):
-    """Fed the closed-form M²(T) of every mode, the objective-law fit returns the objective's thresholds, while the
-    β-VAE law fit misses them (the λβ branch is not linear in T)."""
-    T = price_grid(1e-4, 30, 64)
-    Tk = np.asarray(thresholds(LAM, objective, 0.7))
-    order = np.argsort(-Tk)
-    M2 = np.asarray(optimum(T, LAM, objective, None, 0.7, lr_mixing=False).M2)[:, order]
-    fitted, points, rmse = collapse_fit(T, M2, objective, total_variance=LAM.sum(), sigma_dec2=0.7)
-    np.testing.assert_allclose(fitted, Tk[order], rtol=1e-5)
-    assert np.all(rmse < 1e-5) and np.all(points == (M2 > 0.1).sum(0))
-    if objective.kind == "lambda-beta":
-        beta_law = collapse_fit(T, M2)[0]
-        assert np.all(np.abs(beta_law / Tk[order] - 1) > 0.1)
-
-
-def analysed_exact_scan(x, n_points, **objective):
-    """An exact float64 scan of 6 latents over T in 1e-3..5, analysed on its own training split."""
-    ds = scan(x, price_grid(1e-3, 5, n_points), ScanConfig(method="exact", n_latents=6, x64=True, **objective),
-              standardize=False, progress=False, analyse=False)
-    train = random_split(len(x), seed=0).train
-    return add_analysis(ds, x[train] - x[train].mean(0))
-
-
-@pytest.mark.slow  # ~15 s; test_objective_collapse_fit_inverts_the_objectives_law checks the fit on the closed form
-def test_exact_lambda_beta_scan_fits_its_own_thresholds(gaussian):
-    table = duality_table(analysed_exact_scan(gaussian, 24, objective="lambda-beta", lam=1.0))
+@pytest.mark.slow  # ~15 s; tests/analysis/test_fits.py checks the same fit on the closed form
+def test_exact_lambda_beta_scan_fits_its_own_thresholds(objectives_gaussian):
+    table = duality_table(analysed_exact_scan(objectives_gaussian, 24, objective="lambda-beta", lam=1.0))
     big = table["theory_threshold"].values > 5e-3
     np.testing.assert_allclose(table["collapse_threshold"].values[big], table["theory_threshold"].values[big],
                                rtol=1e-3)
-
-
-# --- theory columns and the CLI ----------------------------------------------------------------------------------
-
-def test_theory_dataset_for_each_objective():
-    spectrum = spectrum_from_eigenvalues(LAM)
-    beta = theory_dataset(spectrum, T_GRID, n_latents=4)
-    np.testing.assert_array_equal(beta["theory_M2"], optimum(T_GRID, LAM, n_latents=4).M2)
-    assert beta.attrs["objective"] == "beta" and not beta["theory_penalty"].any()
-    for objective in (Objective("lambda-beta", lam=0.5), Objective("lr", alpha=0.3)):
-        ds = theory_dataset(spectrum, T_GRID, n_latents=4, objective=objective.kind, lam=objective.lam,
-                            alpha=objective.alpha)
-        branch = optimum(T_GRID, LAM, objective, 4)
-        for column, field in [("theory_M2", "M2"), ("theory_sigma2", "sigma2"), ("theory_rate", "rate"),
-                              ("theory_distortion", "total_distortion"), ("theory_loss", "loss"),
-                              ("theory_n_active", "n_active")]:
-            np.testing.assert_allclose(ds[column], getattr(branch, field), rtol=1e-12, atol=1e-15, err_msg=column)
-        np.testing.assert_allclose(ds["theory_threshold"], thresholds(LAM, objective), rtol=1e-12)
-        # LR with K < d: latents may read two modes, linked by theory_partner (written for every objective since
-        # 0.2: all -1 where no latent reads two modes)
-        np.testing.assert_array_equal(ds["theory_partner"], branch.partner)
-        if objective.kind != "lr":
-            assert np.all(ds["theory_partner"] == -1)
-
-
-def test_cli_objective_end_to_end(tmp_path, capsys, gaussian):
-    data = tmp_path / "x.npy"
-    np.save(data, gaussian[:2000])
-    out = tmp_path / "th.nc"
-    assert main(["theory", "--eigenvalues", "5,2.5,1.2,0.6", "--objective", "lr", "--alpha", "0.5",
-                 "--grid", "1e-3:1:5", "--out", str(out)]) == 0
-    ds = load(out)
-    assert ds.attrs["objective"] == "lr" and ds.attrs["objective_alpha"] == 0.5
-    np.testing.assert_allclose(ds["theory_threshold"], thresholds(
-        np.array([5, 2.5, 1.2, 0.6]), Objective("lr", alpha=0.5)), rtol=1e-12)
-    out = tmp_path / "scan.nc"
-    assert main(["scan", "--data", str(data), "--method", "exact", "--latents", "6", "--grid", "1e-3:1:4",
-                 "--objective", "lambda-beta", "--lam", "1", "--x64", "--no-standardize", "--quiet",
-                 "--out", str(out)]) == 0
-    ds = load(out)
-    assert ds.attrs["objective"] == "lambda-beta" and ds.attrs["config_lam"] == 1.0
-    np.testing.assert_allclose(ds["loss"], ds["theory_loss"], rtol=1e-5)
-    # on the λβ branch every onset lies above the β-VAE's T_k τ* of the same spectrum (thresholds shift up)
-    beta_onsets = np.outer(onset_levels(), thresholds(ds["pca_eigenvalue"].values))
-    positive = beta_onsets > 0
-    assert np.all(ds["criterion_onset_T"].values[positive] > beta_onsets[positive])
-    assert "(lambda-beta)" in capsys.readouterr().out

@@ -13,48 +13,18 @@ from linvae.model import Objective, Params, exact_loss, lr_penalty
 # compiled period, its inputs and its cache size under new α / warm-up values)
 from linvae.train import ScanConfig, _engine, _sgd, scan
 
+from helpers import LAM_OBJECTIVES, covariance, measured_M2, sgd_inputs, theory_M2
+
 dtype_promotion = "standard"  # trains through optax (see conftest)
 
-LAM = np.array([1.0, 0.45, 0.2, 0.09, 0.04, 0.018, 0.0])   # with an exactly singular direction
-LAM_OBJECTIVES = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1])
 
-
-@pytest.fixture(scope="module")
-def gaussian():
-    x, _ = synthetic_data(LAM, 4000, seed=3)
-    return x
-
-
-@pytest.fixture(scope="module")
-def gaussian_objectives():
-    x, _ = synthetic_data(LAM_OBJECTIVES, 4000, seed=3)
-    return x
-
-
-def covariance(ds):
-    return (ds["pca_eigenvector"].values * ds["pca_eigenvalue"].values) @ ds["pca_eigenvector"].values.T
-
-
-def measured_M2(ds):
-    """Sorted signal fractions of the trained constant-variance encoders, from the stored parameters."""
-    A = ds["encoder_weight"].values
-    mu2 = np.einsum("gkd,de,gke->gk", A, covariance(ds), A)
-    return np.sort(mu2 / (mu2 + np.exp(ds["log_sigma2_bias"].values)), axis=1)[:, ::-1]
-
-
-def theory_M2(ds):
-    th = ds["theory_M2"].values
-    K = ds.sizes["latent"]
-    return np.pad(th, ((0, 0), (0, max(0, K - th.shape[1]))))[:, :K]
-
-
-def test_sgd_moves_toward_closed_form_and_keeps_ranking(gaussian):
+def test_sgd_moves_toward_closed_form_and_keeps_ranking(singular_gaussian):
     T = np.array([3e-3, 0.03, 0.3])
     cfg = ScanConfig(method="sgd", n_latents=6, steps=3000, learning_rate=3e-3, eval_every=250,
                      variance_head="constant")
-    ds = scan(gaussian, T, cfg, standardize=False, progress=False)
-    initial = scan(gaussian, T, ScanConfig(**{**cfg.as_attrs(), "steps": 1, "eval_every": 1}), standardize=False,
-                   progress=False)
+    ds = scan(singular_gaussian, T, cfg, standardize=False, progress=False)
+    initial = scan(singular_gaussian, T, ScanConfig(**{**cfg.as_attrs(), "steps": 1, "eval_every": 1}),
+                   standardize=False, progress=False)
     gap_end = np.abs(ds["loss"] - ds["theory_loss"]).values
     gap_start = np.abs(initial["loss"] - ds["theory_loss"]).values
     assert np.all(gap_end < 0.2 * gap_start)
@@ -81,8 +51,8 @@ def normalised_exact_loss(params, ds, objective):
 
 @pytest.mark.parametrize("kw", [{"objective": "lambda-beta", "lam": 1.0},
                                 {"objective": "lr", "alpha": 0.5, "alpha_warmup": 500}], ids=["lambda-beta", "lr"])
-def test_sgd_moves_toward_objective_closed_form(gaussian_objectives, kw):
-    gaussian = gaussian_objectives
+def test_sgd_moves_toward_objective_closed_form(objectives_gaussian, kw):
+    gaussian = objectives_gaussian
     T = np.array([3e-3, 0.03, 0.3])
     cfg = ScanConfig(method="sgd", n_latents=6, steps=1500, learning_rate=3e-3, eval_every=250,
                      variance_head="constant", **kw)
@@ -103,15 +73,7 @@ def test_sgd_moves_toward_objective_closed_form(gaussian_objectives, kw):
 def test_alpha_warmup_is_traced_and_ramps():
     """New α / warm-up values reuse the compiled period; a warm-up far longer than the run is (nearly) α = 0."""
     x, _ = synthetic_data(LAM_OBJECTIVES[:4], 1500, seed=1)
-    G, K = 3, 4
-    key = jax.random.PRNGKey(0)
-    state = jax.vmap(_sgd.init_state, in_axes=(0, None, None, None))(jax.random.split(key, G), 4, K, jnp.float64)
-    val_blocks, val_mask = _sgd.row_blocks(x[1000:], 256, jnp.float64)
-    base = _sgd.SgdArgs(
-        beta=jnp.asarray([0.01, 0.1, 1.0]), learning_rate=jnp.full((G,), 3e-3), budget=jnp.int32(10_000),
-        patience=jnp.int32(1_000), key=jax.random.split(key, G), shared_key=jax.random.PRNGKey(7),
-        x_train=jnp.asarray(x[:1000]), center=jnp.zeros(4), val_blocks=val_blocks, val_mask=val_mask,
-        sigma_dec2=jnp.float64(1.0), objective=Objective(), alpha_warmup=jnp.int32(0))
+    state, base = sgd_inputs(x[:1000], x[1000:], [0.01, 0.1, 1.0], K=4)
     period = _sgd.make_period(40, 32, False, True)
 
     def run(alpha, warmup):
