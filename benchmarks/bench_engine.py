@@ -59,7 +59,7 @@ def sgd_inputs(G, x_train, x_val):
     key = jax.random.PRNGKey(0)
     grid_sh, replicated = _engine.grid_sharding()
     state = jax.vmap(_sgd.init_state, in_axes=(0, None, None, None))(jax.random.split(key, G), D, K, jnp.float32)
-    vb, vm = _sgd.row_blocks(x_val, 8192, jnp.float32)
+    vb, vm = _sgd.device_blocks(x_val, 8192, jnp.float32)
     betas = np.geomspace(1e-4, 1, G) * EIG.sum()
     args = _sgd.SgdArgs(
         beta=jnp.asarray(betas, jnp.float32), learning_rate=jnp.full((G,), 3e-4, jnp.float32),

@@ -24,14 +24,13 @@ from linvae import results as results
 from linvae import theory as theory
 from linvae import train as train
 from linvae._errors import InputError
+from linvae._version import __version__ as __version__
 from linvae.analysis import ActivityThresholds, add_activity_criteria, add_analysis, duality_table, report
 from linvae.data import Spectrum, Table, default_table, load_table, pca_spectrum, worldclim_table
 from linvae.model import Objective
 from linvae.results import load, save, theory_dataset
 from linvae.theory import choose_beta, optimum, price_grid, thresholds
 from linvae.train import ScanConfig, scan
-
-__version__ = "0.2.0"
 
 __all__ = [
     # train a scan

@@ -119,7 +119,7 @@ def cmd_demo(args):
     config = linvae.ScanConfig(method="exact", n_latents=args.latents, seed=args.seed)
     ds = linvae.scan(table, _grid(DEFAULT_GRID), config, standardize=False, progress=not args.quiet)
     _write_results(ds, out / "results.nc", out)
-    choice = linvae.choose_beta(0.01, ds["pca_eigenvalue"].values, 1.0, args.latents)
+    choice = linvae.choose_beta(0.01, ds["pca_eigenvalue"].values, n_latents=args.latents)
     print(f"choosing beta: T = 0.01 means beta = {float(choice.beta):.4g} (sigma_dec2 = 1), "
           f"{int(choice.n_active)} active modes, normalised distortion {float(choice.distortion):.4g}")
 

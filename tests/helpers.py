@@ -151,7 +151,7 @@ def sgd_inputs(x_train, x_val, betas, K):
     G, d = len(betas), x_train.shape[1]
     key = jax.random.PRNGKey(0)
     state = jax.vmap(_sgd.init_state, in_axes=(0, None, None, None))(jax.random.split(key, G), d, K, jnp.float64)
-    val_blocks, val_mask = _sgd.row_blocks(x_val, 256, jnp.float64)
+    val_blocks, val_mask = _sgd.device_blocks(x_val, 256, jnp.float64)
     args = _sgd.SgdArgs(
         beta=jnp.asarray(betas), learning_rate=jnp.full((G,), 3e-3), budget=jnp.int32(10_000),
         patience=jnp.int32(1_000), key=jax.random.split(key, G), shared_key=jax.random.PRNGKey(7),

@@ -236,5 +236,8 @@ def criterion_onsets(eigenvalues, objective: Objective = Objective(),
     ``T_k τ*`` for the β-VAE, a bisection on ``log T`` otherwise. A mode that never activates gives 0; one whose
     threshold is infinite (LR, zero mode) gives NaN.
     """
+    if isinstance(eigenvalues, ActivityThresholds):
+        raise TypeError("criterion_onsets takes the eigenvalues first (linvae 0.2); the onsets on tau = T/T_k of the "
+                        "beta-VAE are onset_levels(thresholds)")
     levels = 1 - np.asarray(onset_levels(thresholds), np.float64)
     return signal_onsets(eigenvalues, levels, objective, sigma_dec2, iterations=iterations)

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from linvae._errors import InputError
 from linvae.model import Objective
 from linvae.theory import follows_beta_law, mode_signal, mode_threshold
 
@@ -20,7 +21,7 @@ class CollapseFit(NamedTuple):
     rmse: np.ndarray       # rms residual of the law on those points
 
 
-def collapse_fit(T, M2_ranked, objective: Objective = Objective(), *, total_variance=1.0, sigma_dec2=1.0,
+def collapse_fit(T, M2_ranked, objective: Objective = Objective(), *, total_variance=None, sigma_dec2=1.0,
                  threshold=0.1, min_points=2) -> CollapseFit:
     """Least-squares fit of the objective's collapse law ``M_k²(T)`` per rank to the points with
     ``M_k² > threshold`` (SPEC.md §5, §7).
@@ -37,8 +38,11 @@ def collapse_fit(T, M2_ranked, objective: Objective = Objective(), *, total_vari
     Args:
       T: ``(G,)`` information prices; M2_ranked: ``(G, K)`` signal fractions in rank order.
       objective: the scan's :class:`linvae.model.Objective`; total_variance: ``V`` and sigma_dec2: ``σ_dec²``
-        (the LR law depends on ``2ασ_dec²/V``).
+        (the LR law depends on ``2ασ_dec²/V``, so the LR-VAE needs ``total_variance``; the others ignore it).
     """
+    if objective.kind == "lr" and total_variance is None:
+        raise InputError("the LR collapse law depends on 2 alpha sigma_dec2 / V: pass total_variance (the scan's "
+                         "attrs['total_variance'])")
     T = np.asarray(T, np.float64)
     M2 = np.asarray(M2_ranked, np.float64)
     used = M2 > threshold
@@ -47,7 +51,8 @@ def collapse_fit(T, M2_ranked, objective: Objective = Objective(), *, total_vari
     if follows_beta_law(objective):
         Tk, rmse = _linear_fit(T[:, None], M2, used, count)
     else:
-        Tk, rmse = _law_fit(T, M2, used, count, objective, float(total_variance), sigma_dec2)
+        V = 1.0 if total_variance is None else float(total_variance)  # V enters the LR law only
+        Tk, rmse = _law_fit(T, M2, used, count, objective, V, sigma_dec2)
     return CollapseFit(np.where(enough, Tk, np.nan), count.astype(np.int64), np.where(enough, rmse, np.nan))
 
 

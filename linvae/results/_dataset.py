@@ -6,31 +6,24 @@ Dimensions: ``T`` (normalised information price; non-dimension coordinate ``beta
 """
 
 import datetime
-import importlib.metadata
 
 import jax
 import numpy as np
 import xarray as xr
 
 from linvae._errors import InputError
+from linvae._version import __version__
 from linvae.model import Objective, Params
 from linvae.results._schema import PARAMETER_DIMS, assign
-from linvae.theory import beta_from_price, optimum, thresholds
+from linvae.theory import beta_from_price, critical_betas, optimum, thresholds
 
 __all__ = ["new_dataset", "add_theory", "theory_dataset", "dataset_params", "dataset_objective", "provenance"]
-
-
-def _version(name):
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def provenance() -> dict:
     """Creation time and library versions, stored in the attrs of every Dataset linvae writes."""
     return {"created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "linvae_version": _version("linvae"), "jax_version": jax.__version__,
+            "linvae_version": __version__, "jax_version": jax.__version__,
             "xarray_version": xr.__version__, "numpy_version": np.__version__}
 
 
@@ -107,8 +100,8 @@ def dataset_objective(ds: xr.Dataset) -> Objective:
 def add_theory(ds: xr.Dataset) -> xr.Dataset:
     """Add the closed-form optimum of the dataset's objective (attrs ``objective``, ``objective_lam``,
     ``objective_alpha``) at its ``T`` grid and spectrum: :func:`linvae.theory.optimum` (SPEC.md §3, §5; LR latents
-    reading two modes included, ``theory_partner`` links them) and :func:`linvae.theory.thresholds`, with
-    ``β_c,k = T_k V / σ_dec²``.
+    reading two modes included, ``theory_partner`` links them), :func:`linvae.theory.thresholds` and
+    :func:`linvae.theory.critical_betas` (``β_c,k = T_k V / σ_dec²``).
     """
     eig = ds["pca_eigenvalue"].values
     objective = dataset_objective(ds)
@@ -117,7 +110,7 @@ def add_theory(ds: xr.Dataset) -> xr.Dataset:
         branch = jax.tree.map(np.asarray, optimum(ds["T"].values, eig, objective, int(ds.attrs["n_latents"]),
                                                   sigma_dec2))
         Tk = np.asarray(thresholds(eig, objective, sigma_dec2))
-        beta_Tk = np.asarray(beta_from_price(Tk, sigma_dec2, float(ds.attrs["total_variance"])))
+        beta_Tk = np.asarray(critical_betas(eig, objective, sigma_dec2))
     return assign(
         ds, theory_threshold=Tk, theory_beta_threshold=beta_Tk, theory_M2=branch.M2, theory_sigma2=branch.sigma2,
         theory_log_sigma2=branch.log_sigma2, theory_rate=branch.rate, theory_partner=branch.partner.astype(np.int32),

@@ -8,7 +8,6 @@ Every function takes ``objective=Objective()`` (the β-VAE by default) where the
 from linvae.theory._beta import (
     Landau,
     beta_from_price,
-    critical_betas,
     information_price,
     local_price,
     price_grid,
@@ -21,6 +20,7 @@ from linvae.theory._family import (
     Coupling,
     collapse_is_continuous,
     coupling,
+    critical_betas,
     follows_beta_law,
     landau,
     mode_loss,

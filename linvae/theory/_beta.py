@@ -21,7 +21,7 @@ from linvae.model import Params
 from linvae.theory._branch import Branch
 
 __all__ = [
-    "Landau", "information_price", "beta_from_price", "beta_thresholds", "critical_betas", "local_price",
+    "Landau", "information_price", "beta_from_price", "beta_thresholds", "local_price",
     "beta_optimum", "reduced_min_loss", "stationary_weights", "price_grid", "beta_mean_path_utility",
     "sampled_path_utility", "beta_mean_path_truncated_distortion",
 ]
@@ -49,11 +49,6 @@ def beta_thresholds(eigenvalues):
     """β-VAE collapse thresholds ``T_k = max(λ_k, 0) / V`` with ``V = Σ λ_k`` (SPEC.md §1, §3)."""
     eig = jnp.asarray(eigenvalues)
     return jnp.maximum(eig, 0) / jnp.sum(eig, axis=-1, keepdims=True)
-
-
-def critical_betas(eigenvalues, sigma_dec2=1.0):
-    """Raw-β collapse thresholds of the β-VAE, ``β_c,k = λ_k / σ_dec²`` (SPEC.md §1); 0 for a zero mode."""
-    return jnp.maximum(jnp.asarray(eigenvalues), 0) / sigma_dec2
 
 
 def local_price(T, thresholds):

@@ -3,7 +3,7 @@ docs/objectives.md).
 
 Every objective adds a term to the β-VAE loss ``L = E‖x − x̂(z)‖² / (2σ_dec²) + β R`` (SPEC.md §1):
 
-- ``'beta'``: nothing (the closed form of SPEC.md §3, :func:`beta_optimum`);
+- ``'beta'``: nothing (the closed form of SPEC.md §3, :func:`linvae.theory._beta.beta_optimum`);
 - ``'lambda-beta'`` (Vu, Wan & Wei 2026): ``λ E‖x − x̂(μ(x))‖² / (2σ_dec²)``, the reconstruction decoded from the
   posterior *mean*;
 - ``'lambda-beta-sampled'``: the same penalty on the *sampled* reconstruction ``x̂(z)``;
@@ -41,6 +41,7 @@ The closed forms are small pure ``jax.numpy`` functions, vectorised over a grid 
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 
 from linvae.model import Objective
@@ -48,8 +49,9 @@ from linvae.theory._beta import Landau, local_price
 from linvae.theory._branch import Branch
 
 __all__ = [
-    "Coupling", "normalised_spectrum", "lr_cost", "coupling", "thresholds", "mode_threshold", "one_mode_optimum",
-    "mode_signal", "mode_loss", "reduced_loss", "landau", "collapse_is_continuous", "follows_beta_law",
+    "Coupling", "normalised_spectrum", "lr_cost", "coupling", "thresholds", "critical_betas", "mode_threshold",
+    "one_mode_optimum", "one_mode_optimum_jit", "mode_signal", "mode_loss", "reduced_loss", "landau",
+    "collapse_is_continuous", "follows_beta_law",
 ]
 
 _BETA = Objective()
@@ -155,11 +157,11 @@ def one_mode_optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=Non
     - penalty: ``λ t u²`` (λβ), ``λ × distortion`` (sampled λβ), ``α̃ u²`` with ``α̃ = 2ασ_dec²/V`` (LR).
 
     A collapsed mode (``T ≥ T_k``) has ``u = 1``, ``σ² = 1``, ``M² = 0``; a mode no latent carries leaves ``t`` of
-    distortion. β-VAE: ``u = σ² = T/t``, which is :func:`beta_optimum`. With ``K < d`` latents the modes with
-    the largest loss gain are carried (for LR this need not be the top-K PCA modes). For LR with ``K < d`` this is
-    the optimum among latents that read one mode each; :func:`optimum` adds latents reading two modes,
-    which can do better. Each of the ``K`` latents costs
-    ``α̃ u²`` under LR, so a latent carrying no mode costs ``α̃``. An LR mode with ``λ_k = 0`` is the limit
+    distortion. β-VAE: ``u = σ² = T/t``, which is :func:`linvae.theory._beta.beta_optimum`. With ``K < d`` latents
+    the modes with the largest loss gain are carried (for LR this need not be the top-K PCA modes). For LR with
+    ``K < d`` this is the optimum among latents that read one mode each; :func:`linvae.theory.optimum` adds latents
+    reading two modes, which can do better. Each of the ``K`` latents costs ``α̃ u²`` under LR, so a latent carrying
+    no mode costs ``α̃``. An LR mode with ``λ_k = 0`` is the limit
     ``λ_k → 0``: its latent reads the null direction with diverging gain, ``u → 0`` (no penalty), ``M² → 0``; the
     infimum is not attained there.
 
@@ -198,6 +200,22 @@ def one_mode_optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=Non
         total_distortion=totals[0], total_rate=totals[1], total_penalty=totals[2],
         loss=totals[0] + 2 * T[..., 0] * totals[1] + totals[2], n_active=active.sum(-1).astype(jnp.int32),
     )
+
+
+# eager callers (add_theory, the LR assignment, figures) evaluate the closed form jitted: one compile per grid shape
+one_mode_optimum_jit = jax.jit(one_mode_optimum, static_argnames="n_latents")
+
+
+def critical_betas(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0):
+    """Raw-β collapse thresholds ``β_c,k = T_k V / σ_dec² = s_T p_k² λ_k / σ_dec²`` (SPEC.md §1, §5): the β-VAE's
+    ``λ_k / σ_dec²`` (``p = s_T = 1``, exact), the λβ-VAE's ``(1 + λ)² λ_k / σ_dec²``, the LR-VAE's
+    ``(λ_k + 2ασ_dec²)² / (λ_k σ_dec²)``; 0 for a zero mode (LR: ``inf``)."""
+    eig = jnp.asarray(eigenvalues)
+    c = coupling(eig, objective, sigma_dec2)
+    positive, finite = eig > 0, jnp.isfinite(c.p)
+    p = jnp.where(positive & finite, c.p, 1)
+    raw = c.t_scale * p * (p * jnp.where(positive, eig, 0)) / sigma_dec2
+    return jnp.where(positive & finite, raw, jnp.where(finite, 0, jnp.inf))
 
 
 def _active_branch(T, t, kappa, t_scale):

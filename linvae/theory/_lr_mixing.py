@@ -14,7 +14,7 @@ import numpy as np
 
 from linvae.model import Objective
 from linvae.theory._branch import Branch
-from linvae.theory._family import one_mode_optimum
+from linvae.theory._family import one_mode_optimum_jit
 
 __all__ = ["MixedLatent", "lr_mixed_latent", "lr_optimum"]
 
@@ -129,7 +129,7 @@ def lr_optimum(T, eigenvalues, objective: Objective, n_latents=None, sigma_dec2=
     eig = np.asarray(eigenvalues, np.float64)
     Tf = np.asarray(T, np.float64)
     with jax.enable_x64(True):
-        closed = jax.tree.map(np.asarray, _closed_form_jit(Tf, eig, objective, n_latents, sigma_dec2))
+        closed = jax.tree.map(np.asarray, one_mode_optimum_jit(Tf, eig, objective, n_latents, sigma_dec2))
         if float(objective.alpha) == 0 or Tf.size == 0:
             return closed
         t = np.maximum(eig, 0) / eig.sum()
@@ -138,7 +138,7 @@ def lr_optimum(T, eigenvalues, objective: Objective, n_latents=None, sigma_dec2=
         K = d if n_latents is None else int(n_latents)
         shape = closed.M2.shape
         Tf = Tf.reshape(-1)
-        one = jax.tree.map(np.asarray, _closed_form_jit(Tf, eig, objective, None, sigma_dec2))
+        one = jax.tree.map(np.asarray, one_mode_optimum_jit(Tf, eig, objective, None, sigma_dec2))
         # pairs i < j with t_i > t_j, every positive mode with every other mode, zero modes included (their limit
         # in lr_mixed_latent); near-equal modes gain O(|t_i − t_j|²) from mixing, below the formulas' accuracy
         I, J = np.triu_indices(d, 1)
@@ -160,7 +160,6 @@ def lr_optimum(T, eigenvalues, objective: Objective, n_latents=None, sigma_dec2=
 
 
 # lr_optimum calls the closed forms eagerly on numpy arrays: jitted, each grid shape compiles once
-_closed_form_jit = jax.jit(one_mode_optimum, static_argnames="n_latents")
 _mixed_latent_jit = jax.jit(lr_mixed_latent)
 
 

@@ -20,7 +20,7 @@ from linvae.theory._beta import (
     beta_thresholds,
 )
 from linvae.theory._branch import Branch
-from linvae.theory._family import mode_signal, normalised_spectrum, one_mode_optimum, thresholds
+from linvae.theory._family import mode_signal, normalised_spectrum, one_mode_optimum, one_mode_optimum_jit, thresholds
 from linvae.theory._lr_mixing import lr_optimum
 
 __all__ = ["BetaChoice", "MeanPath", "optimum", "choose_beta", "mean_path", "signal_onsets"]
@@ -56,7 +56,7 @@ def optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigma_
 
     - β-VAE: the kernel :func:`linvae.theory._beta.beta_optimum` (``M_k² = [1 − T/T_k]_+``);
     - λβ-VAE (both paths) and LR with ``K ≥ d`` under ``jax.jit``: one latent per mode, in closed form
-      (:func:`linvae.theory._family.one_mode_optimum`);
+      (:func:`linvae.theory._family.one_mode_optimum`; called eagerly, a cached jitted copy);
     - LR called eagerly: latents that read two modes included (:func:`linvae.theory._lr_mixing.lr_optimum`,
       numpy float64; with fewer latents than modes they can beat one mode per latent). This case is not jittable:
       under ``jax.jit`` with ``K < d`` it raises :class:`linvae.InputError`. ``lr_mixing=False`` gives the optimum
@@ -70,21 +70,23 @@ def optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigma_
       sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
       lr_mixing: LR only: allow latents that read two modes (``False``: one mode per latent).
     Returns:
-      :class:`Branch` with per-mode fields of shape ``S + (d,)``.
+      :class:`Branch` with per-mode fields of shape ``S + (d,)``: JAX arrays in the dtype of the eigenvalues (float64
+      with ``jax_enable_x64``), except the eager LR optimum, whose fields are NumPy float64 arrays.
     """
     if objective.kind == "beta":
         return beta_optimum(T, eigenvalues, n_latents)
-    if objective.kind != "lr" or not lr_mixing:
-        return one_mode_optimum(T, eigenvalues, objective, n_latents, sigma_dec2)
-    if not _traced(T, eigenvalues, objective, sigma_dec2):
+    traced = _traced(T, eigenvalues, objective, sigma_dec2)
+    if objective.kind == "lr" and lr_mixing and not traced:
         return lr_optimum(T, eigenvalues, objective, n_latents, sigma_dec2)
-    if n_latents is not None and n_latents < jnp.shape(eigenvalues)[-1]:
+    if objective.kind == "lr" and lr_mixing and n_latents is not None and n_latents < jnp.shape(eigenvalues)[-1]:
         raise InputError("the LR optimum with fewer latents than modes assigns latents with scipy's milp and cannot "
-                         "be traced; call linvae.theory.optimum outside jax.jit / jax.vmap")
-    return one_mode_optimum(T, eigenvalues, objective, n_latents, sigma_dec2)
+                         "be traced; call linvae.theory.optimum outside jax.jit / jax.vmap, or pass lr_mixing=False "
+                         "for the optimum with one mode per latent")
+    closed_form = one_mode_optimum if traced else one_mode_optimum_jit
+    return closed_form(T, eigenvalues, objective, n_latents, sigma_dec2)
 
 
-def choose_beta(target_T, eigenvalues, sigma_dec2=1.0, n_latents=None, objective: Objective = _BETA) -> BetaChoice:
+def choose_beta(target_T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigma_dec2=1.0) -> BetaChoice:
     """β for a target information price, with the predicted outcome (SPEC.md §7, "Choosing β").
 
     ``β = T V / σ_dec²``. For the β-VAE a target ``T = 0.01`` keeps the modes whose marginal normalised utility
@@ -106,7 +108,9 @@ def mean_path(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigm
     utility is the sum over its modes. β-VAE: ``ΔD̃_k = T_k (1 − (T/T_k)²)_+``. Tail sums avoid cancellation.
 
     Args:
-      T: ``(G,)`` information prices; the rest as :func:`optimum` (``n_latents=None``: ``K = d``).
+      T: information prices, any shape ``S``; the rest as :func:`optimum` (``n_latents=None``: ``K = d``).
+    Returns:
+      :class:`MeanPath` with fields ``S + (K,)`` and ``S + (K + 1,)``. Jittable for the β-VAE only.
     """
     d = jnp.shape(eigenvalues)[-1]
     K = d if n_latents is None else n_latents
@@ -115,9 +119,14 @@ def mean_path(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigm
         Tk = beta_thresholds(eigenvalues)
         utility = jnp.pad(beta_mean_path_utility(T, Tk[:m]), ((0, 0),) * (jnp.ndim(T)) + ((0, K - m),))
         return MeanPath(utility, beta_mean_path_truncated_distortion(T, Tk, K))
-    branch = optimum(T, eigenvalues, objective, K, sigma_dec2)
-    t = np.array(np.broadcast_to(normalised_spectrum(np.asarray(eigenvalues, np.float64))[0], np.shape(branch.M2)))
-    left = np.array(branch.mean_distortion)
+    if _traced(T, eigenvalues, objective, sigma_dec2):
+        raise InputError("mean_path of objectives other than the beta-VAE ranks latents in numpy and cannot be traced; "
+                         "call it outside jax.jit / jax.vmap")
+    shape = np.shape(T)
+    branch = optimum(np.reshape(T, -1), eigenvalues, objective, K, sigma_dec2)
+    eig = np.maximum(np.asarray(eigenvalues, np.float64), 0)
+    t = np.array(np.broadcast_to(eig / eig.sum(), np.shape(branch.M2)))   # float64 whatever the JAX precision
+    left = np.array(branch.mean_distortion, np.float64)
     partner = np.asarray(branch.partner)
     rows, second = np.nonzero((partner >= 0) & ~np.asarray(branch.active))  # the mode of a pair without its M²
     first = partner[rows, second]
@@ -129,8 +138,9 @@ def mean_path(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigm
     G = t_sorted.shape[0]
     tail = np.concatenate([np.cumsum(t_sorted[:, ::-1], axis=1)[:, ::-1], np.zeros((G, 1))], axis=1)
     D = (np.concatenate([np.zeros((G, 1)), np.cumsum(left, axis=1)], axis=1) + tail)[:, :m + 1]
-    return MeanPath(np.pad((t_sorted - left)[:, :m], ((0, 0), (0, K - m))),
-                    np.concatenate([D, np.repeat(D[:, -1:], K - m, axis=1)], axis=1))
+    utility = np.pad((t_sorted - left)[:, :m], ((0, 0), (0, K - m)))
+    truncated = np.concatenate([D, np.repeat(D[:, -1:], K - m, axis=1)], axis=1)
+    return MeanPath(utility.reshape(shape + (K,)), truncated.reshape(shape + (K + 1,)))
 
 
 def signal_onsets(eigenvalues, levels, objective: Objective = _BETA, sigma_dec2=1.0, *, iterations=64):

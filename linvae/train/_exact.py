@@ -361,9 +361,10 @@ def objective_weights(objective, betas, eigenvalues):
     betas = np.asarray(betas, np.float64)
     if objective.kind == "lr":
         return betas, float(objective.alpha) / betas
-    with jax.enable_x64(True):
+    with jax.enable_x64(True):  # κ = 1 + λ and s_T in float64 whatever the training precision
         c = coupling(np.asarray(eigenvalues, np.float64), objective)
-    return betas / float(c.t_scale), np.full_like(betas, float(np.max(c.p)))
+        p, t_scale = float(np.max(np.asarray(c.p))), float(np.asarray(c.t_scale))
+    return betas / t_scale, np.full_like(betas, p)
 
 
 def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_every=30.0, fingerprint="",

@@ -20,7 +20,7 @@ import xarray as xr
 from linvae._errors import InputError
 from linvae.analysis import add_activity_criteria, add_analysis, observables
 from linvae.data import Spectrum, Split, Table, random_split, split_from_labels, standardized_spectrum
-from linvae.results import PARAMETER_DIMS, assign, dataset_params, theory_dataset
+from linvae.results import PARAMETER_DIMS, SCHEMA, assign, dataset_params, theory_dataset
 from linvae.theory import beta_from_price
 from linvae.train import _engine, _exact, _sgd
 from linvae.train._config import ScanConfig
@@ -204,4 +204,8 @@ def _add_split(ds, prep: _Prepared):
     out = assign(ds, sample_split=labels)
     out["sample_split"].attrs.update(flag_values=np.array([-1, 0, 1, 2], np.int8),
                                      flag_meanings="unused train val test")
-    return assign(out, coords=True, **{name: np.asarray(values) for name, values in (prep.table.coords or {}).items()})
+    coords = {name: np.asarray(values) for name, values in (prep.table.coords or {}).items()}
+    declared = {name: values for name, values in coords.items() if name in SCHEMA}  # e.g. WorldClim lat, lon
+    out = assign(out, coords=True, **declared)
+    # the data's own coordinates of other names are stored as they come, without schema attributes
+    return out.assign_coords({name: ("sample", values) for name, values in coords.items() if name not in declared})

@@ -153,7 +153,7 @@ def make_period(eval_every, batch_size, constant_head, shared_batches, out_shard
     return jax.jit(jax.vmap(period_one, in_axes=(0, None, SGD_AXES)), out_shardings=out_sharding)
 
 
-def row_blocks(x, block_rows, dtype):
+def device_blocks(x, block_rows, dtype):
     """``(n_blocks, block_rows, d)`` zero-padded copy of ``x`` and the matching row mask, on the device."""
     n, d = x.shape
     block_rows = min(block_rows, n)
@@ -175,7 +175,7 @@ def _grid_args(x_train, x_val, betas_p, config, dtype, grid_sh, replicated) -> S
     root = jax.random.PRNGKey(config.seed)
     put = lambda a: _engine.place(jnp.asarray(a, dtype), replicated)  # noqa: E731
     on_grid = lambda a: _engine.place(a, grid_sh)  # noqa: E731
-    val_blocks, val_mask = row_blocks(x_val, 8192, dtype)
+    val_blocks, val_mask = device_blocks(x_val, 8192, dtype)
     return SgdArgs(
         beta=on_grid(jnp.asarray(betas_p, dtype)),
         learning_rate=on_grid(jnp.full((g,), config.effective_learning_rate, dtype)),
@@ -218,7 +218,7 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpo
                            fingerprint=fingerprint, resume=resume, progress=progress, sharding=grid_sh,
                            updates_per_period=eval_every)
     best = run.state.best_params
-    train_blocks, train_mask = row_blocks(x_train, 8192, dtype)
+    train_blocks, train_mask = device_blocks(x_train, 8192, dtype)
     put = lambda a: _engine.place(jnp.asarray(a, dtype), replicated)  # noqa: E731
     _, distortion, rate, penalty = _engine.to_host(_grid_expected_loss()(
         _engine.shard_grid(best, grid_sh), put(train_blocks), put(train_mask), args.center, args.beta,

@@ -51,3 +51,13 @@ def test_objective_collapse_fit_inverts_the_objectives_law(objective):
     if objective.kind == "lambda-beta":
         beta_law = collapse_fit(T, M2)[0]
         assert np.all(np.abs(beta_law / Tk[order] - 1) > 0.1)
+
+
+def test_the_lr_fit_needs_the_total_variance():
+    """The LR law depends on ``2ασ_dec²/V``: without ``V`` the fit refuses rather than assume ``V = 1``."""
+    from linvae import InputError
+
+    T = price_grid(1e-3, 1, 8)
+    M2 = np.asarray(optimum(T, LAM_OBJECTIVES, Objective("lr", alpha=0.3), lr_mixing=False).M2)
+    with pytest.raises(InputError, match="total_variance"):
+        collapse_fit(T, M2, Objective("lr", alpha=0.3))

@@ -69,3 +69,13 @@ def test_docs_schema_page_is_generated_from_the_declaration():
     for schema in (SCHEMA, FACTOR_SCHEMA):
         assert schema_markdown(schema) in page, (
             "docs/schema.md is out of date: regenerate it with `python -m linvae.results > docs/schema.md`")
+
+
+def test_data_coordinates_outside_the_schema_are_kept_as_they_come():
+    """A table's own per-sample coordinates of other names (not WorldClim's) are stored with the split, unnamed."""
+    x, _ = synthetic_data(EIG, 800, seed=1)
+    table = Table(values=x, features=("a", "b", "c", "d"), source="test", coords={"station": np.arange(800) + 10})
+    ds = linvae.scan(table, linvae.price_grid(1e-2, 1, 3), linvae.ScanConfig(method="exact", n_latents=2, steps=700),
+                     store_split=True, analyse=False, progress=False)
+    np.testing.assert_array_equal(ds["station"].values, np.arange(800) + 10)
+    assert ds["station"].dims == ("sample",) and "station" not in SCHEMA

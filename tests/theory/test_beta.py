@@ -211,9 +211,9 @@ def test_price_beta_conversions_and_thresholds():
     np.testing.assert_allclose(T, beta * s2 / V)
     np.testing.assert_allclose(beta_from_price(T, s2, V), beta)
     np.testing.assert_allclose(thresholds(lam), lam / V)
-    np.testing.assert_allclose(critical_betas(lam, s2), lam / s2)
+    np.testing.assert_allclose(critical_betas(lam, sigma_dec2=s2), lam / s2)
     # Mode k collapses where the raw beta crosses beta_c,k: T at beta_c,k equals T_k.
-    np.testing.assert_allclose(information_price(critical_betas(lam, s2), s2, V), lam / V)
+    np.testing.assert_allclose(information_price(critical_betas(lam, sigma_dec2=s2), s2, V), lam / V)
 
 
 def test_choose_beta():

@@ -328,3 +328,44 @@ def test_mode_signal_is_the_closed_forms_per_mode_law(objective):
     M2 = np.asarray(closed(T, eigs, objective, n_latents=None, sigma_dec2=SIGMA_DEC2).M2)
     alone = np.asarray(mode_signal(T[:, None], eigs / eigs.sum(), eigs.sum(), objective, SIGMA_DEC2))
     np.testing.assert_allclose(alone, M2, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("objective", [Objective()] + OBJECTIVES, ids=["beta"] + IDS)
+def test_critical_betas_are_the_thresholds_in_raw_units(objective):
+    """``β_c,k = T_k V / σ_dec²`` for every objective; exactly ``λ_k / σ_dec²`` for the β-VAE; a zero mode gives 0
+    (LR: inf, its threshold)."""
+    from linvae.theory import critical_betas, thresholds
+
+    eigs = np.append(EIGS, 0.0)
+    beta_c = np.asarray(critical_betas(eigs, objective, SIGMA_DEC2))
+    Tk = np.asarray(thresholds(eigs, objective, SIGMA_DEC2))
+    finite = np.isfinite(Tk)
+    np.testing.assert_allclose(beta_c[finite], Tk[finite] * eigs.sum() / SIGMA_DEC2, rtol=1e-14)
+    assert np.array_equal(np.isinf(beta_c), np.isinf(Tk))
+    if objective.kind == "beta":
+        assert np.array_equal(beta_c, eigs / SIGMA_DEC2)
+
+
+def test_mean_path_takes_any_shape_and_stays_exact_in_float32():
+    """``mean_path`` of a non-β objective accepts any shape of ``T`` like the β kernel, and computes in float64
+    whatever JAX's precision: collapsed modes remove exactly nothing (no negative utility from float32 rounding)."""
+    from linvae.theory import mean_path
+
+    objective = Objective("lr", alpha=0.3)
+    T = np.geomspace(1e-3, 1, 12)
+    flat = mean_path(T, EIGS, objective, 3, SIGMA_DEC2)
+    grid = mean_path(T.reshape(3, 4), EIGS, objective, 3, SIGMA_DEC2)
+    assert grid.utility.shape == (3, 4, 3) and grid.truncated_distortion.shape == (3, 4, 4)
+    np.testing.assert_array_equal(grid.utility.reshape(12, 3), flat.utility)
+    with jax.enable_x64(False):
+        single = mean_path(T, EIGS, objective, 3, SIGMA_DEC2)
+    assert np.all(np.asarray(single.utility) >= 0)
+    np.testing.assert_allclose(single.truncated_distortion, flat.truncated_distortion, atol=1e-6)
+
+
+def test_jit_of_the_lr_optimum_with_few_latents_says_what_to_do():
+    from linvae import InputError
+    from linvae.theory import optimum
+
+    with pytest.raises(InputError, match="lr_mixing=False"):
+        jax.jit(lambda T: optimum(T, EIGS, Objective("lr", alpha=0.3), 2).M2)(0.1)

@@ -40,3 +40,16 @@ def test_lambda_beta_hessian_is_exact():
     H = _exact.hessian(p, eig, 0.2, 3, 1.7)
     reference = jax.jit(jax.hessian(_exact.scaled_loss), static_argnums=3)(p, eig, 0.2, 3, 1.7)  # one compile
     np.testing.assert_allclose(H, reference, rtol=1e-9, atol=1e-11)
+
+
+def test_objective_weights_are_float64_whatever_the_precision():
+    """The exact method's per-point weights (an internal: κ = 1 + λ and β / (1 + λ) of the eliminated-decoder
+    program) are float64 even when JAX computes in float32: κ = 1.7 exactly, not float32's 1.70000005."""
+    from linvae.model import Objective
+
+    betas = np.array([0.3, 1.0])
+    with jax.enable_x64(False):
+        train_betas, weight = _exact.objective_weights(Objective("lambda-beta", lam=0.7), betas, [3.0, 1.0, 0.2])
+        sampled_betas, one = _exact.objective_weights(Objective("lambda-beta-sampled", lam=0.7), betas, [3.0, 1.0])
+    assert weight.dtype == np.float64 and np.all(weight == 1.7) and np.array_equal(train_betas, betas)
+    assert np.array_equal(sampled_betas, betas / 1.7) and np.all(one == 1.0)
