@@ -2,7 +2,8 @@
 
 Its assignment assumes that latents read disjoint modes (not proven). For random cases (spectrum, K ≤ d, α̃
 between the smallest and the largest t_k, T chosen where a latent mixes in 80 % of the cases) this script
-  1. checks the answer: scipy's trust-region Newton on the full matrix LR loss (written here from SPEC.md §5, exact
+  1. checks the answer: scipy's trust-region Newton on the full matrix LR loss (written here from docs/theory.md §5,
+  exact
      gradient and Hessian by jax, float64) from random starts must find nothing below ``linvae.optimum`` and
      should reach it; it prints the largest relative difference and the number of mixing cases;
   2. times ``linvae.optimum`` on a 64-point T grid against the scipy minimisation of one grid point, side by side.

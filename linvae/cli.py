@@ -57,7 +57,7 @@ def _latents(value, d):
 
 
 def _objective_options(p, warmup):
-    g = p.add_argument_group("objective (SPEC.md section 5)")
+    g = p.add_argument_group("objective (docs/theory.md section 5)")
     g.add_argument("--objective", default="beta", help="beta (default), lambda-beta, lambda-beta-sampled or lr")
     g.add_argument("--lam", type=float, default=0.0, help="penalty weight lambda of the lambda-beta objectives")
     g.add_argument("--alpha", type=float, default=0.0, help="latent-reconstruction weight alpha of lr (raw units)")

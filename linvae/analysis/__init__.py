@@ -1,5 +1,5 @@
 """Measurement of trained scans: held-out observables, ranking, collapse fits, truncated reconstructions,
-activity criteria, and the tables and report text (SPEC.md §7, §8). Runs on a results Dataset alone (from
+activity criteria, and the tables and report text (docs/theory.md §7, §8). Runs on a results Dataset alone (from
 :func:`linvae.scan` or :func:`linvae.load`); imports :mod:`linvae.results`, :mod:`linvae.theory` and
 :mod:`linvae.model`.
 """

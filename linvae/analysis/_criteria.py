@@ -1,4 +1,4 @@
-"""Activity criteria: which latents does each published rule call active, at every scan point (SPEC.md §8)?
+"""Activity criteria: which latents does each published rule call active, at every scan point (docs/theory.md §8)?
 
 Every criterion is computed per grid point and latent, arrays shaped ``(T, latent)``; thresholds live in one
 frozen :class:`ActivityThresholds`. The rules, with ``x`` running over held-out data:
@@ -16,7 +16,7 @@ frozen :class:`ActivityThresholds`. The rules, with ``x`` running over held-out 
 Units: **every entropy here is in bits (log base 2)**, the Rényi estimator's and the Gaussian closed form's alike,
 so one threshold scale serves both; KL rates stay in nats, as everywhere in linvae.
 
-Closed-form onsets (:func:`onset_levels`, :func:`criterion_onsets`): on the β-VAE optimum (SPEC.md §3) an active
+Closed-form onsets (:func:`onset_levels`, :func:`criterion_onsets`): on the β-VAE optimum (docs/theory.md §3) an active
 mode has ``mean μ_k² = Var μ_k = 1 − τ_k``, ``σ_k² = τ_k`` (constant over the data) and ``R_k = −½ log τ_k``, a
 collapsed one ``μ_k ≡ 0``, ``σ_k² = 1``. Each rule is then a threshold ``τ*`` on ``τ_k = T / T_k``: mode ``k`` is
 called active for ``T`` below ``T_k τ*``; other objectives follow their own ``M²(T)`` (:func:`criterion_onsets`).
@@ -49,7 +49,7 @@ _LOG2_2PIE = float(np.log2(2 * np.pi * np.e))
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ActivityThresholds:
-    """Thresholds of the activity criteria of SPEC.md §8 (defaults in brackets).
+    """Thresholds of the activity criteria of docs/theory.md §8 (defaults in brackets).
 
     signal_fraction: ``M² > m`` [0.1]. kl: ``R_k > ε`` in nats [0.01]. var_mu: ``Var_x μ_k ≥ v`` [0.01].
     bonheme_var_sigma2: Bonheme & Grzes need ``Var_x σ_k² < w`` [0.1]; bonheme_tol: ``mean σ_k²`` within ``δ`` of 0
@@ -91,7 +91,8 @@ class Criteria(NamedTuple):
 
 
 class Onsets(NamedTuple):
-    """Closed-form onsets ``τ*`` on ``τ = T / T_k`` (SPEC.md §8): the rule calls a mode active for ``τ`` below."""
+    """Closed-form onsets ``τ*`` on ``τ = T / T_k`` (docs/theory.md §8): the rule calls a mode active for ``τ``
+    below."""
 
     signal_fraction: float   # M² = 1 − τ > m           ⇔ τ < 1 − m
     kl: float                # R = −½ log τ > ε         ⇔ τ < e^{−2ε}
@@ -154,7 +155,7 @@ def _renyi_entropy(x, alpha, bandwidth, method):
 
 def mean_representation_entropy(mu, *, batch_size=100, alpha=2.0, bandwidth=None, method=None):
     """Rényi entropy (bits) of the mean representation averaged over consecutive batches of ``batch_size``
-    samples (SPEC.md §8): ``mu`` ``(..., N)`` → ``(...)``; a last partial batch is dropped. The other arguments
+    samples (docs/theory.md §8): ``mu`` ``(..., N)`` → ``(...)``; a last partial batch is dropped. The other arguments
     are those of :func:`renyi_entropy`."""
     mu = jnp.asarray(mu)
     n_batches = mu.shape[-1] // batch_size
@@ -184,7 +185,7 @@ def bonheme_class(mean_sigma2, var_sigma2, *, var_max=0.1, tol=0.1):
 
 def activity_criteria(*, M2, rate, var_mu, mean_sigma2, var_sigma2, renyi,
                       thresholds: ActivityThresholds = ActivityThresholds()) -> Criteria:
-    """Every criterion of SPEC.md §8 from per-latent statistics of one common shape (e.g. ``(T, latent)``).
+    """Every criterion of docs/theory.md §8 from per-latent statistics of one common shape (e.g. ``(T, latent)``).
 
     Args:
       M2: signal fraction; rate: KL rate ``R_k`` (nats); var_mu: ``Var_x μ_k``; mean_sigma2, var_sigma2: mean and
@@ -202,7 +203,7 @@ def activity_criteria(*, M2, rate, var_mu, mean_sigma2, var_sigma2, renyi,
 
 
 def onset_levels(thresholds: ActivityThresholds = ActivityThresholds()) -> Onsets:
-    """Onsets ``τ*`` of every criterion on the closed-form β-VAE branch (SPEC.md §3, §8); mode ``k`` switches at
+    """Onsets ``τ*`` of every criterion on the closed-form β-VAE branch (docs/theory.md §3, §8); mode ``k`` switches at
     ``T = T_k τ*``.
 
     With ``Var μ = 1 − τ``, ``σ² = τ`` (constant, so ``Var σ² = 0``) and ``R = −½ log τ`` for ``τ < 1``:
@@ -228,7 +229,7 @@ def onset_levels(thresholds: ActivityThresholds = ActivityThresholds()) -> Onset
 def criterion_onsets(eigenvalues, objective: Objective = Objective(),
                      thresholds: ActivityThresholds = ActivityThresholds(), sigma_dec2=1.0, *, iterations=64):
     """Onset prices ``T`` ``(criterion, mode)`` of every criterion on the closed-form optimum of ``objective``
-    (SPEC.md §5, §8); criteria in the order of :class:`Onsets`.
+    (docs/theory.md §5, §8); criteria in the order of :class:`Onsets`.
 
     On every objective's active branch ``A² = 1`` and the encoder variance is constant, so ``Var μ = M²``,
     ``σ² = 1 − M²`` and ``R = −½ log(1 − M²)``: each rule of :func:`onset_levels` reads "``M²`` above ``1 − τ*``",

@@ -1,5 +1,5 @@
 """The analysis at the Dataset boundary: held-out observables, ranking, collapse fits, truncated reconstructions
-and activity criteria of a scan, added to its results Dataset (SPEC.md §7, §8).
+and activity criteria of a scan, added to its results Dataset (docs/theory.md §7, §8).
 
 The numerics live in the sibling modules as plain-array functions; here they are run in order on a Dataset and
 their outputs named through :func:`linvae.results.assign`.
@@ -37,7 +37,8 @@ _RANKED = ("M2", "mu2", "sigma2", "log_sigma2", "kl", "A2", "jensen_gap")
 
 def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, block_rows=8192,
                  obs: Observables | None = None) -> xr.Dataset:
-    """Held-out analysis of a scan (SPEC.md §7): observables, ranking, collapse spectrum, truncated reconstructions
+    """Held-out analysis of a scan (docs/theory.md §7): observables, ranking, collapse spectrum, truncated
+    reconstructions
     and their mean-path closed forms, added to a copy of ``ds``.
 
     Args:
@@ -145,7 +146,7 @@ def _latent_spread(params: Params, x_eval, obs: Observables, rows, block_rows, e
 def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds = ActivityThresholds(), *,
                           batch_size=100, n_batches=10, seed=0, alpha=2.0, bandwidth=None,
                           entropy_method=None, block_rows=8192, obs=None) -> xr.Dataset:
-    """Activity criteria of SPEC.md §8 on held-out data, added to a copy of a scan's Dataset.
+    """Activity criteria of docs/theory.md §8 on held-out data, added to a copy of a scan's Dataset.
 
     Statistics (float64, whatever the training precision): ``M²``, ``R_k`` and ``mean σ_k²`` from
     :func:`linvae.analysis.observables`; ``Var_x μ_k = a_k C a_kᵀ`` exactly from its data covariance (``μ`` is

@@ -1,4 +1,5 @@
-"""Collapse-threshold fits of measured signal fractions, with the law of the scan's objective (SPEC.md §5, §7)."""
+"""Collapse-threshold fits of measured signal fractions, with the law of the scan's objective (docs/theory.md §5,
+§7)."""
 
 from typing import NamedTuple
 
@@ -24,7 +25,7 @@ class CollapseFit(NamedTuple):
 def collapse_fit(T, M2_ranked, objective: Objective = Objective(), *, total_variance=None, sigma_dec2=1.0,
                  threshold=0.1, min_points=2) -> CollapseFit:
     """Least-squares fit of the objective's collapse law ``M_k²(T)`` per rank to the points with
-    ``M_k² > threshold`` (SPEC.md §5, §7).
+    ``M_k² > threshold`` (docs/theory.md §5, §7).
 
     - Objectives with the β-VAE law ``M² = 1 − T/T_k`` (:func:`linvae.theory.follows_beta_law`: β-VAE, sampled
       λβ-VAE): fixed exponent and intercept 1, so the fit is linear in ``1/T_k``:

@@ -1,4 +1,4 @@
-"""Held-out observables of a grid of models in one streamed pass over the data (SPEC.md §7).
+"""Held-out observables of a grid of models in one streamed pass over the data (docs/theory.md §7).
 
 Everything is measured on evaluation data in the units the model was trained in. Shapes: ``G`` grid points,
 ``K`` latents, ``d`` features, ``N`` rows. One pass over the data (JAX, vmapped over the grid, streamed over row
@@ -19,7 +19,7 @@ __all__ = ["Observables", "observables", "rank_by_signal", "row_blocks"]
 
 
 class Observables(NamedTuple):
-    """Held-out averages per grid point and latent (float64 numpy; SPEC.md §7) and the data's moments."""
+    """Held-out averages per grid point and latent (float64 numpy; docs/theory.md §7) and the data's moments."""
 
     mu2: np.ndarray         # mean μ_k² (G, K)
     sigma2: np.ndarray      # mean σ_k² (G, K)
@@ -60,7 +60,7 @@ def _block_sums(params: Params, xc, weight):
 
 
 def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
-    """Per-latent held-out averages of a grid of models in one streamed pass over ``x`` (SPEC.md §7).
+    """Per-latent held-out averages of a grid of models in one streamed pass over ``x`` (docs/theory.md §7).
 
     ``mu2 = mean μ_k²``, ``sigma2 = mean σ_k²``, ``log_sigma2 = mean log σ_k²``, ``kl = mean KL_k`` with
     ``KL_k = ½ [μ_k² + σ_k² − log σ_k² − 1]``; derived ``M2 = mu2 / (mu2 + sigma2)``, ``snr = mu2 / sigma2``,
@@ -99,7 +99,7 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
 
 
 def rank_by_signal(M2):
-    """Latent indices by descending ``M_k²`` at each grid point, ``(G, K)`` (SPEC.md §7, "Ranking").
+    """Latent indices by descending ``M_k²`` at each grid point, ``(G, K)`` (docs/theory.md §7, "Ranking").
 
     Ties keep latent order (stable sort); NaN ranks last.
     """

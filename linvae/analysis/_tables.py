@@ -1,5 +1,5 @@
 """Tables and report text of an analysed scan: the duality table, activity counts and the printed report
-(SPEC.md §7, §8)."""
+(docs/theory.md §7, §8)."""
 
 import numpy as np
 import xarray as xr
@@ -10,7 +10,7 @@ __all__ = ["duality_table", "activity_counts", "scan_summary", "report"]
 
 
 def duality_table(ds: xr.Dataset) -> xr.Dataset:
-    """Mode-by-mode duality of SPEC.md §7: fitted threshold, utility and ``λ_k / V`` per rank, with relative
+    """Mode-by-mode duality of docs/theory.md §7: fitted threshold, utility and ``λ_k / V`` per rank, with relative
     differences (``T_k = ΔD̃_k = λ_k / V`` in theory). Ranks beyond the number of modes compare with 0.
 
     ``eval_fraction`` is the evaluation split's own share of variance along each training direction,
@@ -22,7 +22,7 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
     sampled λβ-VAE the Dataset's ``theory_threshold`` sorted descending (rank k meets the k-th latest collapse);
     for the λβ- and LR-VAE the same objective-law fit as the measurement, applied to the closed-form ``M²`` ranked
     the same way (``theory_collapse_threshold``; under LR the order by ``M²`` is not the order of the thresholds,
-    SPEC.md §5)."""
+    docs/theory.md §5)."""
     K = ds.sizes["rank"]
     n = min(K, ds.sizes["mode"])
     frac, eval_frac, theory = np.zeros(K), np.zeros(K), np.zeros(K)
@@ -33,7 +33,7 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
         finite = np.sort(np.nan_to_num(ds["theory_threshold"].values, posinf=0.0))[::-1]
         theory[:min(K, finite.size)] = finite[:K]
     theory[theory <= 1e-12 * theory.max()] = 0
-    frac[frac <= 1e-12 * frac.max()] = 0  # a rounding-level eigenvalue is a zero mode (SPEC.md §9)
+    frac[frac <= 1e-12 * frac.max()] = 0  # a rounding-level eigenvalue is a zero mode (docs/theory.md §9)
     if "eval_fraction" in ds:
         eval_frac[:n] = np.where(frac[:n] > 0, ds["eval_fraction"].values[:n], 0)
     else:
@@ -56,7 +56,7 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
 
 
 def activity_counts(ds: xr.Dataset) -> xr.Dataset:
-    """Number of latents each activity criterion of SPEC.md §8 calls active at each T, from the verdicts stored
+    """Number of latents each activity criterion of docs/theory.md §8 calls active at each T, from the verdicts stored
     by :func:`linvae.add_activity_criteria` (thresholds in their attrs), with the closed-form active count."""
     verdicts = {"M2": "active_signal_fraction", "kl": "active_kl", "active_units": "active_units",
                 "renyi_entropy": "active_renyi_entropy", "gaussian_entropy": "active_gaussian_entropy"}
@@ -91,9 +91,10 @@ def _duality_lines(ds):
     beta = np.allclose(table["theory_threshold"].values, table["pca_fraction"].values, rtol=1e-9, atol=0)
     where = ds.attrs.get("analysis_split", "test")
     extra = "" if beta else f"  {'theory T_k':>10}  {'T_k rel':>8}"
-    lines = [f"Duality (SPEC.md §7): fitted collapse threshold T_k and utility dD_k (measured on the {where} split) "
-             "vs PCA fraction lambda_k/V (training split);\n  eval frac = the evaluation split's variance share along "
-             "u_k, the T -> 0 limit of the utility" + ("" if beta else "; theory T_k = the objective's threshold"),
+    lines = [f"Duality (docs/theory.md §7): fitted collapse threshold T_k and utility dD_k (measured on the {where} "
+             "split) vs PCA fraction lambda_k/V (training split);\n  eval frac = the evaluation split's variance share "
+             "along u_k, the T -> 0 limit of the utility"
+             + ("" if beta else "; theory T_k = the objective's threshold"),
              f"{'rank':>4}  {'T_k (fit)':>10}  {'utility':>10}  {'lambda_k/V':>10}  {'T_k rel':>8}  {'util rel':>8}  "
              f"{'points':>6}  {'eval frac':>10}  {'util rel':>8}{extra}"]
     col = {name: table[name].values for name in table.data_vars}
@@ -116,7 +117,7 @@ def _activity_lines(ds):
               "kl": f"KL>{ds['active_kl'].attrs['threshold']:g}",
               "active_units": f"Var(mu)>={ds['active_units'].attrs['threshold']:g}", "bonheme_active": "B&G active",
               "renyi_entropy": "Renyi H2", "gaussian_entropy": "Gauss H", "theory": "closed form"}
-    lines = ["Active latents per criterion (SPEC.md §8; thresholds in the variables' attrs):",
+    lines = ["Active latents per criterion (docs/theory.md §8; thresholds in the variables' attrs):",
              f"  {'T':>9}  " + "  ".join(f"{labels[c]:>11}" for c in counts.data_vars)]
     n = ds.sizes["T"]
     for i in sorted(set(range(0, n, max(1, n // 8))) | {n - 1}):

@@ -1,4 +1,4 @@
-"""Truncated reconstructions: the distortion left when only the top-ranked latents are kept (SPEC.md §7)."""
+"""Truncated reconstructions: the distortion left when only the top-ranked latents are kept (docs/theory.md §7)."""
 
 import numpy as np
 
@@ -7,7 +7,7 @@ __all__ = ["truncated_distortion"]
 
 def truncated_distortion(x_cov, encoder_weight, decoder_weight, order):
     """Normalised distortion ``D̃_k`` of posterior-mean reconstructions keeping the first ``k`` ranked latents,
-    ``k = 0 … K``, ``(G, K + 1)`` (SPEC.md §7, "Truncated reconstructions").
+    ``k = 0 … K``, ``(G, K + 1)`` (docs/theory.md §7, "Truncated reconstructions").
 
     Pruned latents sit at the prior mean 0 and the decoder bias is re-fitted by least squares for every ``k``
     (``c = x̄ − Σ_{r≤k} w_r mean μ_r``), which leaves centred second moments only:

@@ -1,5 +1,5 @@
 """Data: tables (``.npy``, ``.csv``, ``.nc``, synthetic, the embedded default), PCA spectra, splits and the
-WorldClim bioclimatic layers (SPEC.md §1, §9). Imports nothing from the rest of linvae but its error type.
+WorldClim bioclimatic layers (docs/theory.md §1, §9). Imports nothing from the rest of linvae but its error type.
 """
 
 from linvae.data._pca import Spectrum, moments, pca_spectrum, spectrum_from_covariance, spectrum_from_eigenvalues

@@ -1,4 +1,4 @@
-"""PCA spectrum of a data set, accumulated in float64 over row blocks (SPEC.md §1, §7 "PCA reference").
+"""PCA spectrum of a data set, accumulated in float64 over row blocks (docs/theory.md §1, §7 "PCA reference").
 
 The covariance is the population one (divided by ``N``), the convention of the loss, which averages over data.
 Row blocks are read one at a time, so a memory-mapped ``.npy`` of millions of rows is never copied whole.
@@ -37,7 +37,7 @@ class Spectrum(NamedTuple):
 
     @property
     def truncated_distortion(self) -> np.ndarray:
-        """PCA reference ``D̃_k^PCA = 1 − Σ_{j≤k} λ_j / V`` for ``k = 1 … d`` (SPEC.md §7).
+        """PCA reference ``D̃_k^PCA = 1 − Σ_{j≤k} λ_j / V`` for ``k = 1 … d`` (docs/theory.md §7).
 
         Computed as the tail sum ``Σ_{j>k} λ_j / V`` so small values are not lost to cancellation.
         """

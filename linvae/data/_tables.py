@@ -1,5 +1,5 @@
 """Data sources: tabular files (.npy, .csv, .nc), standardisation, synthetic Gaussian data and the embedded
-default spectrum (SPEC.md §9).
+default spectrum (docs/theory.md §9).
 """
 
 import functools
@@ -111,7 +111,7 @@ def feature_scale(cov, features):
 
 
 def standardized_spectrum(x, features, standardize=True) -> tuple[Spectrum, np.ndarray]:
-    """PCA spectrum of ``x`` ``(N, d)`` after per-feature standardisation (SPEC.md §9), in one streamed pass.
+    """PCA spectrum of ``x`` ``(N, d)`` after per-feature standardisation (docs/theory.md §9), in one streamed pass.
 
     The covariance of ``(x − x̄) / s`` is ``C / (s sᵀ)`` with ``s = sqrt(diag C)`` (``s = 1`` when
     ``standardize`` is false). Returns ``(spectrum, s)``; ``spectrum.mean`` is the raw data mean ``x̄``.
@@ -122,7 +122,7 @@ def standardized_spectrum(x, features, standardize=True) -> tuple[Spectrum, np.n
 
 
 def synthetic_data(eigenvalues, n_samples, *, seed=0, rotation=True):
-    """Gaussian data with covariance ``Q diag(λ) Qᵀ`` and zero mean (SPEC.md §9, "Synthetic").
+    """Gaussian data with covariance ``Q diag(λ) Qᵀ`` and zero mean (docs/theory.md §9, "Synthetic").
 
     ``Q`` is a Haar-random rotation (or the identity); negative rounding residues of ``λ`` are treated as 0.
     Returns ``(x (N, d) float64, Q (d, d))``; deterministic for a given seed.

@@ -1,4 +1,4 @@
-"""WorldClim bioclimatic rasters: loader and spatial-block split (SPEC.md §9).
+"""WorldClim bioclimatic rasters: loader and spatial-block split (docs/theory.md §9).
 
 The loader reads WorldClim GeoTIFFs with rasterio (both official naming schemes, any resolution, any subset of
 BIO1..BIO19), masks each layer with its own nodata value, keeps the cells valid in every chosen layer and returns
@@ -28,7 +28,7 @@ __all__ = ["BIOCLIM", "find_layers", "load_worldclim", "BlockSplitConfig", "Bloc
 
 EQUAL_AREA_CRS = "EPSG:6933"  # EASE-Grid 2.0 global: cylindrical equal-area on WGS 84, metres
 SPLIT_NAMES = ("train", "val", "test")
-PAPER_SPLIT = (499_599, 153_897, 154_027)  # the paper's split sizes (SPEC.md §9): the default proportions
+PAPER_SPLIT = (499_599, 153_897, 154_027)  # the paper's split sizes (docs/theory.md §9): the default proportions
 
 BIOCLIM = {  # WorldClim 2 bioclimatic variables: long name, units
     1: ("annual mean temperature", "degC"),
@@ -306,7 +306,7 @@ def load_worldclim(directory, variables=None, *, derive_bio7=True) -> xr.Dataset
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BlockSplitConfig:
-    """Settings of the spatial-block split (SPEC.md §9), validated at construction.
+    """Settings of the spatial-block split (docs/theory.md §9), validated at construction.
 
     ``fractions`` are relative sizes (train, validation, test) in cells, normalised to sum to 1; the default is
     the paper's 499,599 / 153,897 / 154,027. ``seed`` seeds the block sampling.
@@ -359,7 +359,7 @@ def _cut(filled, target):
 
 def spatial_block_split(lat, lon, cell_area, config: BlockSplitConfig = BlockSplitConfig(), *,
                         crs="EPSG:4326") -> BlockSplit:
-    """Assign equal-area blocks to train / validation / test (SPEC.md §9).
+    """Assign equal-area blocks to train / validation / test (docs/theory.md §9).
 
     Cell centres (``crs``, geographic) are projected to EPSG:6933 (EASE-Grid 2.0, cylindrical equal-area);
     block ``(⌊x/L⌋, ⌊y/L⌋)`` with ``L = config.block_km`` has area L² everywhere. Blocks start at the

@@ -6,7 +6,7 @@ of every objective of the family reads PCA modes of ``C``: latent ``k`` is ``z_k
 with ``σ_k² = 1 − M_k²``, so ``ρ_kj² = M_k² (u_kᵀ g_j)² / λ_k`` and
 ``I(z; v) = −½ Σ_k log(1 − M_k² (1 − σ_n²/λ_k))``: a factor is known only through the signal fractions ``M_k²`` of
 the modes its column ``g_j`` overlaps. The λβ penalty multiplies the mean-path coupling of every mode by the same
-``p = 1 + λ``, so every collapse threshold moves by the same factor, ``T_k(λ) = (1 + λ)² λ_k / V`` (SPEC.md §5):
+``p = 1 + λ``, so every collapse threshold moves by the same factor, ``T_k(λ) = (1 + λ)² λ_k / V`` (docs/theory.md §5):
 mode ``k`` informs about the factors exactly while ``T < (1 + λ)² T_k``, the whole code while
 ``T < (1 + λ)² T_1``, and on the axis ``T / (1 + λ)²`` the collapse points of all λ coincide. Only the onsets
 align, not the curves: just below its threshold ``M² ≈ (1 − T/T_k(λ)) / (2p − 1)``.
@@ -44,7 +44,8 @@ class FactorScan(NamedTuple):
 
 
 def beta_vae_encoder(eigenvalues, eigenvectors, T, n_latents):
-    """Encoder ``(A, σ²)`` of the β-VAE global optimum at ``T`` (λ = 0; SPEC.md §3): latent ``k`` carries PCA mode
+    """Encoder ``(A, σ²)`` of the β-VAE global optimum at ``T`` (λ = 0; docs/theory.md §3): latent ``k`` carries PCA
+    mode
     ``k`` of ``C`` with ``a_k = sqrt((1 − τ_k)/λ_k) u_kᵀ``, ``σ_k² = min(τ_k, 1)``
     (:func:`linvae.theory.stationary_weights`)."""
     p = stationary_weights(jnp.zeros(eigenvalues.shape[-1]), eigenvalues, eigenvectors, T, n_latents)
@@ -52,7 +53,7 @@ def beta_vae_encoder(eigenvalues, eigenvectors, T, n_latents):
 
 
 def lambda_beta_weights(eigenvalues, eigenvectors, T, n_latents, lam):
-    """Encoder ``(A, σ²)`` of the λβ-VAE global optimum at ``T`` (SPEC.md §5; :func:`linvae.theory.optimum`
+    """Encoder ``(A, σ²)`` of the λβ-VAE global optimum at ``T`` (docs/theory.md §5; :func:`linvae.theory.optimum`
     with ``Objective('lambda-beta', lam)``; derivation in docs/objectives.md).
 
     The λβ loss on ``C`` is ``E‖x − x̂(z)‖²/(2σ_dec²) + β R + λ E‖x − x̂(μ(x))‖²/(2σ_dec²)``. Latent ``i`` carries
@@ -163,7 +164,7 @@ def factor_experiment(mixing, noise_var, lams, n_latents, *, T=None, beta=None, 
 
     The experiment of Vu, Wan & Wei (2026) in closed form: for each λ and each price, the global optimum of the
     λβ-VAE on ``C = G Gᵀ + σ_n² I`` (:func:`lambda_beta_weights`) and its latent–factor statistics
-    (:func:`factor_metrics`). β and ``T`` are related by ``T = β σ_dec² / V`` with ``V = tr C`` (SPEC.md §1); the
+    (:func:`factor_metrics`). β and ``T`` are related by ``T = β σ_dec² / V`` with ``V = tr C`` (docs/theory.md §1); the
     λ penalty is divided by ``2σ_dec²`` like the reconstruction term, so the optimum depends on β and σ_dec² only
     through ``T`` (the common convention ``σ_dec² = 1`` gives ``β = T V``).
 
@@ -231,5 +232,5 @@ def _experiment_attrs(sigma_dec2, V, noise_var, n_latents, shape, n_bins):
         "mig_normalisation": f"log(n_bins) = log({int(n_bins)}) nats, the entropy of a factor discretised into "
                              "n_bins equal-probability bins (closed-form MIG is not capped at 1)",
         "threshold_law": "T_k(lambda) = (1 + lambda)^2 lambda_k / V: I(z; v) = 0 for T >= T_1(lambda)",
-        **provenance(), "spec": "SPEC.md sections 1, 3, 5; docs/factors.md",
+        **provenance(), "spec": "docs/theory.md sections 1, 3, 5; docs/factors.md",
     }

@@ -1,4 +1,4 @@
-"""The linear Gaussian VAE: parameters, encoder, decoder and loss terms (SPEC.md §2, §4).
+"""The linear Gaussian VAE: parameters, encoder, decoder and loss terms (docs/theory.md §2, §4).
 
 Shapes: ``d`` features, ``K`` latents, ``N`` samples. The encoder reads data centred on a fixed data mean
 ``x̄`` (a property of the training data, not a parameter): ``μ(x) = A (x − x̄) + b``,
@@ -6,7 +6,7 @@ Shapes: ``d`` features, ``K`` latents, ``N`` samples. The encoder reads data cen
 ``x̂(z) = W z + c``. Loss per sample ``L = D + β R`` with ``D = ‖x − x̂‖² / (2 σ_dec²)`` and
 ``R = Σ_k KL_k``, ``KL_k = ½ [μ_k² + σ_k² − log σ_k² − 1]``.
 
-Objective family (SPEC.md §5, :class:`linvae.model.Objective`; derivation in docs/objectives.md): the loss adds
+Objective family (docs/theory.md §5, :class:`linvae.model.Objective`; derivation in docs/objectives.md): the loss adds
 :func:`objective_penalty` to ``D + β R``. With ``E_s = E‖x − x̂(z)‖²`` (sampled path) and
 ``E_μ = E‖x − x̂(μ(x))‖²`` (posterior-mean path):
 
@@ -65,7 +65,7 @@ def kl_per_latent(mu, log_sigma2):
 
 
 def lr_penalty(params: Params, center):
-    """``E_{z∼N(0,I)} ‖μ(x̂(z)) − z‖² = ‖A W − I_K‖_F² + ‖A (c − x̄) + b‖²`` (SPEC.md §5), exact for the linear
+    """``E_{z∼N(0,I)} ‖μ(x̂(z)) − z‖² = ‖A W − I_K‖_F² + ‖A (c − x̄) + b‖²`` (docs/theory.md §5), exact for the linear
     model: ``μ(x̂(z)) − z = (A W − I) z + A (c − x̄) + b`` and ``E zzᵀ = I``."""
     A = params.encoder_weight
     AW = A @ params.decoder_weight
@@ -91,7 +91,7 @@ def objective_penalty(params: Params, center, sq_err, mean_sq_err, sigma_dec2, o
 
 
 def sample_loss(params: Params, x, center, eps, beta, sigma_dec2, objective: Objective = _BETA):
-    """Minibatch estimate of ``(L, D, R)`` with one reparameterised sample per data point (SPEC.md §2, §5, §6).
+    """Minibatch estimate of ``(L, D, R)`` with one reparameterised sample per data point (docs/theory.md §2, §5, §6).
 
     ``L = D + β R + penalty`` with :func:`objective_penalty`; the λβ penalty uses the reconstruction decoded from
     the posterior mean ``μ(x)`` of the same minibatch rows, the LR penalty is the deterministic expression of
@@ -115,7 +115,7 @@ def sample_loss(params: Params, x, center, eps, beta, sigma_dec2, objective: Obj
 
 
 def exact_terms(params: Params, mean, cov):
-    """Data-and-noise expectations ``(E‖x − x̂‖², R)`` of a constant-variance model (SPEC.md §4, *derived*).
+    """Data-and-noise expectations ``(E‖x − x̂‖², R)`` of a constant-variance model (docs/theory.md §4, *derived*).
 
     With ``C`` the centred covariance, ``Σ = diag σ²`` and ``S = 0``:
     ``E‖x − x̂‖² = tr C − 2 tr(W A C) + tr(W (A C Aᵀ + Σ) Wᵀ) + ‖x̄ − W b − c‖²``,
@@ -133,7 +133,7 @@ def exact_terms(params: Params, mean, cov):
 
 
 def exact_penalty(params: Params, mean, cov, sigma_dec2, objective: Objective = _BETA, sq_err=None):
-    """The objective's extra term (loss units) of a constant-variance model in covariance form (SPEC.md §4, §5).
+    """The objective's extra term (loss units) of a constant-variance model in covariance form (docs/theory.md §4, §5).
 
     ``E_μ = E_s − Σ_k σ_k² ‖w_k‖²`` (the posterior noise adds ``tr(W Σ Wᵀ)`` to the mean-path error), then
     :func:`objective_penalty`. ``sq_err`` (``E_s`` from :func:`exact_terms`) is recomputed when not given.
@@ -145,7 +145,7 @@ def exact_penalty(params: Params, mean, cov, sigma_dec2, objective: Objective = 
 
 
 def exact_loss(params: Params, mean, cov, beta, sigma_dec2, objective: Objective = _BETA):
-    """Exact expected loss ``E_s / (2σ_dec²) + β R + penalty`` of a constant-variance model (SPEC.md §4, §5):
+    """Exact expected loss ``E_s / (2σ_dec²) + β R + penalty`` of a constant-variance model (docs/theory.md §4, §5):
     λβ ``(E_s + λ E_μ) / (2σ_dec²) + β R``; sampled λβ ``(1 + λ) E_s / (2σ_dec²) + β R``;
     LR ``E_s / (2σ_dec²) + β R + α (‖A W − I_K‖_F² + ‖A (c − x̄) + b‖²)``."""
     sq_err, rate = exact_terms(params, mean, cov)

@@ -1,4 +1,4 @@
-"""The objective family: which term is added to the β-VAE loss (SPEC.md §5; derivation in docs/objectives.md).
+"""The objective family: which term is added to the β-VAE loss (docs/theory.md §5; derivation in docs/objectives.md).
 
 - ``'beta'``: nothing;
 - ``'lambda-beta'`` (Vu, Wan & Wei 2026): ``λ E‖x − x̂(μ(x))‖² / (2σ_dec²)``, the reconstruction decoded from the
@@ -33,7 +33,7 @@ def _concrete(value):
 @functools.partial(jax.tree_util.register_dataclass, data_fields=["lam", "alpha"], meta_fields=["kind"])
 @dataclasses.dataclass(frozen=True)
 class Objective:
-    """One objective of the family (SPEC.md §5). A pytree: ``kind`` is static, ``lam`` and ``alpha`` are traced,
+    """One objective of the family (docs/theory.md §5). A pytree: ``kind`` is static, ``lam`` and ``alpha`` are traced,
     so a new weight never recompiles a jitted caller.
 
     Attributes:

@@ -1,4 +1,4 @@
-"""Figure comparing the activity criteria of SPEC.md §8 along one scan (matplotlib, no display needed)."""
+"""Figure comparing the activity criteria of docs/theory.md §8 along one scan (matplotlib, no display needed)."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,7 +33,7 @@ def _edges(T):
 
 
 def plot_activity_criteria(ds, *, max_rank=None):
-    """One panel per criterion: where it calls each ranked latent active along the scan (SPEC.md §8).
+    """One panel per criterion: where it calls each ranked latent active along the scan (docs/theory.md §8).
 
     ``T`` on a log x-axis, ranked latent (by ``M²``, :func:`linvae.add_analysis`) on the y-axis; active cells are
     shaded (Bonheme & Grzes: passive white, mixed light, active dark). Red ticks mark the closed-form onsets
@@ -82,6 +82,6 @@ def plot_activity_criteria(ds, *, max_rank=None):
                         Line2D([], [], ls="none", marker="|", ms=9, mew=2, color="tab:red",
                                label=r"closed-form onset $T_k\,\tau^*$")],
                loc="outside lower center", ncols=3, frameon=False, fontsize="small")
-    fig.suptitle(f"Activity criteria along the scan (SPEC.md §8); Bonheme & Grzes: {BONHEME_LEGEND}",
+    fig.suptitle(f"Activity criteria along the scan (docs/theory.md §8); Bonheme & Grzes: {BONHEME_LEGEND}",
                  fontsize="medium")
     return fig

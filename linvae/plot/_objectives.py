@@ -1,4 +1,4 @@
-"""Figures of the objective family (SPEC.md §5): the phase diagram (:func:`linvae.theory.phase_diagram`) and
+"""Figures of the objective family (docs/theory.md §5): the phase diagram (:func:`linvae.theory.phase_diagram`) and
 the LR latents along ``T`` (:func:`linvae.theory.optimum`)."""
 
 import jax

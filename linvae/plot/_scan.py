@@ -1,8 +1,8 @@
 """Figures from a results Dataset (matplotlib, no display needed).
 
 Each ``plot_*`` function takes a results Dataset (:func:`linvae.load`) and returns a ``matplotlib`` Figure; they
-follow the paper's figure set (Hirn 2026, Figs. 1-4) and SPEC.md §7. Curves are coloured by ranked mode; measured
-values are drawn as markers, closed forms (SPEC.md §3) as thin light lines, fitted laws as dashed lines.
+follow the paper's figure set (Hirn 2026, Figs. 1-4) and docs/theory.md §7. Curves are coloured by ranked mode; measured
+values are drawn as markers, closed forms (docs/theory.md §3) as thin light lines, fitted laws as dashed lines.
 Only the ranks that carry signal somewhere in the scan (``max_T M_k² > min_signal``) are drawn, at least rank 1.
 """
 
@@ -37,7 +37,8 @@ __all__ = ["plot_theory", "plot_order_parameters", "plot_truncation", "plot_dual
            "plot_split_map", "plot_all"]
 
 def plot_theory(ds):
-    """Closed-form collapse scan: ``M_k²(T)`` per mode with thresholds, and ``D̃(T)``, ``2T R(T)`` (SPEC.md §3)."""
+    """Closed-form collapse scan: ``M_k²(T)`` per mode with thresholds, and ``D̃(T)``, ``2T R(T)`` (docs/theory.md
+    §3)."""
     require(ds, "theory_M2", "theory_threshold", "theory_distortion", "theory_total_rate", "theory_loss")
     T = ds["T"].values
     M2 = by_mode(ds, "theory_M2")
@@ -72,7 +73,7 @@ def plot_order_parameters(ds, *, min_signal=0.01):
     """Order-parameter collapse scan (paper Fig. 1): ``mean μ_k²``, ``M_k²`` and ``mean log σ_k²`` vs ``T``.
 
     ``M_k²`` carries the fitted laws ``[1 − T/T_k]_+`` (``collapse_threshold``); ``mean log σ_k²`` follows
-    ``log T − log T_k`` on the active branch (slope +1 on a log-T axis, SPEC.md §3), shown by an offset guide.
+    ``log T − log T_k`` on the active branch (slope +1 on a log-T axis, docs/theory.md §3), shown by an offset guide.
     Closed forms (``theory_M2``, ``theory_log_sigma2``; ``mean μ² = M²`` there since ``A² = 1``) are thin.
     """
     require(ds, "M2_ranked", "mu2_ranked", "log_sigma2_ranked", "collapse_threshold", "theory_M2",
@@ -115,7 +116,7 @@ def plot_order_parameters(ds, *, min_signal=0.01):
 
 
 def plot_truncation(ds, *, min_signal=0.01):
-    """Truncated distortion and rank pruning (paper Fig. 2, SPEC.md §7 "Truncated reconstructions").
+    """Truncated distortion and rank pruning (paper Fig. 2, docs/theory.md §7 "Truncated reconstructions").
 
     Left: ``D̃_k(T)`` keeping the first ``k`` ranked latents, with dashed guides at each rank's best level.
     Right: best level ``min_T D̃_k`` vs ``k`` with the PCA reference ``1 − Σ_{j≤k} λ_j/V``; values below a floor
@@ -171,7 +172,7 @@ def plot_truncation(ds, *, min_signal=0.01):
 
 
 def plot_duality(ds, *, min_signal=0.01):
-    """Utility–threshold duality (paper Fig. 3, SPEC.md §7): ``ΔD̃_k`` vs fitted ``T_k``, one point per rank.
+    """Utility–threshold duality (paper Fig. 3, docs/theory.md §7): ``ΔD̃_k`` vs fitted ``T_k``, one point per rank.
 
     In theory both equal ``λ_k/V``; the PCA fractions are drawn as open squares on the diagonal ``y = x``.
     Ranks without a fitted law (NaN threshold) or with a non-positive value are skipped.
@@ -209,7 +210,7 @@ def plot_duality(ds, *, min_signal=0.01):
 
 
 def plot_diagnostics(ds, *, min_signal=0.01):
-    """Posterior-scale and Jensen-gap diagnostics (paper Fig. 4, Appendix C; SPEC.md §7).
+    """Posterior-scale and Jensen-gap diagnostics (paper Fig. 4, Appendix C; docs/theory.md §7).
 
     ``A_k² = mean μ_k² + mean σ_k²`` (1 on the closed form; departures are latent-scale drift) and
     ``J_k = ln mean σ_k² − mean ln σ_k²`` (0 for a constant posterior variance, ≥ 0 by Jensen).
@@ -236,7 +237,7 @@ def plot_diagnostics(ds, *, min_signal=0.01):
 
 def plot_split_map(ds):
     """Map of the per-sample split (``sample_split`` over ``lat``/``lon``, stored by ``scan(store_split=True)``):
-    where the training, validation and test blocks lie (SPEC.md §9). Samples on a regular grid are drawn as one
+    where the training, validation and test blocks lie (docs/theory.md §9). Samples on a regular grid are drawn as one
     image, whatever their number; scattered samples as points."""
     require(ds, "sample_split", "lat", "lon")
     labels, lat, lon = ds["sample_split"].values, ds["lat"].values, ds["lon"].values

@@ -72,7 +72,7 @@ def beta_law(ds):
 
 
 def collapse_law(T, Tk):
-    """The β-VAE collapse law ``M² = [1 − T/T_k]_+`` of a mode of threshold ``T_k`` (SPEC.md §3, §7):
+    """The β-VAE collapse law ``M² = [1 − T/T_k]_+`` of a mode of threshold ``T_k`` (docs/theory.md §3, §7):
     :func:`linvae.theory.mode_signal` with ``t = T_k``."""
     with jax.enable_x64(True):
         return np.asarray(mode_signal(np.asarray(T, np.float64), np.asarray(Tk, np.float64), 1.0))

@@ -51,7 +51,7 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
       n_latents: ``K``; sigma_dec2: decoder variance convention (fixes ``β = T V / σ_dec²``).
       features: feature names (``d``); data_scale: per-feature standardisation scale, or ``None``.
       dataset, objective, method: provenance strings; config: extra scalars stored as attrs ``config_*``.
-      objective, lam, alpha: the objective of the family (SPEC.md §5, :class:`linvae.model.Objective`) the theory
+      objective, lam, alpha: the objective of the family (docs/theory.md §5, :class:`linvae.model.Objective`) the theory
         columns of :func:`add_theory` describe, stored as attrs ``objective``, ``objective_lam``, ``objective_alpha``.
     """
     Objective(objective, lam=float(lam), alpha=float(alpha))  # validates (InputError)
@@ -73,7 +73,7 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
         "total_variance": V, "sigma_dec2": float(sigma_dec2), "n_latents": int(n_latents), "n_features": int(d),
         "n_samples": int(spectrum.n_samples), "objective": objective, "objective_lam": float(lam),
         "objective_alpha": float(alpha), "method": method, "dataset": dataset, **provenance(),
-        "spec": "SPEC.md (linvae), sections 1-3 and 7",
+        "spec": "docs/theory.md, sections 1-3 and 7",
     }
     attrs.update({f"config_{k}": v for k, v in (config or {}).items()})
     ds.attrs = {k: _attr_value(v) for k, v in attrs.items()}
@@ -99,7 +99,8 @@ def dataset_objective(ds: xr.Dataset) -> Objective:
 
 def add_theory(ds: xr.Dataset) -> xr.Dataset:
     """Add the closed-form optimum of the dataset's objective (attrs ``objective``, ``objective_lam``,
-    ``objective_alpha``) at its ``T`` grid and spectrum: :func:`linvae.theory.optimum` (SPEC.md §3, §5; LR latents
+    ``objective_alpha``) at its ``T`` grid and spectrum: :func:`linvae.theory.optimum` (docs/theory.md §3, §5; LR
+    latents
     reading two modes included, ``theory_partner`` links them), :func:`linvae.theory.thresholds` and
     :func:`linvae.theory.critical_betas` (``β_c,k = T_k V / σ_dec²``).
     """

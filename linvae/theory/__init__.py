@@ -1,5 +1,5 @@
 """Closed forms: the global optimum of the β-VAE and of the objective family (λβ-VAE, LR-VAE), its thresholds,
-Landau analysis, mean-path utilities and phase diagrams (SPEC.md §1, §3, §5, §7).
+Landau analysis, mean-path utilities and phase diagrams (docs/theory.md §1, §3, §5, §7).
 
 Every function takes ``objective=Objective()`` (the β-VAE by default) where the objective matters. Imports only
 :mod:`linvae.model`.

@@ -1,11 +1,11 @@
 """Closed-form global optimum of the linear Gaussian β-VAE: the kernel the objective-generic functions call
-(SPEC.md §1, §3, §7).
+(docs/theory.md §1, §3, §7).
 
 Every function here is a small pure ``jax.numpy`` function: it broadcasts over a grid of information prices
 (leading axes) and PCA modes (last axis), can be jitted and differentiated, and computes in the dtype of its
 inputs (float32 by default, float64 when ``jax_enable_x64`` is on).
 
-Conventions (SPEC.md §1): eigenvalues ``λ_k`` of the centred data covariance, sorted descending; total variance
+Conventions (docs/theory.md §1): eigenvalues ``λ_k`` of the centred data covariance, sorted descending; total variance
 ``V = Σ λ_k``; normalised information price ``T = β σ_dec² / V``; mode threshold ``T_k = λ_k / V``;
 local coordinate ``τ_k = T / T_k``. A zero (or, from rounding, slightly negative) eigenvalue has ``T_k = 0``:
 that mode never activates and yields no NaN or inf anywhere.
@@ -28,7 +28,7 @@ __all__ = [
 
 
 class Landau(NamedTuple):
-    """Coefficients of ``ℓ(M²) = c0 + c2 M² + c4 M⁴ + O(M⁶)`` at ``A² = 1`` (SPEC.md §3, §5)."""
+    """Coefficients of ``ℓ(M²) = c0 + c2 M² + c4 M⁴ + O(M⁶)`` at ``A² = 1`` (docs/theory.md §3, §5)."""
 
     c0: jnp.ndarray  # the collapsed loss (β-VAE: 1)
     c2: jnp.ndarray  # changes sign at the collapse (β-VAE: τ − 1)
@@ -36,17 +36,17 @@ class Landau(NamedTuple):
 
 
 def information_price(beta, sigma_dec2, total_variance):
-    """Normalised information price ``T = β σ_dec² / V`` (SPEC.md §1)."""
+    """Normalised information price ``T = β σ_dec² / V`` (docs/theory.md §1)."""
     return jnp.asarray(beta) * sigma_dec2 / total_variance
 
 
 def beta_from_price(T, sigma_dec2, total_variance):
-    """Raw regularisation weight ``β = T V / σ_dec²`` for a given decoder-variance convention (SPEC.md §1)."""
+    """Raw regularisation weight ``β = T V / σ_dec²`` for a given decoder-variance convention (docs/theory.md §1)."""
     return jnp.asarray(T) * total_variance / sigma_dec2
 
 
 def beta_thresholds(eigenvalues):
-    """β-VAE collapse thresholds ``T_k = max(λ_k, 0) / V`` with ``V = Σ λ_k`` (SPEC.md §1, §3)."""
+    """β-VAE collapse thresholds ``T_k = max(λ_k, 0) / V`` with ``V = Σ λ_k`` (docs/theory.md §1, §3)."""
     eig = jnp.asarray(eigenvalues)
     return jnp.maximum(eig, 0) / jnp.sum(eig, axis=-1, keepdims=True)
 
@@ -59,7 +59,7 @@ def local_price(T, thresholds):
 
 
 def beta_optimum(T, eigenvalues, n_latents=None) -> Branch:
-    """Global optimum of the β-VAE at information prices ``T`` (SPEC.md §3); :func:`linvae.theory.optimum` with
+    """Global optimum of the β-VAE at information prices ``T`` (docs/theory.md §3); :func:`linvae.theory.optimum` with
     the default objective calls it.
 
     Mode k (0-based, eigenvalues descending) is active iff ``T < T_k`` and ``k < min(K, d)``; then
@@ -109,7 +109,7 @@ def reduced_min_loss(tau):
 
 
 def stationary_weights(mean, eigenvalues, eigenvectors, T, n_latents) -> Params:
-    """Exact stationary weights of the β-VAE global optimum at one information price ``T`` (SPEC.md §3).
+    """Exact stationary weights of the β-VAE global optimum at one information price ``T`` (docs/theory.md §3).
 
     Latent ``k < min(K, d)`` carries PCA mode ``k``: encoder row ``a_k = sqrt((1 − τ_k)/λ_k) u_kᵀ``, decoder column
     ``w_k = sqrt(λ_k − β σ_dec²) u_k`` (PPCA with noise ``β σ_dec² = T V``), ``log σ_k² = log τ_k``; collapsed and
@@ -145,7 +145,7 @@ def stationary_weights(mean, eigenvalues, eigenvectors, T, n_latents) -> Params:
 
 
 def price_grid(t_min, t_max, n_points):
-    """``n_points`` information prices log-spaced from ``t_min`` to ``t_max`` (SPEC.md §6), float64 numpy."""
+    """``n_points`` information prices log-spaced from ``t_min`` to ``t_max`` (docs/theory.md §6), float64 numpy."""
     if not (np.isfinite(t_min) and np.isfinite(t_max) and t_min > 0 and t_max > 0):
         raise InputError(f"T grid bounds must be positive and finite, found {t_min}:{t_max}; e.g. 1e-4:1:64")
     if t_max < t_min or n_points < 1 or (n_points == 1 and t_max != t_min):
@@ -155,7 +155,7 @@ def price_grid(t_min, t_max, n_points):
 
 
 def beta_mean_path_utility(T, thresholds):
-    """β-VAE mean-path utility ``ΔD̃_k(T) = T_k (1 − (T/T_k)²)_+`` (SPEC.md §7, *derived*), ``(..., n)``.
+    """β-VAE mean-path utility ``ΔD̃_k(T) = T_k (1 − (T/T_k)²)_+`` (docs/theory.md §7, *derived*), ``(..., n)``.
 
     At the optimum the posterior-mean reconstruction of mode ``k`` is ``(1 − τ_k) y_k u_k``, so it leaves
     ``τ_k² λ_k`` of the mode's variance instead of ``λ_k``. 0 where ``T_k = 0``.
@@ -168,14 +168,14 @@ def beta_mean_path_utility(T, thresholds):
 
 
 def sampled_path_utility(T, thresholds):
-    """Sampled-path utility of the β-VAE ``ΔD̃_k(T) = (T_k − T)_+`` (SPEC.md §7, *derived*): decoding
-    ``z = μ + σ ε`` leaves ``τ_k λ_k`` of the mode's variance (the per-mode distortion of SPEC.md §3)."""
+    """Sampled-path utility of the β-VAE ``ΔD̃_k(T) = (T_k − T)_+`` (docs/theory.md §7, *derived*): decoding
+    ``z = μ + σ ε`` leaves ``τ_k λ_k`` of the mode's variance (the per-mode distortion of docs/theory.md §3)."""
     Tk = jnp.asarray(thresholds)
     return jnp.maximum(Tk - jnp.asarray(T, Tk.dtype)[..., None], 0)
 
 
 def beta_mean_path_truncated_distortion(T, thresholds, n_latents):
-    """β-VAE mean-path ``D̃_k = 1 − Σ_{j≤k} ΔD̃_j`` for ``k = 0 … K``, ``(..., K + 1)`` (SPEC.md §7).
+    """β-VAE mean-path ``D̃_k = 1 − Σ_{j≤k} ΔD̃_j`` for ``k = 0 … K``, ``(..., K + 1)`` (docs/theory.md §7).
 
     Evaluated as ``Σ_{j>k} T_j + Σ_{j≤k} min(T²/T_j, T_j)`` (tail sums over all ``d`` modes, ``Σ_j T_j = 1``), so
     small distortions are not lost to cancellation; only the first ``min(K, d)`` modes can be kept.

@@ -1,13 +1,13 @@
-"""Closed forms for the objective family beyond the β-VAE: λβ-VAE and LR-VAE (SPEC.md §5; derivation in
+"""Closed forms for the objective family beyond the β-VAE: λβ-VAE and LR-VAE (docs/theory.md §5; derivation in
 docs/objectives.md).
 
-Every objective adds a term to the β-VAE loss ``L = E‖x − x̂(z)‖² / (2σ_dec²) + β R`` (SPEC.md §1):
+Every objective adds a term to the β-VAE loss ``L = E‖x − x̂(z)‖² / (2σ_dec²) + β R`` (docs/theory.md §1):
 
-- ``'beta'``: nothing (the closed form of SPEC.md §3, :func:`linvae.theory._beta.beta_optimum`);
+- ``'beta'``: nothing (the closed form of docs/theory.md §3, :func:`linvae.theory._beta.beta_optimum`);
 - ``'lambda-beta'`` (Vu, Wan & Wei 2026): ``λ E‖x − x̂(μ(x))‖² / (2σ_dec²)``, the reconstruction decoded from the
   posterior *mean*;
 - ``'lambda-beta-sampled'``: the same penalty on the *sampled* reconstruction ``x̂(z)``;
-- ``'lr'`` (latent reconstruction, after Song, Kim & Lee 2025, in SPEC.md's squared-error form):
+- ``'lr'`` (latent reconstruction, after Song, Kim & Lee 2025, in the squared-error form of docs/theory.md §5):
   ``α E_{z∼N(0,I)} ‖μ(x̂(z)) − z‖² = α (‖A W − I‖_F² + ‖A (c − x̄) + b‖²)``, in raw units (not divided by
   ``2σ_dec²``).
 
@@ -93,7 +93,7 @@ def lr_cost(t, V, objective, sigma_dec2):
 
 
 def coupling(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0) -> Coupling:
-    """Reduction factors of SPEC.md §5 (module docstring table): ``p_k`` and ``s_T``.
+    """Reduction factors of docs/theory.md §5 (module docstring table): ``p_k`` and ``s_T``.
 
     ``p = 1 + λ`` (λβ), ``1 + 2ασ_dec²/λ_k`` (LR; ``inf`` for a zero mode when ``α > 0``), 1 otherwise;
     ``s_T = 1 + λ`` for the sampled λβ variant, 1 otherwise.
@@ -110,7 +110,7 @@ def coupling(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0) -> Coupl
 
 
 def thresholds(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0):
-    """Normalised collapse thresholds ``T_k`` (units of ``T = β σ_dec² / V``) of SPEC.md §5, *derived*, verified.
+    """Normalised collapse thresholds ``T_k`` (units of ``T = β σ_dec² / V``) of docs/theory.md §5, *derived*, verified.
 
     - β-VAE: ``T_k = λ_k / V``;
     - λβ-VAE (mean path): ``T_k = (1 + λ)² λ_k / V`` (uniform shift, PCA order kept);
@@ -145,7 +145,7 @@ def mode_threshold(t, total_variance, objective: Objective = _BETA, sigma_dec2=1
 
 
 def one_mode_optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigma_dec2=1.0) -> Branch:
-    """Global optimum of an objective of the family at information prices ``T`` (SPEC.md §5; closed form).
+    """Global optimum of an objective of the family at information prices ``T`` (docs/theory.md §5; closed form).
 
     Per mode, with ``t = λ_k / V``, ``κ̃ = p t``, the price seen by the one-mode problem ``T' = T / s_T``
     (:func:`coupling`) and ``u = 1 − a w`` (the fraction of the mode the mean path leaves):
@@ -207,7 +207,7 @@ one_mode_optimum_jit = jax.jit(one_mode_optimum, static_argnames="n_latents")
 
 
 def critical_betas(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0):
-    """Raw-β collapse thresholds ``β_c,k = T_k V / σ_dec² = s_T p_k² λ_k / σ_dec²`` (SPEC.md §1, §5): the β-VAE's
+    """Raw-β collapse thresholds ``β_c,k = T_k V / σ_dec² = s_T p_k² λ_k / σ_dec²`` (docs/theory.md §1, §5): the β-VAE's
     ``λ_k / σ_dec²`` (``p = s_T = 1``, exact), the λβ-VAE's ``(1 + λ)² λ_k / σ_dec²``, the LR-VAE's
     ``(λ_k + 2ασ_dec²)² / (λ_k σ_dec²)``; 0 for a zero mode (LR: ``inf``)."""
     eig = jnp.asarray(eigenvalues)
@@ -253,7 +253,7 @@ def _penalties(objective, t, u, distortion, alpha_n):
 
 
 def mode_loss(a, w, sigma2, eigenvalue, beta, objective: Objective = _BETA, sigma_dec2=1.0):
-    """Raw one-mode loss in the PCA basis (SPEC.md §5), biases at their optimum (``b = 0``, ``c = x̄``).
+    """Raw one-mode loss in the PCA basis (docs/theory.md §5), biases at their optimum (``b = 0``, ``c = x̄``).
 
     With ``y`` the mode's coordinate (variance ``λ``), ``μ = a y``, ``z = μ + σ ε``, ``x̂ = w z``:
     ``E(y − x̂)² = λ (1 − a w)² + w² σ²`` (sampled path), ``λ (1 − a w)²`` (mean path),
@@ -274,7 +274,7 @@ def mode_loss(a, w, sigma2, eigenvalue, beta, objective: Objective = _BETA, sigm
 
 
 def reduced_loss(M2, A2, tau, p=1.0, t_scale=1.0):
-    """Decoder-eliminated one-mode loss in units of ``D_0 = λ_k / (2σ_dec²)`` (SPEC.md §3, generalised in §5).
+    """Decoder-eliminated one-mode loss in units of ``D_0 = λ_k / (2σ_dec²)`` (docs/theory.md §3, generalised in §5).
 
     ``ℓ(M², A²) = s_T {p (1 − M²) / (1 + (p − 1) M²) + τ [A² − log A² − log(1 − M²) − 1]}`` with ``τ = T / (s_T t)``
     the price the one-mode problem sees and ``p``, ``s_T`` from :func:`coupling`; ``p = s_T = 1`` is the β-VAE's
@@ -292,7 +292,7 @@ def _landau(tau, p):
 
 def landau(T, eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0) -> Landau:
     """Landau expansion of :func:`reduced_loss` / ``s_T`` at ``A² = 1`` about the collapsed point, per mode, at
-    information prices ``T`` (``(..., d)``; SPEC.md §3, §5).
+    information prices ``T`` (``(..., d)``; docs/theory.md §3, §5).
 
     ``ℓ = p + (τ − p²) M² + [p² (p − 1) + τ/2] M⁴ + O(M⁶)`` with ``τ = T / (s_T t_k)``; the β-VAE (``p = 1``) has
     ``1 + (τ − 1) M² + (τ/2) M⁴``. The quadratic coefficient vanishes at the threshold ``τ = p²``

@@ -1,4 +1,4 @@
-"""LR-VAE latents that read two modes at once, and the global LR optimum with them (SPEC.md §5;
+"""LR-VAE latents that read two modes at once, and the global LR optimum with them (docs/theory.md §5;
 docs/objectives.md §6).
 
 With fewer latents than modes an LR latent may spread its gain over two modes and pay its LR cost once
@@ -36,7 +36,7 @@ class MixedLatent(NamedTuple):
 
 
 def lr_mixed_latent(T, t_i, t_j, alpha_n) -> MixedLatent:
-    """Closed form of one LR-VAE latent that reads two modes at once (SPEC.md §5; docs/objectives.md §6).
+    """Closed form of one LR-VAE latent that reads two modes at once (docs/theory.md §5; docs/objectives.md §6).
 
     Normalised units (``t = λ/V``, ``T = βσ_dec²/V``, ``α̃ = 2ασ_dec²/V``). A latent with encoder gains ``a_k``
     (``c_k = a_k²``) on modes with ``t_i ≠ t_j`` and its decoder eliminated has, at ``A² = Σ c_k t_k + σ² = 1``
@@ -112,7 +112,7 @@ def _interior(T, t_i, t_j, alpha_n):
 
 
 def lr_optimum(T, eigenvalues, objective: Objective, n_latents=None, sigma_dec2=1.0) -> Branch:
-    """Global optimum of the LR-VAE, latents that read two modes included (SPEC.md §5); numpy, float64.
+    """Global optimum of the LR-VAE, latents that read two modes included (docs/theory.md §5); numpy, float64.
 
     A latent may read two modes at once and pay its LR cost once (:func:`lr_mixed_latent`); with fewer latents
     than modes that can beat one mode per latent. Latents read disjoint sets of modes (verified against scipy

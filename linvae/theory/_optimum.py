@@ -1,4 +1,5 @@
-"""The objective-generic entry points: optimum, β choice, mean-path utilities and signal onsets (SPEC.md §3, §5, §7).
+"""The objective-generic entry points: optimum, β choice, mean-path utilities and signal onsets (docs/theory.md §3, §5,
+§7).
 
 Each takes ``objective=Objective()`` (the β-VAE by default) and calls the β-VAE kernel of :mod:`._beta` for it.
 """
@@ -29,7 +30,7 @@ _BETA = Objective()
 
 
 class BetaChoice(NamedTuple):
-    """Answer of :func:`choose_beta` (SPEC.md §7, "Choosing β")."""
+    """Answer of :func:`choose_beta` (docs/theory.md §7, "Choosing β")."""
 
     beta: jnp.ndarray        # β = T V / σ_dec²
     T: jnp.ndarray           # the target information price
@@ -52,7 +53,7 @@ def _traced(*values):
 
 def optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigma_dec2=1.0, *,
             lr_mixing=True) -> Branch:
-    """Global optimum of any objective of the family at information prices ``T`` (SPEC.md §3, §5).
+    """Global optimum of any objective of the family at information prices ``T`` (docs/theory.md §3, §5).
 
     - β-VAE: the kernel :func:`linvae.theory._beta.beta_optimum` (``M_k² = [1 − T/T_k]_+``);
     - λβ-VAE (both paths) and LR with ``K ≥ d`` under ``jax.jit``: one latent per mode, in closed form
@@ -87,7 +88,7 @@ def optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigma_
 
 
 def choose_beta(target_T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigma_dec2=1.0) -> BetaChoice:
-    """β for a target information price, with the predicted outcome (SPEC.md §7, "Choosing β").
+    """β for a target information price, with the predicted outcome (docs/theory.md §7, "Choosing β").
 
     ``β = T V / σ_dec²``. For the β-VAE a target ``T = 0.01`` keeps the modes whose marginal normalised utility
     ``λ_k / V`` exceeds 1 %.
@@ -100,7 +101,7 @@ def choose_beta(target_T, eigenvalues, objective: Objective = _BETA, n_latents=N
 
 
 def mean_path(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigma_dec2=1.0) -> MeanPath:
-    """Closed-form mean-path utilities and truncated distortions of the optimum (SPEC.md §5, §7), latents kept in
+    """Closed-form mean-path utilities and truncated distortions of the optimum (docs/theory.md §5, §7), latents kept in
     the order of ``M²`` (ties, all with zero utility, in PCA order).
 
     The posterior-mean reconstruction of a carried mode leaves ``λ_k u_k²`` (the optimum's ``mean_distortion``), so
@@ -145,7 +146,7 @@ def mean_path(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigm
 
 def signal_onsets(eigenvalues, levels, objective: Objective = _BETA, sigma_dec2=1.0, *, iterations=64):
     """Information prices ``(n_levels, d)`` below which a latent carrying mode ``k`` has ``M² > level``
-    (SPEC.md §5, §8), for each of ``levels`` (``(n_levels,)`` in ``[0, 1]``).
+    (docs/theory.md §5, §8), for each of ``levels`` (``(n_levels,)`` in ``[0, 1]``).
 
     β-VAE: ``T_k (1 − level)`` (clipped at 0). Other objectives: bisection on ``log T`` below the mode's threshold
     of the objective's decreasing law :func:`linvae.theory.mode_signal`. A mode that never reaches the level gives 0;

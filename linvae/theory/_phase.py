@@ -1,4 +1,4 @@
-"""Phase diagrams of the objective family: signal fractions over (weight, T) grids (SPEC.md §5)."""
+"""Phase diagrams of the objective family: signal fractions over (weight, T) grids (docs/theory.md §5)."""
 
 import functools
 from typing import NamedTuple
@@ -29,7 +29,7 @@ class PhaseDiagram(NamedTuple):
 
 
 def phase_diagram(T, eigenvalues, lams, alphas, n_latents=None, sigma_dec2=1.0) -> PhaseDiagram:
-    """Signal fractions ``M_k²`` on ``(λ, T)`` and ``(α, T)`` grids, with the threshold curves (SPEC.md §5).
+    """Signal fractions ``M_k²`` on ``(λ, T)`` and ``(α, T)`` grids, with the threshold curves (docs/theory.md §5).
 
     One ``jax.vmap`` over the weights of :func:`optimum` for ``Objective('lambda-beta', lam)`` and
     ``Objective('lr', alpha=alpha)``, jitted once here (new weight values of the same count do not recompile).

@@ -1,5 +1,5 @@
 """Training: a whole T-grid of linear VAEs in one ``jax.jit(jax.vmap(…))`` call, by the exact (covariance) method or
-the paper's minibatch protocol, with checkpoints, resume and several processes (SPEC.md §4, §6).
+the paper's minibatch protocol, with checkpoints, resume and several processes (docs/theory.md §4, §6).
 
 :func:`scan` is the pipeline: data → split and standardise → train → results Dataset → analysis. Imports
 :mod:`linvae.model`, :mod:`linvae.theory`, :mod:`linvae.data`, :mod:`linvae.results` and :mod:`linvae.analysis`.

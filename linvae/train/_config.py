@@ -14,11 +14,11 @@ VARIANCE_HEADS = ("affine", "constant")
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ScanConfig:
-    """How a T-grid of linear VAEs is trained (SPEC.md §4, §6).
+    """How a T-grid of linear VAEs is trained (docs/theory.md §4, §6).
 
     Attributes:
-      method: ``"exact"`` (deterministic training on the covariance form of the loss, SPEC.md §4) or ``"sgd"``
-        (the paper's minibatch protocol, SPEC.md §6).
+      method: ``"exact"`` (deterministic training on the covariance form of the loss, docs/theory.md §4) or ``"sgd"``
+        (the paper's minibatch protocol, docs/theory.md §6).
       n_latents: ``K``.
       sigma_dec2: decoder variance convention; ``β = T V / σ_dec²``.
       steps: update budget per grid point (sgd: paper 500,000; exact: an upper bound, convergence stops earlier).
@@ -32,7 +32,8 @@ class ScanConfig:
         point); about 15-20 % faster on CPU than independent streams (sgd).
       seed: seeds initialisation, noise and minibatches.
       x64: train in float64 instead of float32.
-      objective: the loss of the objective family (SPEC.md §5, :class:`linvae.model.Objective`): ``"beta"`` (default),
+      objective: the loss of the objective family (docs/theory.md §5, :class:`linvae.model.Objective`): ``"beta"``
+        (default),
         ``"lambda-beta"`` (penalty ``λ E‖x − x̂(μ(x))‖² / (2σ_dec²)``), ``"lambda-beta-sampled"`` (the same on
         the sampled reconstruction) or ``"lr"`` (latent reconstruction ``α (‖A W − I‖_F² + ‖A (c − x̄) + b‖²)``).
       lam: ``λ ≥ 0`` of the two λβ objectives (0 otherwise).

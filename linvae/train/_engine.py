@@ -1,4 +1,4 @@
-"""The scan engine: a whole T-grid of linear VAEs trained in one compiled, vmapped call (SPEC.md §4, §6).
+"""The scan engine: a whole T-grid of linear VAEs trained in one compiled, vmapped call (docs/theory.md §4, §6).
 
 Each method is written for a single model — ``period(state, period_index, args)`` advances one model by one period
 of updates, ``args`` a NamedTuple of its traced inputs with a matching NamedTuple of ``in_axes`` — and the grid is

@@ -1,7 +1,8 @@
-"""Deterministic training on the exact expected loss (SPEC.md §4), one model, vmapped by :mod:`linvae.train._engine`.
+"""Deterministic training on the exact expected loss (docs/theory.md §4), one model, vmapped by
+:mod:`linvae.train._engine`.
 
 The loss depends on the data only through ``C = U diag(λ) Uᵀ``, so a step costs ``O(d²K)`` whatever the number
-of samples. Exact reformulations make it well conditioned (SPEC.md §4, "measured hints"):
+of samples. Exact reformulations make it well conditioned (docs/theory.md §4, "measured hints"):
 
 * **Whitened PCA basis.** Parameters are ``B = A U diag(√λ)`` (``K × m`` over the ``m`` modes with ``λ > 0``;
   a zero-variance direction carries no signal and no rate, so the encoder has no component along it) and
@@ -22,7 +23,7 @@ Optimiser (measured on d = 19, K = 32, 64 points, 2-core CPU: all points at |ΔM
    ``max|∇f| < 1e-5``, when the Newton decrement ``−∇f·Δ`` falls below ``10 ε |f|`` (float resolution), or when
    ``μ > 1e8``.
 
-Objective family (SPEC.md §5, :class:`linvae.model.Objective`; loss terms in :mod:`linvae.model`):
+Objective family (docs/theory.md §5, :class:`linvae.model.Objective`; loss terms in :mod:`linvae.model`):
 
 * ``'lambda-beta'``: the mean-path penalty only strengthens the coupling, ``E_s + λ E_μ = (1 + λ) ‖Λ^{1/2}(I − V B)‖²
   + tr(Λ V Σ Vᵀ)`` in the whitened basis (decoder ``W = U Λ^{1/2} V``), so the decoder is still eliminated in

@@ -1,7 +1,7 @@
 """``linvae.scan``: split and standardise the data, train the whole T-grid, and fill the results Dataset.
 
 The data are split (random 70/15/15 with a seed, unless the caller or the data bring their own split), standardised
-with training statistics (SPEC.md §9; optional), and the grid is trained by the chosen method
+with training statistics (docs/theory.md §9; optional), and the grid is trained by the chosen method
 (:mod:`linvae.train._exact` or :mod:`linvae.train._sgd`). The Dataset carries the PCA spectrum and closed-form theory
 of the (standardised) training split, the per-point training record and the trained parameters, so the analysis
 (:mod:`linvae.analysis`, run here on the held-out split unless ``analyse=False``) can be re-run from the file alone.
@@ -55,13 +55,13 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
       T: 1-D grid of information prices (``β = T V / σ_dec²`` with ``V`` the total variance of the
         standardised training split).
       config: :class:`linvae.ScanConfig` (method, latents, budget, learning rate, objective, ...); the theory
-        columns describe the configured objective (SPEC.md §5) and ``loss`` includes its penalty.
-      standardize: standardise features with training-split statistics (SPEC.md §9).
+        columns describe the configured objective (docs/theory.md §5) and ``loss`` includes its penalty.
+      standardize: standardise features with training-split statistics (docs/theory.md §9).
       split: a :class:`linvae.data.Split`; default the data's own (a table whose ``split`` labels each row
         train/val/test, e.g. a ``split`` variable in a ``.nc`` file), else a seeded random 70/15/15 split.
       checkpoint: path of an ``.npz`` checkpoint, rewritten every ``checkpoint_every`` seconds;
       resume: continue from it if it matches this scan (same configuration, grid and data).
-      analyse: add the analysis of SPEC.md §7 (:func:`linvae.add_analysis`) and the activity criteria of §8
+      analyse: add the analysis of docs/theory.md §7 (:func:`linvae.add_analysis`) and the activity criteria of §8
         (:func:`linvae.add_activity_criteria`) on ``eval_split`` ("test", the held-out default; "val"; or "train",
         whose spectrum is the one the theory columns use).
       store_split: add the per-sample split labels ``sample_split`` (0 train, 1 val, 2 test; dimension

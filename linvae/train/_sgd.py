@@ -1,4 +1,5 @@
-"""The paper's minibatch protocol for one model, vmapped over the grid by :mod:`linvae.train._engine` (SPEC.md §6).
+"""The paper's minibatch protocol for one model, vmapped over the grid by :mod:`linvae.train._engine` (docs/theory.md
+§6).
 
 Adam (step size traced), minibatches drawn on the device, one reparameterised sample per row, affine (or
 constant) log-variance head. After every period of ``eval_every`` updates the model is evaluated on the
@@ -9,7 +10,7 @@ best parameters and flagged ``diverged``).
 The validation loss is :func:`linvae.model.expected_loss`, the expectation over the posterior noise (exact for
 the linear decoder), so early stopping does not chase sampling noise.
 
-Objective family (SPEC.md §5): the minibatch loss is :func:`linvae.model.sample_loss` with the configuration's
+Objective family (docs/theory.md §5): the minibatch loss is :func:`linvae.model.sample_loss` with the configuration's
 :class:`linvae.model.Objective`, passed as a pytree (its kind is static, ``λ`` and ``α`` are traced). For ``'lr'`` the
 weight used at update ``t`` (the point's own count) is ``α min(1, t / n_warm)`` with ``n_warm = alpha_warmup``
 (traced: a new warm-up length or weight never recompiles; ``n_warm = 0``: ``α`` throughout). Validation always

@@ -1,4 +1,4 @@
-"""Activity criteria (SPEC.md §8): constructed cases with known answers, the Rényi entropy against numpy and the
+"""Activity criteria (docs/theory.md §8): constructed cases with known answers, the Rényi entropy against numpy and the
 α = 2 trace identity, the Gaussian entropy against scipy, and closed-form onsets against the criteria evaluated on
 the closed-form branch of every objective."""
 
@@ -126,7 +126,7 @@ def test_onsets_match_criteria_on_the_closed_form_branch(thresholds_):
     T = np.geomspace(1e-4, 2.0, 3001)
     b = jax.tree.map(np.asarray, optimum(T, LAM))
     tau = b.tau
-    # Statistics of the branch (SPEC.md §3): Var μ = mean μ² (b = 0), σ² constant over the data.
+    # Statistics of the branch (docs/theory.md §3): Var μ = mean μ² (b = 0), σ² constant over the data.
     with np.errstate(divide="ignore"):
         c = activity_criteria(M2=b.M2, rate=b.rate, var_mu=b.mu2, mean_sigma2=b.sigma2,
                               var_sigma2=np.zeros_like(tau), renyi=np.zeros_like(tau), thresholds=thresholds_)

@@ -1,4 +1,4 @@
-"""The analysis at the Dataset boundary (SPEC.md §7, §8), on exact stationary weights of synthetic Gaussian data:
+"""The analysis at the Dataset boundary (docs/theory.md §7, §8), on exact stationary weights of synthetic Gaussian data:
 :func:`add_analysis` against the closed forms and brute force, :func:`add_activity_criteria` against numpy
 statistics of the encoded data and the closed-form onsets, schema attrs and netCDF round trips, one-line errors."""
 
@@ -17,8 +17,8 @@ from linvae.theory import optimum, price_grid, sampled_path_utility, stationary_
 
 from helpers import CRITERIA_K, CRITERIA_LAM, numpy_renyi
 
-# --- add_analysis (SPEC.md §3, §7) ----------------------------------------------------------------------------
-LAM = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1, 0.03, 0.004, 0.0])   # a zero mode never activates (SPEC.md §9)
+# --- add_analysis (docs/theory.md §3, §7) ----------------------------------------------------------------------------
+LAM = np.array([5.0, 2.5, 1.2, 0.6, 0.25, 0.1, 0.03, 0.004, 0.0])   # a zero mode never activates (docs/theory.md §9)
 K = 10                                                            # one surplus latent
 N = 200_000
 
@@ -64,7 +64,7 @@ def test_mean_path_closed_form_matches_measured_utilities(synthetic):
 
 
 def test_sampled_path_closed_form_by_brute_force(synthetic):
-    """Decode z = μ + σ ε keeping the first k ranked latents: ΔD̃_k = (T_k − T)_+ (SPEC.md §7, *derived*)."""
+    """Decode z = μ + σ ε keeping the first k ranked latents: ΔD̃_k = (T_k − T)_+ (docs/theory.md §7, *derived*)."""
     x, _, ds, _ = synthetic
     x, n = x[:50_000], 50_000
     rng = np.random.default_rng(11)
@@ -82,7 +82,7 @@ def test_sampled_path_closed_form_by_brute_force(synthetic):
 
 
 def test_collapse_thresholds_and_utility_spectrum_recover_the_spectrum(synthetic):
-    """The acceptance check (SPEC.md §7, "Duality"): T_k = ΔD̃_k = λ_k / V within 2 % for λ_k / V > 1e-3."""
+    """The acceptance check (docs/theory.md §7, "Duality"): T_k = ΔD̃_k = λ_k / V within 2 % for λ_k / V > 1e-3."""
     _, _, ds, out = synthetic
     frac = LAM / LAM.sum()
     big = frac > 1e-3
@@ -143,7 +143,7 @@ def test_bad_inputs_raise_one_line_errors(synthetic):
         add_analysis(ds, np.where(np.arange(9) == 2, np.nan, x[:100]))
 
 
-# --- add_activity_criteria (SPEC.md §8), on the fixture criteria_dataset (tests/conftest.py) ---------------------
+# --- add_activity_criteria (docs/theory.md §8), on the fixture criteria_dataset (tests/conftest.py) -------------------
 
 def test_dataset_statistics_match_numpy(criteria_dataset):
     x, p, ds, out = criteria_dataset

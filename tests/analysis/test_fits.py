@@ -1,4 +1,4 @@
-"""Collapse-threshold fits (SPEC.md §5, §7): the β-VAE law fit against scipy's least squares, and the
+"""Collapse-threshold fits (docs/theory.md §5, §7): the β-VAE law fit against scipy's least squares, and the
 objective-law fit of every objective against the closed form it inverts."""
 
 import numpy as np

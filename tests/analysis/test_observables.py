@@ -1,4 +1,4 @@
-"""Held-out observables (SPEC.md §7): the streamed pass against numpy, its float64 precision, the rate identity,
+"""Held-out observables (docs/theory.md §7): the streamed pass against numpy, its float64 precision, the rate identity,
 and the invariance of signal fractions, ranking and truncation under rescaling a latent."""
 
 import jax
@@ -54,7 +54,7 @@ def test_observables_are_float64_without_x64():
 
 
 def test_rate_identity():
-    """``R_k = −½ mean log σ_k² + ½ (A_k² − 1)`` (SPEC.md §7)."""
+    """``R_k = −½ mean log σ_k² + ½ (A_k² − 1)`` (docs/theory.md §7)."""
     p, (x, center) = random_grid(2), random_data(3)
     o = observables(p, x, center)
     np.testing.assert_allclose(o.kl, -0.5 * o.log_sigma2 + 0.5 * (o.A2 - 1), rtol=1e-12, atol=1e-14)

@@ -1,4 +1,4 @@
-"""Tables and report text of an analysed scan (SPEC.md §7, §8): :func:`duality_table`, :func:`activity_counts`,
+"""Tables and report text of an analysed scan (docs/theory.md §7, §8): :func:`duality_table`, :func:`activity_counts`,
 and the text :func:`report` and :func:`scan_summary` give the CLI to print, on small constructed Datasets with
 known answers. (The duality table of a real analysed scan is checked in test_dataset.py.)"""
 
@@ -79,12 +79,12 @@ def test_activity_counts_sum_the_stored_verdicts():
 def test_report_prints_the_duality_table_and_the_activity_counts():
     ds = analysed()
     lines = report(ds).splitlines()
-    assert lines[0].startswith("Duality (SPEC.md §7)") and "measured on the test split" in lines[0]
+    assert lines[0].startswith("Duality (docs/theory.md §7)") and "measured on the test split" in lines[0]
     assert "theory T_k" not in "\n".join(lines[:3])               # the β-VAE has no separate theory column
     # ranks 3 and 4 carry no mode, no threshold and no fit: not printed
     assert lines[3] == "   1  6.6000e-01  5.5000e-01  6.0000e-01   +10.00%    -8.33%       5  5.0000e-01   +10.00%"
     assert lines[4].startswith("   2  3.8000e-01  4.0000e-01  4.0000e-01    -5.00%    +0.00%       3  4.5000e-01")
-    assert lines[5].startswith("Active latents per criterion (SPEC.md §8")
+    assert lines[5].startswith("Active latents per criterion (docs/theory.md §8")
     header = lines[6].split()
     assert header[0] == "T" and "M2>0.1" in header and "KL>0.01" in header and "Var(mu)>=0.01" in header
     counts = activity_counts(ds)

@@ -1,4 +1,4 @@
-"""Truncated reconstructions (SPEC.md §7): the moment formula against brute-force pruning with a bias refit, and
+"""Truncated reconstructions (docs/theory.md §7): the moment formula against brute-force pruning with a bias refit, and
 the consistency of the closed-form mean-path utilities and truncated distortions."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""End to end: scan -> held-out analysis -> results file (the whole job of SPEC.md §7 on known truth)."""
+"""End to end: scan -> held-out analysis -> results file (the whole job of docs/theory.md §7 on known truth)."""
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""WorldClim loader and spatial-block split (SPEC.md §9), on small GeoTIFFs written here and on the real layers.
+"""WorldClim loader and spatial-block split (docs/theory.md §9), on small GeoTIFFs written here and on the real layers.
 
 The real 10' layers are read from ``../shared/worldclim10m`` (never copied into the project); those tests skip
 when the folder is absent. Every check uses independent numerics: rasterio reads of the files, the ellipsoidal

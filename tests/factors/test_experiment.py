@@ -52,7 +52,7 @@ def test_beta_vae_loses_factor_information_beyond_each_threshold():
 
 def test_noiseless_joint_information_equals_the_closed_form_rate():
     """Without noise v ↔ y is one-to-one on the data's range, so I(z; v) = I(z; y) = R(T), the KL rate of the
-    closed form (SPEC.md §3, *derived* I(x; z_k) = R_k) — for a generic, entangled G."""
+    closed form (docs/theory.md §3, *derived* I(x; z_k) = R_k) — for a generic, entangled G."""
     G = np.random.default_rng(10).normal(size=(6, 3))
     T = np.geomspace(1e-3, 1.0, 15)
     scan = factors.factor_scan(G, 0.0, T, n_latents=5)

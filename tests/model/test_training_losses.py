@@ -1,4 +1,5 @@
-"""Loss terms of the objective family as training uses them (SPEC.md §4, §5, §6): the row-averaged loss equals the
+"""Loss terms of the objective family as training uses them (docs/theory.md §4, §5, §6): the row-averaged loss equals
+the
 covariance form, the LR penalty is its prior expectation, one mode equals the theory's one-mode loss, and the
 minibatch loss adds each objective's penalty."""
 

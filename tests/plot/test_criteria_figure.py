@@ -1,4 +1,4 @@
-"""The activity-criteria figure (SPEC.md §8, linvae.plot.plot_activity_criteria) of exact stationary weights of
+"""The activity-criteria figure (docs/theory.md §8, linvae.plot.plot_activity_criteria) of exact stationary weights of
 synthetic data, analysed by linvae.analysis.add_activity_criteria (fixture criteria_dataset of tests/conftest.py)."""
 
 import matplotlib.pyplot as plt

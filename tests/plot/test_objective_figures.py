@@ -1,4 +1,4 @@
-"""Figures of the objective family (SPEC.md §5): the LR latents plot draws the optimum and its mixing bands, the
+"""Figures of the objective family (docs/theory.md §5): the LR latents plot draws the optimum and its mixing bands, the
 phase-diagram plot one line per mode, and for a scan under LR the duality table compares rank by rank and the
 order-parameter figure draws no β-VAE law."""
 

@@ -1,4 +1,4 @@
-"""Theory columns of a results Dataset (SPEC.md §5): ``theory_dataset`` writes each objective's optimum, its
+"""Theory columns of a results Dataset (docs/theory.md §5): ``theory_dataset`` writes each objective's optimum, its
 thresholds and the latents that read two modes (no training)."""
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""β-VAE closed form (SPEC.md §3) against independent numerics: scipy minimisation of losses written here from the
+"""β-VAE closed form (docs/theory.md §3) against independent numerics: scipy minimisation of losses written here from
+the
 spec (the one-mode reduced loss and the multi-mode matrix loss), its Landau expansion, the stationary weights,
 broadcasting, zero modes, dtypes and jit, and the units (information price, β, thresholds, choose_beta, price grid)."""
 
@@ -46,7 +47,7 @@ def safe_temperatures(rng, lam, n):
 
 @pytest.mark.parametrize("tau", [0.01, 0.2, 0.5, 0.9, 1.2, 3.0])
 def test_one_mode_minimum_matches_scipy(tau):
-    def loss(p):  # SPEC §3 reduced loss, parameters unconstrained: M² = sigmoid(p0), A² = exp(p1)
+    def loss(p):  # docs/theory.md §3 reduced loss, parameters unconstrained: M² = sigmoid(p0), A² = exp(p1)
         m2, a2 = 1 / (1 + np.exp(-p[0])), np.exp(p[1])
         return (1 - m2) + tau * (a2 - np.log(a2) - np.log(1 - m2) - 1)
 
@@ -76,10 +77,10 @@ def test_landau_coefficients_match_finite_differences():
         assert float(c.c4[0]) == pytest.approx(second / 2, abs=1e-5)
 
 
-# ---- multi-mode constant-variance loss (SPEC §4), written independently here -------------------------
+# ---- multi-mode constant-variance loss (docs/theory.md §4), written independently here -------------------------
 
 def spec_loss(theta, cov, beta, d, K):
-    """SPEC §4 expected loss with σ_dec² = 1, b = 0, c = x̄ (the bias terms vanish at their optimum)."""
+    """docs/theory.md §4 expected loss with σ_dec² = 1, b = 0, c = x̄ (the bias terms vanish at their optimum)."""
     A = theta[:K * d].reshape(K, d)
     W = theta[K * d:2 * K * d].reshape(d, K)
     s = theta[2 * K * d:]

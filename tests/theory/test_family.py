@@ -1,4 +1,4 @@
-"""Objective family (SPEC.md §5): the one-mode closed form (``optimum(..., lr_mixing=False)``), its thresholds,
+"""Objective family (docs/theory.md §5): the one-mode closed form (``optimum(..., lr_mixing=False)``), its thresholds,
 coupling, reduced loss and Landau expansion, against losses written here from the definitions and minimised with
 scipy (one mode and the full matrix model); the β-VAE special case; the continuity of every transition; zero modes."""
 
@@ -98,11 +98,12 @@ def test_threshold_is_where_the_collapsed_point_loses_stability(objective):
 def test_spec_threshold_formulas_hold_with_alpha_in_raw_units():
     V, lam, alpha = EIGS.sum(), 1.3, 0.9
     lb = thresholds(EIGS, Objective("lambda-beta", lam=lam), SIGMA_DEC2)
-    np.testing.assert_allclose(lb, (1 + lam) ** 2 * EIGS / V, rtol=1e-13)                    # SPEC §5 claim
+    np.testing.assert_allclose(lb, (1 + lam) ** 2 * EIGS / V, rtol=1e-13)                    # docs/theory.md §5 claim
     lbs = thresholds(EIGS, Objective("lambda-beta-sampled", lam=lam), SIGMA_DEC2)
     np.testing.assert_allclose(lbs, (1 + lam) * EIGS / V, rtol=1e-13)
     lr = np.asarray(thresholds(EIGS, Objective("lr", alpha=alpha), SIGMA_DEC2))
-    np.testing.assert_allclose(lr, (EIGS + 2 * alpha * SIGMA_DEC2) ** 2 / (EIGS * V), rtol=1e-13)  # SPEC §5 claim
+    # the claim of docs/theory.md §5
+    np.testing.assert_allclose(lr, (EIGS + 2 * alpha * SIGMA_DEC2) ** 2 / (EIGS * V), rtol=1e-13)
     # The factor 2σ_dec² matters: a weight read in the units of D (α/(2σ_dec²)) would give a different spectrum.
     assert not np.allclose(lr, (EIGS + alpha) ** 2 / (EIGS * V), rtol=1e-3)
     # LR lifts weak modes most: here the weakest mode collapses last, not first.

@@ -1,4 +1,4 @@
-"""LR-VAE latents that read two modes (SPEC.md §5; docs/objectives.md §6) and the global LR optimum with them
+"""LR-VAE latents that read two modes (docs/theory.md §5; docs/objectives.md §6) and the global LR optimum with them
 (``optimum`` called eagerly): scipy on the full matrix loss written independently (helpers.full_loss), an
 independent two-mode loss, plain enumeration of every packing, continuity along T, the null direction of a zero mode,
 and the optimum reducing to the one-mode closed form where no latent mixes (the LR latents plot:
@@ -39,7 +39,8 @@ def scipy_full_optimum(eigs, K, T, objective, n_starts, seed):
 # ---- the optimum against scipy on the full matrix loss --------------------------------------------------
 
 def test_lr_with_fewer_latents_than_modes_mixes_two_modes():
-    """SPEC.md §5's one-mode reduction fails for the LR-VAE with fewer latents than modes: a latent reads two weak
+    """docs/theory.md §5's one-mode reduction fails for the LR-VAE with fewer latents than modes: a latent reads two
+    weak
     modes and pays its LR cost once. Scipy on the full matrix loss (random rotation and mean) finds the loss of
     the optimum, below the one-mode closed form, with the latent reading modes 4 and 6 in the closed-form
     proportions."""

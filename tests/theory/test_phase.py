@@ -1,4 +1,4 @@
-"""Phase diagrams of the objective family (SPEC.md §5): ``phase_diagram`` equals a loop over ``optimum`` and
+"""Phase diagrams of the objective family (docs/theory.md §5): ``phase_diagram`` equals a loop over ``optimum`` and
 ``thresholds`` per weight, and new objective weights do not recompile a jitted caller (the phase-diagram plot:
 tests/plot/test_objective_figures.py)."""
 

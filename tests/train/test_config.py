@@ -1,4 +1,5 @@
-"""Scan configuration of the objective family (SPEC.md §5): bad objectives are one-line input errors, in the library
+"""Scan configuration of the objective family (docs/theory.md §5): bad objectives are one-line input errors, in the
+library
 and on the command line; the configuration records its objective."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Scan engine (SPEC.md §4, §6): vmap = loop, no recompiles, masking, NaN isolation, resume, sharding."""
+"""Scan engine (docs/theory.md §4, §6): vmap = loop, no recompiles, masking, NaN isolation, resume, sharding."""
 
 import json
 import os

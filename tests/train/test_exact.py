@@ -1,4 +1,4 @@
-"""Exact method (SPEC.md §4): the β-VAE grid reaches its closed form in float64 and float32, and the analytic
+"""Exact method (docs/theory.md §4): the β-VAE grid reaches its closed form in float64 and float32, and the analytic
 Hessian (with the λβ factor κ) equals ``jax.hessian`` of the scaled loss."""
 
 import jax

@@ -1,4 +1,4 @@
-"""Training under the objective family (SPEC.md §5): the exact method reaches every objective's closed form (and
+"""Training under the objective family (docs/theory.md §5): the exact method reaches every objective's closed form (and
 the Hessian certifies a minimum), and the analysis closed forms of trained scans."""
 
 import numpy as np
@@ -33,7 +33,7 @@ def padded_theory(M2, K):
     return np.sort(M2, axis=1)[:, ::-1][:, :K]   # the K largest: under LR they need not be the first K modes
 
 
-# --- exact method = closed form (SPEC.md §5) ---------------------------------------------------------------------
+# --- exact method = closed form (docs/theory.md §5) -------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(OBJECTIVES))
 def test_exact_reaches_objective_closed_form(objectives_gaussian, name):
@@ -63,7 +63,7 @@ def test_exact_reaches_objective_closed_form(objectives_gaussian, name):
 
 @pytest.mark.slow  # ~10 s: compiles the plain β-VAE program too; the closed-form test above covers sampled λβ
 def test_sampled_lambda_beta_is_the_beta_vae_at_reduced_beta(objectives_gaussian):
-    """Same parameters as the β-VAE at β/(1+λ) (SPEC.md §5), and (1+λ) times its loss."""
+    """Same parameters as the β-VAE at β/(1+λ) (docs/theory.md §5), and (1+λ) times its loss."""
     T = np.array([1e-3, 0.05, 0.4])
     sampled = scan(objectives_gaussian, T, ScanConfig(method="exact", n_latents=6, steps=40_000, x64=True,
                                                       objective="lambda-beta-sampled", lam=1.5),
@@ -86,7 +86,7 @@ def test_lr_on_singular_data_stays_finite(objectives_gaussian):
     np.testing.assert_allclose(ds["loss"] - ds["theory_loss"], alpha_n, rtol=1e-6)
 
 
-# --- analysis closed forms of trained scans (SPEC.md §5, §7) -----------------------------------------------------
+# --- analysis closed forms of trained scans (docs/theory.md §5, §7) ---------------------------------------------------
 
 def test_objective_analysis_closed_forms(objectives_gaussian):
     """The mean-path utilities of an objective: the general helper reproduces the β-VAE forms, and the measured

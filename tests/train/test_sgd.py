@@ -1,4 +1,5 @@
-"""Minibatch protocol (SPEC.md §6): sgd moves toward the closed form of the β-VAE and of the objective family, and
+"""Minibatch protocol (docs/theory.md §6): sgd moves toward the closed form of the β-VAE and of the objective family,
+and
 the LR weight's warm-up is traced (no recompilation) and ramps."""
 
 import jax
