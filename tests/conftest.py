@@ -7,7 +7,11 @@ Fixtures shared by the files of several folders live here (those of one folder i
 helpers and independent references in helpers.py.
 """
 
-import jax
+import os
+
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # two test workers share one accelerator
+
+import jax  # noqa: E402
 import jax.numpy as jnp
 import numpy as np
 import pytest

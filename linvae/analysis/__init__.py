@@ -2,6 +2,10 @@
 activity criteria, and the tables and report text (docs/theory.md §7, §8). Runs on a results Dataset alone (from
 :func:`linvae.scan` or :func:`linvae.load`); imports :mod:`linvae.results`, :mod:`linvae.theory` and
 :mod:`linvae.model`.
+
+The Bonheme & Grzes classes of :func:`bonheme_class` (docs/theory.md §8) are the integers ``PASSIVE`` (0: encoder
+variance ``σ² ≈ 1``, the prior's, for every input), ``MIXED`` (1: neither) and ``ACTIVE`` (2: ``σ² ≈ 0`` for every
+input); ``BONHEME_LEGEND`` is their legend, ``"0 = passive, 1 = mixed, 2 = active"``, stored in the results attrs.
 """
 
 from linvae.analysis._criteria import (

@@ -188,8 +188,13 @@ def activity_criteria(*, M2, rate, var_mu, mean_sigma2, var_sigma2, renyi,
     """Every criterion of docs/theory.md §8 from per-latent statistics of one common shape (e.g. ``(T, latent)``).
 
     Args:
-      M2: signal fraction; rate: KL rate ``R_k`` (nats); var_mu: ``Var_x μ_k``; mean_sigma2, var_sigma2: mean and
-        variance of ``σ_k²`` across the data; renyi: Rényi entropy of ``μ_k`` (bits, :func:`renyi_entropy`).
+      M2: signal fraction.
+      rate: KL rate ``R_k`` (nats).
+      var_mu: ``Var_x μ_k``.
+      mean_sigma2: mean of ``σ_k²`` across the data.
+      var_sigma2: variance of ``σ_k²`` across the data.
+      renyi: Rényi entropy of ``μ_k`` (bits, :func:`renyi_entropy`).
+      thresholds: the :class:`ActivityThresholds`.
     """
     t = thresholds
     return Criteria(

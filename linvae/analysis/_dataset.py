@@ -45,7 +45,8 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
       ds: a results Dataset holding the trained parameters (:func:`linvae.scan`).
       x_eval: ``(N, d)`` held-out data in the model's (standardised) feature units,
         ``(x_raw − data_mean) / data_scale``; the model reads it centred on 0.
-      m2_threshold: points with ``M_k² > m2_threshold`` enter the collapse fit; min_fit_points: fewer give NaN.
+      m2_threshold: points with ``M_k² > m2_threshold`` enter the collapse fit.
+      min_fit_points: a rank with fewer such points gets NaN.
       block_rows: rows per block of the streamed pass (:func:`linvae.analysis.observables`).
       obs: the observables of ``x_eval`` under ``ds``'s parameters, when already computed (skips the pass).
     Returns:
@@ -59,7 +60,7 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     if obs is None:
         obs = observables(params, x_eval, np.zeros(ds.sizes["feature"]), block_rows=block_rows)
     order = rank_by_signal(obs.M2)
-    out = assign(ds, **{name: getattr(obs, name) for name in _PER_LATENT}, rank_latent=order.astype(np.int64),
+    out = assign(ds, **{name: getattr(obs, name) for name in _PER_LATENT}, rank_latent=order,
                  **{f"{name}_ranked": np.take_along_axis(getattr(obs, name), order, axis=1) for name in _RANKED})
     out = _with_collapse_fit(out, m2_threshold, min_fit_points)
     out = _with_truncation(out, obs, params, order)
@@ -156,8 +157,10 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
     Args:
       ds: a results Dataset holding trained parameters (:func:`linvae.scan`).
       x_eval: ``(N, d)`` held-out rows in the model's (standardised) units, as for :func:`add_analysis`.
-      thresholds: the :class:`ActivityThresholds`; alpha, bandwidth, entropy_method: see
-        :func:`linvae.analysis.renyi_entropy`.
+      thresholds: the :class:`ActivityThresholds`.
+      alpha: order ``α`` of the Rényi entropy (:func:`linvae.analysis.renyi_entropy`).
+      bandwidth: its kernel bandwidth (``None``: Silverman's rule per sample set).
+      entropy_method: its ``method``, ``"trace"`` or ``"eigvalsh"`` (``None``: chosen by ``α``).
       obs: the observables of ``x_eval`` under ``ds``'s parameters, when already computed.
     Returns:
       ``ds`` with ``(T, latent)`` variables ``var_mu``, ``var_sigma2``, ``renyi_entropy``, ``gaussian_entropy``,
@@ -185,10 +188,8 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
     out = assign(ds, coords=True, criterion=np.asarray(Onsets._fields, dtype=object))
     out = assign(out, var_mu=var_mu, var_sigma2=var_sigma2, renyi_entropy=renyi,
                  gaussian_entropy=gaussian_entropy(var_mu), bonheme_class=crit.bonheme, criterion_onset_T=onset_T,
-                 active_signal_fraction=crit.signal_fraction.astype(np.int8), active_kl=crit.kl.astype(np.int8),
-                 active_units=crit.active_units.astype(np.int8),
-                 active_renyi_entropy=crit.renyi_entropy.astype(np.int8),
-                 active_gaussian_entropy=crit.gaussian_entropy.astype(np.int8))
+                 active_signal_fraction=crit.signal_fraction, active_kl=crit.kl, active_units=crit.active_units,
+                 active_renyi_entropy=crit.renyi_entropy, active_gaussian_entropy=crit.gaussian_entropy)
     _criteria_attrs(out, thresholds, dict(entropy, n_batches=n_batches, seed=seed))
     return out
 

@@ -37,9 +37,11 @@ def collapse_fit(T, M2_ranked, objective: Objective = Objective(), *, total_vari
       ``1 − T/(√t_i + √t_j)²`` instead; the one-mode law then misdescribes those points.)
 
     Args:
-      T: ``(G,)`` information prices; M2_ranked: ``(G, K)`` signal fractions in rank order.
-      objective: the scan's :class:`linvae.model.Objective`; total_variance: ``V`` and sigma_dec2: ``σ_dec²``
-        (the LR law depends on ``2ασ_dec²/V``, so the LR-VAE needs ``total_variance``; the others ignore it).
+      T: ``(G,)`` information prices.
+      M2_ranked: ``(G, K)`` signal fractions in rank order.
+      objective: the scan's :class:`linvae.model.Objective`.
+      total_variance: ``V`` (the LR law depends on ``2ασ_dec²/V``, so the LR-VAE needs it; the others ignore it).
+      sigma_dec2: ``σ_dec²`` (LR only, as ``total_variance``).
     """
     if objective.kind == "lr" and total_variance is None:
         raise InputError("the LR collapse law depends on 2 alpha sigma_dec2 / V: pass total_variance (the scan's "

@@ -17,7 +17,9 @@ def truncated_distortion(x_cov, encoder_weight, decoder_weight, order):
 
     Args:
       x_cov: ``(d, d)`` centred covariance of the evaluation data.
-      encoder_weight: ``(G, K, d)``; decoder_weight: ``(G, d, K)``; order: ``(G, K)`` latent index at each rank.
+      encoder_weight: ``(G, K, d)``.
+      decoder_weight: ``(G, d, K)``.
+      order: ``(G, K)`` latent index at each rank.
     """
     C = np.asarray(x_cov, np.float64)
     order = np.asarray(order)

@@ -1,5 +1,8 @@
 """Data: tables (``.npy``, ``.csv``, ``.nc``, synthetic, the embedded default), PCA spectra, splits and the
 WorldClim bioclimatic layers (docs/theory.md §1, §9). Imports nothing from the rest of linvae but its error type.
+
+Attributes:
+  BIOCLIM: the 19 WorldClim 2 bioclimatic variables, ``{n: (long name, units)}`` for BIO1 … BIO19.
 """
 
 from linvae.data._pca import Spectrum, moments, pca_spectrum, spectrum_from_covariance, spectrum_from_eigenvalues

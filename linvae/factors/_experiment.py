@@ -175,7 +175,8 @@ def factor_experiment(mixing, noise_var, lams, n_latents, *, T=None, beta=None, 
     coincide (only the onsets: the curves differ, ``M² ≈ (1 − T/T_k(λ))/(2p − 1)`` near a threshold).
 
     Args:
-      mixing: ``G``, ``(d, s)``; noise_var: ``σ_n² ≥ 0``.
+      mixing: ``G``, ``(d, s)``.
+      noise_var: ``σ_n² ≥ 0``.
       lams: 1-D penalty weights ``λ ≥ 0`` (include 0 for the β-VAE).
       n_latents: ``K``.
       T: 1-D positive information prices; or ``beta``: 1-D positive raw weights (exactly one of the two).
@@ -228,9 +229,11 @@ def _experiment_attrs(sigma_dec2, V, noise_var, n_latents, shape, n_bins):
         "beta_convention": f"T = beta sigma_dec2 / V with sigma_dec2 = {float(sigma_dec2):g} and V = tr C = {V:.12g}",
         "sigma_dec2": float(sigma_dec2), "total_variance": V, "noise_var": float(noise_var),
         "n_latents": int(n_latents), "n_factors": int(s), "n_features": int(d), "n_bins": int(n_bins),
-        "information_units": "nats",
+        "information_units": "nats (variables with units 1 name their unit in long_name; docs/cf-conventions.md)",
         "mig_normalisation": f"log(n_bins) = log({int(n_bins)}) nats, the entropy of a factor discretised into "
                              "n_bins equal-probability bins (closed-form MIG is not capped at 1)",
         "threshold_law": "T_k(lambda) = (1 + lambda)^2 lambda_k / V: I(z; v) = 0 for T >= T_1(lambda)",
-        **provenance(), "spec": "docs/theory.md sections 1, 3, 5; docs/factors.md",
+        **provenance(f"closed-form lambda-beta factor experiment, {int(n_latents)} latents, {int(s)} factors, "
+                     f"{int(d)} features"),
+        "spec": "docs/theory.md sections 1, 3, 5; docs/factors.md",
     }

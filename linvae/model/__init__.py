@@ -1,6 +1,12 @@
 """The linear Gaussian VAE and the objective family: parameters, encoder, decoder and every loss term.
 
 The bottom layer of linvae: it imports nothing from the rest of the package.
+
+Attributes:
+  OBJECTIVE_KINDS: the objective kinds, ``("beta", "lambda-beta", "lambda-beta-sampled", "lr")``
+    (docs/theory.md §5).
+  WEIGHT_KINDS: the kinds each weight applies to, ``{"lam": ("lambda-beta", "lambda-beta-sampled"),
+    "alpha": ("lr",)}``.
 """
 
 from linvae.model._linear import (

@@ -98,7 +98,9 @@ def sample_loss(params: Params, x, center, eps, beta, sigma_dec2, objective: Obj
     :func:`lr_penalty` (exact for the linear model, no prior sample needed).
 
     Args:
-      x: ``(N, d)`` data; center: ``(d,)`` fixed data mean; eps: ``(N, K)`` standard normal noise;
+      x: ``(N, d)`` data.
+      center: ``(d,)`` fixed data mean.
+      eps: ``(N, K)`` standard normal noise.
       objective: :class:`Objective` (``lam``, ``alpha`` may be traced); default the β-VAE.
     Returns:
       ``(loss, distortion, rate)``: means over the batch of ``L``, ``D`` and ``R``.

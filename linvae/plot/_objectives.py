@@ -54,8 +54,11 @@ def plot_lr_latents(T, eigenvalues, alpha, n_latents, sigma_dec2=1.0):
     pair). With at least as many latents as modes the two curves coincide.
 
     Args:
-      T: ``(n_T,)`` information prices, increasing; eigenvalues: ``(d,)`` raw, descending; alpha: raw LR weight;
-      n_latents: ``K``; sigma_dec2: ``σ_dec²``.
+      T: ``(n_T,)`` information prices, increasing.
+      eigenvalues: ``(d,)`` raw, descending.
+      alpha: raw LR weight.
+      n_latents: ``K``.
+      sigma_dec2: ``σ_dec²``.
     Returns:
       A matplotlib Figure.
     """

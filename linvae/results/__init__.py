@@ -1,6 +1,12 @@
 """The results schema: one ``xarray.Dataset`` for theory, training and analysis, declared once
 (:data:`SCHEMA`), written through :func:`assign` and saved as netCDF. Imports :mod:`linvae.theory` for the
 closed-form columns.
+
+Attributes:
+  SCHEMA: every variable and coordinate a scan or theory Dataset may hold, ``{name: Variable}`` (dimensions,
+    ``long_name``, units, table section), listed in docs/schema.md.
+  FACTOR_SCHEMA: the same for the Dataset of :func:`linvae.factors.factor_experiment`.
+  PARAMETER_DIMS: the dimensions of the six trained-parameter variables, ``{name: dims}``.
 """
 
 from linvae.results._dataset import (

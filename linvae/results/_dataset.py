@@ -14,16 +14,26 @@ import xarray as xr
 from linvae._errors import InputError
 from linvae._version import __version__
 from linvae.model import Objective, Params
-from linvae.results._schema import PARAMETER_DIMS, assign
+from linvae.results._schema import CONVENTIONS, PARAMETER_DIMS, assign
 from linvae.theory import beta_from_price, critical_betas, optimum, thresholds
 
 __all__ = ["new_dataset", "add_theory", "theory_dataset", "dataset_params", "dataset_objective", "provenance"]
 
 
-def provenance() -> dict:
-    """Creation time and library versions, stored in the attrs of every Dataset linvae writes."""
-    return {"created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "linvae_version": __version__, "jax_version": jax.__version__,
+def provenance(what: str = "results") -> dict:
+    """The global attributes of every Dataset linvae writes (docs/cf-conventions.md).
+
+    Args:
+      what: what the Dataset holds, the end of its ``history`` line (e.g. ``"exact scan of 'worldclim', objective
+        beta, n_latents 6"``).
+    Returns:
+      ``Conventions`` (``"CF-1.8"``), ``history`` (``"<UTC ISO time> created by linvae <version>: <what>"``, CF
+      section 2.6.2), ``created_at`` (the same time) and ``linvae_version``, ``jax_version``, ``xarray_version``,
+      ``numpy_version``.
+    """
+    created_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return {"Conventions": CONVENTIONS, "history": f"{created_at} created by linvae {__version__}: {what}",
+            "created_at": created_at, "linvae_version": __version__, "jax_version": jax.__version__,
             "xarray_version": xr.__version__, "numpy_version": np.__version__}
 
 
@@ -48,11 +58,17 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
     Args:
       spectrum: a :class:`linvae.Spectrum` of the (standardised, if so chosen) data.
       T: 1-D grid of information prices, positive.
-      n_latents: ``K``; sigma_dec2: decoder variance convention (fixes ``β = T V / σ_dec²``).
-      features: feature names (``d``); data_scale: per-feature standardisation scale, or ``None``.
-      dataset, objective, method: provenance strings; config: extra scalars stored as attrs ``config_*``.
-      objective, lam, alpha: the objective of the family (docs/theory.md §5, :class:`linvae.model.Objective`) the theory
-        columns of :func:`add_theory` describe, stored as attrs ``objective``, ``objective_lam``, ``objective_alpha``.
+      n_latents: ``K``.
+      sigma_dec2: decoder variance convention (fixes ``β = T V / σ_dec²``).
+      features: feature names (``d``).
+      data_scale: per-feature standardisation scale, or ``None``.
+      dataset: provenance string: the data's name.
+      objective: the objective kind of the family (docs/theory.md §5, :class:`linvae.model.Objective`) the theory
+        columns of :func:`add_theory` describe, stored as attr ``objective``.
+      method: provenance string: the training method (``"theory"`` for none).
+      config: extra scalars stored as attrs ``config_*``.
+      lam: the λβ weight of the objective, stored as attr ``objective_lam``.
+      alpha: the LR weight of the objective, stored as attr ``objective_alpha``.
     """
     Objective(objective, lam=float(lam), alpha=float(alpha))  # validates (InputError)
     T = np.asarray(T, dtype=np.float64)
@@ -68,11 +84,13 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
                 data_scale=np.ones(d) if data_scale is None else np.asarray(data_scale, np.float64),
                 pca_eigenvalue=spectrum.eigenvalues, pca_eigenvector=spectrum.eigenvectors,
                 pca_fraction=spectrum.fraction, pca_truncated_distortion=spectrum.truncated_distortion)
+    what = "closed-form theory" if method == "theory" else f"{method} scan"
     attrs = {
         "title": "linvae collapse-spectroscopy results",
         "total_variance": V, "sigma_dec2": float(sigma_dec2), "n_latents": int(n_latents), "n_features": int(d),
         "n_samples": int(spectrum.n_samples), "objective": objective, "objective_lam": float(lam),
-        "objective_alpha": float(alpha), "method": method, "dataset": dataset, **provenance(),
+        "objective_alpha": float(alpha), "method": method, "dataset": dataset,
+        **provenance(f"{what} of {dataset!r}, objective {objective}, n_latents {int(n_latents)}"),
         "spec": "docs/theory.md, sections 1-3 and 7",
     }
     attrs.update({f"config_{k}": v for k, v in (config or {}).items()})
@@ -114,10 +132,10 @@ def add_theory(ds: xr.Dataset) -> xr.Dataset:
         beta_Tk = np.asarray(critical_betas(eig, objective, sigma_dec2))
     return assign(
         ds, theory_threshold=Tk, theory_beta_threshold=beta_Tk, theory_M2=branch.M2, theory_sigma2=branch.sigma2,
-        theory_log_sigma2=branch.log_sigma2, theory_rate=branch.rate, theory_partner=branch.partner.astype(np.int32),
+        theory_log_sigma2=branch.log_sigma2, theory_rate=branch.rate, theory_partner=branch.partner,
         theory_distortion=branch.total_distortion, theory_total_rate=branch.total_rate,
         theory_penalty=branch.total_penalty, theory_loss=branch.loss,
-        theory_n_active=branch.n_active.astype(np.int32),
+        theory_n_active=branch.n_active,
     )
 
 

@@ -1,50 +1,74 @@
-"""The results schema, declared once: every variable's dimensions, ``long_name`` and ``units``.
+"""The results schema, declared once: every variable's dimensions, ``long_name``, ``units``, storage type and
+further CF attributes.
 
-Writers never spell dimensions or attributes themselves: they call :func:`assign` with plain arrays and the schema
-names them (STYLE.md practice 4: names at the boundary). A variable missing here cannot be written.
+Writers never spell dimensions, attributes or storage types themselves: they call :func:`assign` with plain arrays
+and the schema names and types them (STYLE.md practice 4: names at the boundary). A variable missing here cannot be
+written. The files follow CF-1.8 (docs/cf-conventions.md): integers are stored as ``int8`` (flags) or ``int32``
+(indices, counts), units are UDUNITS strings, and information in nats or bits has units ``1`` with its unit named in
+``long_name``.
 """
 
 from typing import NamedTuple
 
+import numpy as np
 import xarray as xr
 
 __all__ = ["Variable", "SCHEMA", "FACTOR_SCHEMA", "PARAMETER_DIMS", "assign", "named", "schema_markdown"]
+
+CONVENTIONS = "CF-1.8"  # the global attribute ``Conventions`` of every file linvae writes
 
 
 class Variable(NamedTuple):
     """One declared variable (or coordinate) of a results Dataset."""
 
-    dims: tuple        # dimension names, in storage order
+    dims: tuple               # dimension names, in storage order
     long_name: str
-    units: str | None  # None: an index without units
-    group: str         # the table section it is listed under
+    units: str | None         # a UDUNITS string; None: an index or label without units
+    group: str                # the table section it is listed under
+    dtype: str | None = None  # storage type, applied by assign and named; None: as written (float64, str)
+    attrs: tuple = ()         # further CF attributes as (name, value) pairs: standard_name, comment
 
 
-_ONE, _NATS, _BITS = "1", "nats", "bits"
+_ONE, _I8, _I32 = "1", "int8", "int32"  # CF-1.8 has no 64-bit integers: flags int8, indices and counts int32
 _TM, _TL, _TR, _TN = ("T", "mode"), ("T", "latent"), ("T", "rank"), ("T", "n_kept")
+# UDUNITS knows no nat (it parses "nat" as nano-atmospheres): information has units 1 and names its unit in
+# long_name; bits (which UDUNITS reads as 1) follow the same convention (docs/cf-conventions.md)
+_NATS, _BITS = ", in nats", ", in bits"
+_DATA_UNITS = {"comment": "in the data's own units, feature by feature (listed in the global attribute feature_units "
+                          "where the data carries them); units 1 stands in because a CF variable has a single unit "
+                          "(docs/cf-conventions.md)"}
+_DATA_UNITS2 = {"comment": "dimensionless when the scan standardised the features (global attribute "
+                           "config_standardize = 1, linvae.scan's default), otherwise in squared data units, for "
+                           "which units 1 stands in (docs/cf-conventions.md)"}
+
+
+def _variable(group, dims, long_name, units, dtype=None, attrs=None):
+    return Variable(tuple(dims), long_name, units, group, dtype, tuple((attrs or {}).items()))
 
 
 def _group(group, entries):
-    return {name: Variable(tuple(dims), long_name, units, group) for name, (dims, long_name, units) in entries.items()}
+    """``{name: (dims, long_name, units[, dtype[, attrs]])}`` as the :class:`Variable` entries of one section."""
+    return {name: _variable(group, *entry) for name, entry in entries.items()}
 
 
 SCHEMA = {
     **_group("coordinates", {
         "T": (("T",), "normalised information price T = beta sigma_dec2 / V", _ONE),
         "beta": (("T",), "raw regularisation weight beta", _ONE),
-        "mode": (("mode",), "PCA mode index, eigenvalues descending", None),
-        "latent": (("latent",), "latent index", None),
-        "rank": (("rank",), "rank by signal fraction M^2, descending", None),
-        "n_kept": (("n_kept",), "number of ranked latents kept", None),
+        "mode": (("mode",), "PCA mode index, eigenvalues descending", None, _I32),
+        "latent": (("latent",), "latent index", None, _I32),
+        "rank": (("rank",), "rank by signal fraction M^2, descending", None, _I32),
+        "n_kept": (("n_kept",), "number of ranked latents kept", None, _I32),
         "feature": (("feature",), "data feature", None),
         "criterion": (("criterion",), "activity criterion", None),
     }),
     **_group("data and PCA", {
-        "data_mean": (("feature",), "mean of each feature of the data the spectrum was computed on", "data units"),
+        "data_mean": (("feature",), "mean of each feature of the data the spectrum was computed on", _ONE, None,
+                      _DATA_UNITS),
         "data_scale": (("feature",), "standard deviation used to standardise each feature (1 if not standardised)",
-                       "data units"),
-        "pca_eigenvalue": (("mode",), "PCA eigenvalue lambda_k of the centred covariance, descending",
-                           "data units squared"),
+                       _ONE, None, _DATA_UNITS),
+        "pca_eigenvalue": (("mode",), "PCA eigenvalue lambda_k of the centred covariance, descending", _ONE, None,
+                           _DATA_UNITS2),
         "pca_eigenvector": (("feature", "mode"), "PCA eigenvector u_k (column k of U)", _ONE),
         "pca_fraction": (("mode",), "explained-variance fraction lambda_k / V", _ONE),
         "pca_truncated_distortion": (("mode",), "PCA normalised distortion keeping modes 1..k: "
@@ -58,17 +82,17 @@ SCHEMA = {
         "theory_M2": (_TM, "closed-form signal fraction M_k^2 (beta-VAE: [1 - T/T_k]_+)", _ONE),
         "theory_sigma2": (_TM, "closed-form posterior variance sigma_k^2 (beta-VAE: min(T/T_k, 1))", _ONE),
         "theory_log_sigma2": (_TM, "closed-form posterior log-variance log sigma_k^2", _ONE),
-        "theory_rate": (_TM, "closed-form KL rate R_k = -1/2 log sigma_k^2", _NATS),
+        "theory_rate": (_TM, "closed-form KL rate R_k = -1/2 log sigma_k^2" + _NATS, _ONE),
         "theory_partner": (_TM, "the other mode read by the same latent, -1 if none (LR mixing; a latent mixing "
-                           "two modes holds its M2, sigma2 and rate on the mode giving it more signal)", _ONE),
+                           "two modes holds its M2, sigma2 and rate on the mode giving it more signal)", _ONE, _I32),
         "theory_distortion": (("T",), "closed-form normalised sampled-path distortion D(T) (beta-VAE: "
                               "sum_k min(T, T_k))", _ONE),
-        "theory_total_rate": (("T",), "closed-form total rate R(T) = sum_k R_k", _NATS),
+        "theory_total_rate": (("T",), "closed-form total rate R(T) = sum_k R_k" + _NATS, _ONE),
         "theory_loss": (("T",), "closed-form normalised loss L(T) = D + 2 T R + P (objective penalty P; "
                         "beta-VAE P = 0)", _ONE),
         "theory_penalty": (("T",), "closed-form normalised objective penalty P = (2 sigma_dec2 / V) x extra term",
                            _ONE),
-        "theory_n_active": (("T",), "closed-form number of active latents", _ONE),
+        "theory_n_active": (("T",), "closed-form number of active latents", _ONE, _I32),
         "theory_truncated_distortion": (_TN, "closed-form mean-path truncated distortion 1 - sum_{j<=k} dD_j",
                                         _ONE),
         "theory_utility": (_TR, "closed-form mean-path utility dD_k = lambda_k (1 - u_k^2) / V of the objective's "
@@ -77,20 +101,20 @@ SCHEMA = {
                                       "ranked by M2", _ONE),
     }),
     **_group("training record", {
-        "train_steps": (("T",), "parameter updates performed", _ONE),
+        "train_steps": (("T",), "parameter updates performed", _ONE, _I32),
         "best_val_loss": (("T",), "best normalised loss (2 sigma_dec2 / V)(D + beta R + penalty): sgd on the "
                           "validation split (noise-expected), exact on the training covariance", _ONE),
         "stopped_early": (("T",), "1 if early stopping ended the run before its budget (sgd) or it converged "
-                          "(exact)", _ONE),
-        "diverged": (("T",), "1 if the run produced NaN/inf and was frozen at its best parameters", _ONE),
+                          "(exact)", _ONE, _I8),
+        "diverged": (("T",), "1 if the run produced NaN/inf and was frozen at its best parameters", _ONE, _I8),
         "distortion": (("T",), "normalised distortion E||x - xhat||^2 / V of the kept parameters", _ONE),
-        "rate": (("T",), "KL rate R of the kept parameters", _NATS),
+        "rate": (("T",), "KL rate R of the kept parameters" + _NATS, _ONE),
         "loss": (("T",), "normalised loss D + 2 T R + P of the kept parameters (P: objective penalty, 0 for "
                  "beta)", _ONE),
         "penalty": (("T",), "normalised objective penalty P = (2 sigma_dec2 / V) x the objective's extra term",
                     _ONE),
         "minimum_certified": (("T",), "exact method: 1 if the Hessian (+1e-6 I) is positive definite at the end",
-                              _ONE),
+                              _ONE, _I8),
     }),
     **_group("trained parameters (standardised units)", {
         "encoder_weight": (("T", "latent", "feature"), "encoder mean weight A (mu = A (x - xbar) + b), "
@@ -106,24 +130,24 @@ SCHEMA = {
         "mu2": (_TL, "mean posterior mean squared, mean mu_k^2", _ONE),
         "sigma2": (_TL, "mean posterior variance, mean sigma_k^2", _ONE),
         "log_sigma2": (_TL, "mean posterior log-variance, mean log sigma_k^2", _ONE),
-        "kl": (_TL, "KL rate of the latent R_k = mean KL_k", _NATS),
+        "kl": (_TL, "KL rate of the latent R_k = mean KL_k" + _NATS, _ONE),
         "M2": (_TL, "signal fraction M_k^2 = mean mu_k^2 / (mean mu_k^2 + mean sigma_k^2)", _ONE),
         "snr": (_TL, "signal-to-noise ratio mean mu_k^2 / mean sigma_k^2", _ONE),
         "A2": (_TL, "posterior scale A_k^2 = mean mu_k^2 + mean sigma_k^2", _ONE),
         "jensen_gap": (_TL, "Jensen gap J_k = log mean sigma_k^2 - mean log sigma_k^2", _ONE),
-        "rank_latent": (_TR, "latent index at each rank (M^2 descending) at each T", _ONE),
+        "rank_latent": (_TR, "latent index at each rank (M^2 descending) at each T", _ONE, _I32),
         "M2_ranked": (_TR, "signal fraction of the ranked latent", _ONE),
         "mu2_ranked": (_TR, "mean mu^2 of the ranked latent", _ONE),
         "sigma2_ranked": (_TR, "mean sigma^2 of the ranked latent", _ONE),
         "log_sigma2_ranked": (_TR, "mean log sigma^2 of the ranked latent", _ONE),
-        "kl_ranked": (_TR, "KL rate of the ranked latent", _NATS),
+        "kl_ranked": (_TR, "KL rate of the ranked latent" + _NATS, _ONE),
         "A2_ranked": (_TR, "posterior scale A^2 of the ranked latent", _ONE),
         "jensen_gap_ranked": (_TR, "Jensen gap of the ranked latent", _ONE),
     }),
     **_group("spectra", {
         "collapse_threshold": (("rank",), "fitted collapse threshold T_k of M_k^2 = [1 - T/T_k]_+", _ONE),
         "collapse_fit_points": (("rank",), "number of T points used in the collapse fit (M_k^2 above the "
-                                "threshold)", _ONE),
+                                "threshold)", _ONE, _I32),
         "collapse_fit_rmse": (("rank",), "rms residual of M_k^2 - [1 - T/T_k]_+ on the fitted points", _ONE),
         "truncated_distortion": (_TN, "normalised distortion from posterior means keeping ranked latents 1..k, "
                                  "bias refitted", _ONE),
@@ -137,23 +161,27 @@ SCHEMA = {
         "var_mu": (_TL, "variance of the posterior mean across the data, Var_x mu_k = a_k C a_k^T", _ONE),
         "var_sigma2": (_TL, "variance of the posterior variance across the data, Var_x sigma_k^2", _ONE),
         "renyi_entropy": (_TL, "matrix-based Renyi entropy of order alpha of mu_k (RBF Gram, Silverman "
-                          "bandwidth), mean over batches", _BITS),
-        "gaussian_entropy": (_TL, "Gaussian entropy of the mean representation 1/2 log2(2 pi e Var mu_k)", _BITS),
-        "active_signal_fraction": (_TL, "1 if M_k^2 > threshold (signal fraction criterion)", _ONE),
-        "active_kl": (_TL, "1 if the KL rate R_k > threshold (nats)", _ONE),
-        "active_units": (_TL, "1 if Var_x mu_k >= threshold (active units)", _ONE),
+                          "bandwidth), mean over batches" + _BITS, _ONE),
+        "gaussian_entropy": (_TL, "Gaussian entropy of the mean representation 1/2 log2(2 pi e Var mu_k)" + _BITS,
+                             _ONE),
+        "active_signal_fraction": (_TL, "1 if M_k^2 > threshold (signal fraction criterion)", _ONE, _I8),
+        "active_kl": (_TL, "1 if the KL rate R_k > threshold (nats)", _ONE, _I8),
+        "active_units": (_TL, "1 if Var_x mu_k >= threshold (active units)", _ONE, _I8),
         "bonheme_class": (_TL, "Bonheme & Grzes class from sigma_k^2 across the data: 0 = passive, 1 = mixed, "
-                          "2 = active", _ONE),
-        "active_renyi_entropy": (_TL, "1 if the Renyi entropy of mu_k > threshold (bits)", _ONE),
-        "active_gaussian_entropy": (_TL, "1 if 1/2 log2(2 pi e Var mu_k) > threshold (bits)", _ONE),
+                          "2 = active", _ONE, _I8),
+        "active_renyi_entropy": (_TL, "1 if the Renyi entropy of mu_k > threshold (bits)", _ONE, _I8),
+        "active_gaussian_entropy": (_TL, "1 if 1/2 log2(2 pi e Var mu_k) > threshold (bits)", _ONE, _I8),
         "criterion_onset_T": (("criterion", "mode"), "closed-form onset T_k tau* of each criterion for PCA mode k: "
                               "active below", _ONE),
     }),
     **_group("split (--save-split)", {
-        "sample_split": (("sample",), "split of each sample", None),
-        "lat": (("sample",), "cell-centre latitude of each sample", "degrees_north"),
-        "lon": (("sample",), "cell-centre longitude of each sample", "degrees_east"),
-        "cell_area": (("sample",), "area of each sample's grid cell (WGS 84)", "km2"),
+        "sample_split": (("sample",), "split of each sample", None, _I8),
+        "lat": (("sample",), "cell-centre latitude of each sample", "degrees_north", None,
+                {"standard_name": "latitude"}),
+        "lon": (("sample",), "cell-centre longitude of each sample", "degrees_east", None,
+                {"standard_name": "longitude"}),
+        "cell_area": (("sample",), "area of each sample's grid cell (WGS 84)", "km2", None,
+                      {"standard_name": "cell_area"}),
     }),
 }
 
@@ -162,17 +190,19 @@ FACTOR_SCHEMA = _group("factor experiment", {
     "beta": (("T",), "raw regularisation weight beta = T V / sigma_dec2", _ONE),
     "lam": (("lam",), "lambda-beta penalty weight lambda (posterior-mean reconstruction)", _ONE),
     "T_rescaled": (("lam", "T"), "rescaled information price T / (1 + lambda)^2", _ONE),
-    "latent": (("latent",), "latent index", _ONE),
-    "factor": (("factor",), "ground-truth factor index", _ONE),
-    "mode": (("mode",), "PCA mode index of C, eigenvalues descending", _ONE),
-    "feature": (("feature",), "observed feature index", _ONE),
+    "latent": (("latent",), "latent index", _ONE, _I32),
+    "factor": (("factor",), "ground-truth factor index", _ONE, _I32),
+    "mode": (("mode",), "PCA mode index of C, eigenvalues descending", _ONE, _I32),
+    "feature": (("feature",), "observed feature index", _ONE, _I32),
     "mixing": (("feature", "factor"), "mixing matrix G of y = G v + n", _ONE),
     "pca_eigenvalue": (("mode",), "eigenvalue lambda_k of C = G G^T + sigma_n^2 I, descending", _ONE),
     "threshold": (("lam", "mode"), "collapse threshold T_k(lambda) = (1 + lambda)^2 lambda_k / V", _ONE),
     "mutual_information": (("lam", "T", "latent", "factor"), "closed-form I(z_i; v_j) between latent i and "
-                           "factor j", _NATS),
-    "joint_information": (("lam", "T"), "closed-form I(z; v) between the whole code and all factors", _NATS),
-    "information_limit": ((), "I(z; v) as T -> 0: 1/2 sum_{k <= min(K, d)} log(lambda_k / sigma_n^2)", _NATS),
+                           "factor j" + _NATS, _ONE),
+    "joint_information": (("lam", "T"), "closed-form I(z; v) between the whole code and all factors" + _NATS,
+                          _ONE),
+    "information_limit": ((), "I(z; v) as T -> 0: 1/2 sum_{k <= min(K, d)} log(lambda_k / sigma_n^2)" + _NATS,
+                          _ONE),
     "information_drop_T": (("lam",), "largest T with I(z; v) >= fraction * information_limit (bisection on the "
                            "closed form)", _ONE),
     "mig": (("lam", "T"), "mutual information gap, mean over factors, normalised by log(n_bins)", _ONE),
@@ -194,22 +224,43 @@ def _declared(name, schema):
                        "first") from None
 
 
+def _stored(name, values, dtype):
+    """``values`` in the declared storage type; integers that would change on the way are a ``ValueError``."""
+    values = np.asarray(values)
+    if dtype is None or values.dtype == dtype:
+        return values
+    stored = values.astype(dtype)
+    if not np.array_equal(stored, values):
+        raise ValueError(f"results variable {name!r} does not fit its declared storage type {dtype}: "
+                         f"found {values.dtype} values from {np.nanmin(values)} to {np.nanmax(values)}")
+    return stored
+
+
 def named(ds: xr.Dataset, schema=SCHEMA) -> xr.Dataset:
-    """``ds`` with the declared ``long_name`` and ``units`` on every variable and coordinate the schema knows."""
+    """``ds`` with every variable and coordinate the schema knows in its declared storage type (``dtype``) and with
+    its declared ``long_name``, ``units`` and further attributes (``attrs``)."""
+    retyped = {name: (var.dims, _stored(name, var.values, schema[name].dtype), var.attrs)
+               for name, var in ds.variables.items()
+               if name in schema and schema[name].dtype is not None and var.dtype != schema[name].dtype}
+    if retyped:
+        ds = ds.assign_coords({name: v for name, v in retyped.items() if name in ds.coords})
+        ds = ds.assign({name: v for name, v in retyped.items() if name not in ds.coords})
     for name, var in ds.variables.items():
         if name in schema:
             declared = schema[name]
             var.attrs["long_name"] = declared.long_name
             if declared.units is not None:
                 var.attrs["units"] = declared.units
+            var.attrs.update(declared.attrs)
     return ds
 
 
 def assign(ds: xr.Dataset, schema=SCHEMA, *, coords=False, **values) -> xr.Dataset:
-    """A copy of ``ds`` with each ``name=array`` added under its declared dimensions and attributes (as
-    coordinates with ``coords=True``). Undeclared names are a ``KeyError``: the schema is the only place that
+    """A copy of ``ds`` with each ``name=array`` added under its declared dimensions, storage type and attributes
+    (as coordinates with ``coords=True``). Undeclared names are a ``KeyError``: the schema is the only place that
     names a variable."""
-    entries = {name: (_declared(name, schema).dims, value) for name, value in values.items()}
+    entries = {name: (_declared(name, schema).dims, _stored(name, value, schema[name].dtype))
+               for name, value in values.items()}
     out = ds.assign_coords(entries) if coords else ds.assign(entries)
     return named(out, schema)
 
@@ -220,8 +271,9 @@ def schema_markdown(schema=SCHEMA) -> str:
     for name, var in schema.items():
         if var.group != group:
             group = var.group
-            lines += ["", f"### {group[0].upper()}{group[1:]}", "", "| variable | dimensions | units | long name |",
-                      "|---|---|---|---|"]
+            lines += ["", f"### {group[0].upper()}{group[1:]}", "",
+                      "| variable | dimensions | type | units | long name |", "|---|---|---|---|---|"]
         dims = ", ".join(var.dims) if var.dims else "scalar"
-        lines.append(f"| `{name}` | ({dims}) | {var.units or '–'} | {var.long_name} |")
+        extra = "".join(f"; {key}: {value}" if key == "comment" else f"; {key} `{value}`" for key, value in var.attrs)
+        lines.append(f"| `{name}` | ({dims}) | {var.dtype or '–'} | {var.units or '–'} | {var.long_name}{extra} |")
     return "\n".join(lines).lstrip() + "\n"

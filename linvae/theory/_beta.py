@@ -119,7 +119,8 @@ def stationary_weights(mean, eigenvalues, eigenvectors, T, n_latents) -> Params:
 
     Args:
       mean: ``(d,)`` data mean ``x̄``.
-      eigenvalues: ``(d,)`` descending; eigenvectors: ``(d, d)`` with ``u_k`` in column k.
+      eigenvalues: ``(d,)`` descending.
+      eigenvectors: ``(d, d)`` with ``u_k`` in column k.
       T: scalar information price (the weights depend on β and σ_dec² only through ``β σ_dec² = T V``);
       n_latents: ``K``.
     """
@@ -181,7 +182,8 @@ def beta_mean_path_truncated_distortion(T, thresholds, n_latents):
     small distortions are not lost to cancellation; only the first ``min(K, d)`` modes can be kept.
 
     Args:
-      T: information prices, any shape; thresholds: ``(d,)`` all mode thresholds ``T_k = λ_k / V``, descending.
+      T: information prices, any shape.
+      thresholds: ``(d,)`` all mode thresholds ``T_k = λ_k / V``, descending.
     """
     Tk = jnp.asarray(thresholds)
     T = jnp.asarray(T, Tk.dtype)[..., None]

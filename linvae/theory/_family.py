@@ -123,7 +123,9 @@ def thresholds(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0):
     A zero (or slightly negative) eigenvalue gives ``T_k = 0`` for the other objectives.
 
     Args:
-      eigenvalues: ``(d,)`` raw PCA eigenvalues (any order); objective: :class:`Objective`; sigma_dec2: ``σ_dec²``.
+      eigenvalues: ``(d,)`` raw PCA eigenvalues (any order).
+      objective: :class:`Objective`.
+      sigma_dec2: ``σ_dec²``.
     Returns:
       ``(d,)`` thresholds.
     """
@@ -167,8 +169,10 @@ def one_mode_optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=Non
 
     Args:
       T: information prices ``β σ_dec² / V``, any shape ``S``; positive.
-      eigenvalues: ``(d,)`` raw PCA eigenvalues, descending; objective: :class:`linvae.model.Objective`.
-      n_latents: ``K``; ``None`` means ``K = d``; sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+      eigenvalues: ``(d,)`` raw PCA eigenvalues, descending.
+      objective: :class:`linvae.model.Objective`.
+      n_latents: ``K``; ``None`` means ``K = d``.
+      sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
     Returns:
       :class:`Branch` with per-mode fields of shape ``S + (d,)``.
     """

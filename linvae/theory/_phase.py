@@ -37,8 +37,12 @@ def phase_diagram(T, eigenvalues, lams, alphas, n_latents=None, sigma_dec2=1.0) 
     holds its ``M²`` on one of them).
 
     Args:
-      T: ``(n_T,)`` information prices; eigenvalues: ``(d,)`` raw, descending; lams: ``(n_lam,)`` λβ weights ≥ 0;
-      alphas: ``(n_alpha,)`` raw LR weights ≥ 0; n_latents: ``K`` (``None``: ``d``); sigma_dec2: ``σ_dec²``.
+      T: ``(n_T,)`` information prices.
+      eigenvalues: ``(d,)`` raw, descending.
+      lams: ``(n_lam,)`` λβ weights ≥ 0.
+      alphas: ``(n_alpha,)`` raw LR weights ≥ 0.
+      n_latents: ``K`` (``None``: ``d``).
+      sigma_dec2: ``σ_dec²``.
     """
     eig = jnp.asarray(eigenvalues)
     dtype = eig.dtype

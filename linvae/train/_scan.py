@@ -167,15 +167,15 @@ def _add_training(ds, result: TrainResult, config: ScanConfig):
     # sgd tracks the per-sample loss D + βR; report the normalised L̃ = (2σ²/V)(D + βR) like the exact method
     best_scale = 2 * config.sigma_dec2 / V if config.method == "sgd" else 1.0
     out = assign(
-        ds, train_steps=np.asarray(st.step)[:n].astype(np.int64),
+        ds, train_steps=np.asarray(st.step)[:n],
         best_val_loss=np.asarray(st.best_val, np.float64)[:n] * best_scale,
-        stopped_early=np.asarray(st.stopped_early)[:n].astype(np.int8),
-        diverged=np.asarray(st.diverged)[:n].astype(np.int8), distortion=sq_err / V, rate=rate, penalty=penalty,
+        stopped_early=np.asarray(st.stopped_early)[:n],
+        diverged=np.asarray(st.diverged)[:n], distortion=sq_err / V, rate=rate, penalty=penalty,
         loss=sq_err / V + 2 * T * rate + penalty,
         **{name: np.asarray(getattr(result.params, name), np.float64)[:n] for name in PARAMETER_DIMS},
     )
     if result.certified is not None:
-        out = assign(out, minimum_certified=result.certified.astype(np.int8))
+        out = assign(out, minimum_certified=result.certified)
     out.attrs.update(train_wall_seconds=float(result.run.wall_seconds), train_periods=int(result.run.periods),
                      resumed_from_period=int(result.run.resumed_from),
                      batch_stream="shared across the grid" if config.shared_batches else "independent per point",

@@ -18,21 +18,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 EIG = np.array([3.0, 1.5, 0.6, 0.2])
 
 
-@pytest.fixture(scope="module")
-def written():
-    """Every variable and coordinate the library writes: theory only, a β-VAE scan with its split and per-sample
-    coordinates stored, and a λβ scan (whose law is not the β-VAE's, so it adds the fit of the closed form)."""
-    x, _ = synthetic_data(EIG, 2000, seed=0)
-    coords = {"lat": np.linspace(-60, 60, 2000), "lon": np.linspace(-170, 170, 2000), "cell_area": np.ones(2000)}
-    table = Table(values=x, features=("a", "b", "c", "d"), source="test", coords=coords)
-    T = linvae.price_grid(1e-3, 1, 6)
-    config = dict(method="exact", n_latents=3, steps=2000)
-    beta = linvae.scan(table, T, linvae.ScanConfig(**config), store_split=True, progress=False)
-    lam = linvae.scan(x, T, linvae.ScanConfig(**config, objective="lambda-beta", lam=0.5), progress=False)
-    theory = linvae.theory_dataset(linvae.pca_spectrum(x), T, n_latents=3)
-    return [theory, beta, lam]
-
-
 def test_every_written_variable_is_declared_with_its_dims_and_attrs(written):
     for ds in written:
         for name, var in ds.variables.items():
@@ -43,6 +28,8 @@ def test_every_written_variable_is_declared_with_its_dims_and_attrs(written):
             assert var.dims == declared.dims, f"{name}: dims {var.dims}, declared {declared.dims}"
             assert var.attrs["long_name"] == declared.long_name
             assert var.attrs.get("units") == declared.units
+            assert declared.dtype is None or var.dtype == declared.dtype, f"{name}: {var.dtype}, declared {declared}"
+            assert all(var.attrs.get(key) == value for key, value in declared.attrs), name
 
 
 def test_every_declared_variable_is_written_by_some_path(written):
@@ -62,6 +49,7 @@ def test_factor_experiment_follows_its_schema():
     assert set(ds.variables) == set(FACTOR_SCHEMA)
     for name, var in ds.variables.items():
         assert var.dims == FACTOR_SCHEMA[name].dims and var.attrs["long_name"] == FACTOR_SCHEMA[name].long_name
+        assert FACTOR_SCHEMA[name].dtype is None or var.dtype == FACTOR_SCHEMA[name].dtype, name
 
 
 def test_docs_schema_page_is_generated_from_the_declaration():
