@@ -4,5 +4,6 @@
 class InputError(ValueError):
     """Bad input: the message is one line saying what was expected, what was found and what to do.
 
-    The CLI prints it without a traceback and exits with status 2.
+    The CLI prints it without a traceback and exits with status 2 (docs/how-to/python-api.md, "Errors and
+    precision").
     """

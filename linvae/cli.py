@@ -4,9 +4,14 @@ Bad input prints one line ``linvae: error: …`` on stderr and exits with status
 """
 
 import argparse
+import glob
+import hashlib
+import json
 import os
 import pathlib
+import signal
 import sys
+import tempfile
 
 import numpy as np
 
@@ -24,7 +29,8 @@ def _grid(text):
             raise ValueError
         t_min, t_max, n = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
-        raise InputError(f"malformed --grid {text!r}; expected TMIN:TMAX:N, e.g. {DEFAULT_GRID}") from None
+        raise InputError(f"malformed --grid {text!r}; expected TMIN:TMAX:N, e.g. {DEFAULT_GRID} (a grid starting "
+                         "with '-' is written --grid=TMIN:TMAX:N)") from None
     from linvae.theory import price_grid
 
     return price_grid(t_min, t_max, n)
@@ -110,13 +116,13 @@ def cmd_theory(args):
 def cmd_demo(args):
     import linvae
 
+    config = linvae.ScanConfig(method="exact", n_latents=args.latents, seed=args.seed)  # validated before mkdir
     out = _output_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = linvae.default_table(seed=args.seed)
     _, info = linvae.data.default_spectrum()
     print(f"default data: {table.values.shape[0]} Gaussian samples with the eigen-spectrum of the standardised "
           f"WorldClim 10' variables {', '.join(info['variables'])} ({info['n_cells']} land cells)")
-    config = linvae.ScanConfig(method="exact", n_latents=args.latents, seed=args.seed)
     ds = linvae.scan(table, _grid(DEFAULT_GRID), config, standardize=False, progress=not args.quiet)
     _write_results(ds, out / "results.nc", out)
     choice = linvae.choose_beta(0.01, ds["pca_eigenvalue"].values, n_latents=args.latents)
@@ -129,13 +135,20 @@ def _read_table(args, *, split=True):
     or a file."""
     import linvae
 
+    flags = {"--variables": "variables", "--block-km": "block_km", "--split-fractions": "split_fractions",
+             "--split-seed": "split_seed"}  # theory has no split flags
+    given = [flag for flag, name in flags.items() if getattr(args, name, None) is not None]
+    given += [] if args.derive_bio7 else ["--no-derive-bio7"]
+    if given and not args.data.lower().startswith("worldclim:"):
+        raise InputError(f"{', '.join(given)} only apply to --data worldclim:DIR; drop them for {args.data!r}")
     if args.data == "synthetic":
         return linvae.default_table(seed=args.seed)
     if args.data.lower().startswith("worldclim:"):
         config = None
         if split:
             fractions = {} if args.split_fractions is None else {"fractions": _fractions(args.split_fractions)}
-            config = linvae.data.BlockSplitConfig(block_km=args.block_km, seed=args.split_seed, **fractions)
+            config = linvae.data.BlockSplitConfig(block_km=500.0 if args.block_km is None else args.block_km,
+                                                  seed=args.split_seed or 0, **fractions)
         return linvae.worldclim_table(args.data.split(":", 1)[1], _bio_numbers(args.variables),
                                       derive_bio7=args.derive_bio7, split=config)
     return linvae.load_table(args.data)
@@ -173,6 +186,20 @@ def _cpu_devices(args):
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
 
 
+def _sgd_options(args):
+    """The update flags as ScanConfig keyword arguments. The exact method uses ``--steps`` (its budget) and
+    ``--learning-rate`` (its Adam warm-up) but no minibatches, so ``--batch-size`` and ``--eval-every`` are refused."""
+    given = {"steps": args.steps, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+             "eval_every": args.eval_every}
+    given = {name: value for name, value in given.items() if value is not None}
+    unused = [name for name in ("batch_size", "eval_every") if name in given]
+    if args.method == "exact" and unused:
+        flags = ", ".join("--" + name.replace("_", "-") for name in unused)
+        raise InputError(f"{flags} only apply to --method sgd (exact uses no minibatches); drop them or pass "
+                         "--method sgd")
+    return given
+
+
 def cmd_scan(args):
     _cpu_devices(args)
     import jax
@@ -186,34 +213,87 @@ def cmd_scan(args):
 
     config = linvae.ScanConfig(
         method=args.method, n_latents=args.latents, sigma_dec2=_positive("--sigma-dec2", args.sigma_dec2),
-        steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, eval_every=args.eval_every,
-        patience=args.patience, variance_head=args.variance_head, shared_batches=not args.independent_batches,
-        seed=args.seed, x64=args.x64,
+        **_sgd_options(args), patience=args.patience, variance_head=args.variance_head,
+        shared_batches=not args.independent_batches, seed=args.seed, x64=args.x64,
         alpha_warmup=args.alpha_warmup, **_objective(args),
     )
     T = _grid(args.grid)
     out = _output_file(args.out)
     figures = _output_dir(args.figures) if args.figures else None
     table = _read_table(args)
-    checkpoint = out.with_name(out.name + ".ckpt.npz")
+    checkpoint = _scan_checkpoint(out, table, T, config, args)
+    every = _positive_or_zero("LINVAE_CHECKPOINT_EVERY", os.environ.get("LINVAE_CHECKPOINT_EVERY", "30"))
     ds = linvae.scan(table, T, config, standardize=args.standardize, checkpoint=checkpoint, resume=args.resume,
-                     progress=not args.quiet, eval_split=args.eval_split, store_split=args.save_split)
+                     checkpoint_every=every, progress=not args.quiet, eval_split=args.eval_split,
+                     store_split=args.save_split)
     if jax.process_index() == 0:  # every process holds the whole result; one writes it
         _write_results(ds, out, figures)
         checkpoint.unlink(missing_ok=True)
 
 
+def _scan_checkpoint(out, table, T, config, args):
+    """``OUT.<fp12>.ckpt.npz``: the checkpoint of this scan, named by a digest of its data, grid and settings, so
+    two scans never share one (docs/training.md, "Checkpoints, interrupts and concurrent runs"). With ``--resume``
+    and only checkpoints of other scans next to ``OUT``, refuse before any work."""
+    h = hashlib.sha256(json.dumps({**config.as_attrs(), "standardize": bool(args.standardize)}, sort_keys=True,
+                                  default=str).encode())
+    h.update(np.asarray(T, np.float64).tobytes())
+    for part in (table.values, table.split):
+        if part is not None:
+            h.update(str(np.shape(part)).encode())
+            part = np.asarray(part)
+            h.update(np.ascontiguousarray(part.astype(str) if part.dtype == object else part))
+    checkpoint = out.with_name(f"{out.name}.{h.hexdigest()[:12]}.ckpt.npz")
+    others = set(out.parent.glob(f"{glob.escape(out.name)}.*.ckpt.npz")) - {checkpoint}
+    if args.resume and not checkpoint.is_file() and others:
+        latest = max(others, key=lambda path: path.stat().st_mtime)
+        raise InputError(f"a checkpoint of another scan (different data, seed or settings) is at {latest}; "
+                         "rerun with that scan's data and options to resume it, or drop --resume to start afresh")
+    return checkpoint
+
+
+def _positive_or_zero(name, text):
+    """``text`` as a float ≥ 0 (seconds between checkpoints, from the environment variable ``name``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise InputError(f"{name} must be a number of seconds >= 0, found {text!r}")
+    return value
+
+
 def _output_file(path):
+    """Check before any work that ``path`` can be written: its folder exists and is writable, it is no folder."""
     out = pathlib.Path(path)
     if not out.parent.is_dir():
         raise InputError(f"output folder {str(out.parent)!r} does not exist; create it first")
+    if out.is_dir():
+        raise InputError(f"{str(out)!r} is a directory; name a file in it instead")
+    _probe_writable(out.parent)
     return out
 
 
+def _probe_writable(folder):
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".linvae-probe.", suffix=".tmp")
+    except OSError as err:
+        raise InputError(f"cannot write in {str(folder)!r} ({err.strerror}); choose a writable folder") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
 def _output_dir(path):
+    """Check before any work that the folder ``path`` exists or can be created below an existing, writable folder."""
     folder = pathlib.Path(path)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{str(folder)!r} exists and is not a folder; choose another folder")
+    parent = folder
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"cannot create {str(folder)!r}: {str(parent)!r} is a file; choose another folder")
+    _probe_writable(parent)
     return folder
 
 
@@ -243,12 +323,14 @@ def _load_analysed(path):
 def cmd_report(args):
     import linvae
 
+    path = _output_file(args.csv) if args.csv else None  # checked before any work
     ds = _load_analysed(args.results)
     print(linvae.report(ds))
-    if args.csv:
+    if path is not None:
         table = linvae.duality_table(ds)
-        path = _output_file(args.csv)
-        tmp = path.with_name(path.name + ".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+        os.close(fd)
+        tmp = pathlib.Path(tmp)
         columns = list(table.data_vars)
         try:
             with open(tmp, "w") as f:
@@ -287,10 +369,10 @@ def _worldclim_options(p, *, split):
                    help="do not derive BIO7 = BIO5 - BIO6 when the folder has no BIO7 layer")
     if not split:
         return
-    g.add_argument("--block-km", type=float, default=500.0, help="side of the equal-area split blocks (default 500)")
+    g.add_argument("--block-km", type=float, default=None, help="side of the equal-area split blocks (default 500)")
     g.add_argument("--split-fractions", default=None,
                    help="TRAIN,VAL,TEST proportions of cells (default: the paper's 499,599/153,897/154,027)")
-    g.add_argument("--split-seed", type=int, default=0, help="seed of the block sampling (default 0, as the paper)")
+    g.add_argument("--split-seed", type=int, default=None, help="seed of the block sampling (default 0, as the paper)")
 
 
 def _theory_parser(sub):
@@ -315,8 +397,8 @@ def _training_options(p):
                    help="exact: covariance-form loss (fast, deterministic); sgd: the paper's minibatch protocol")
     p.add_argument("--latents", type=int, default=32, help="number of latents K (default 32)")
     p.add_argument("--grid", default=DEFAULT_GRID, help=f"TMIN:TMAX:N log-spaced T grid (default {DEFAULT_GRID})")
-    p.add_argument("--steps", type=int, default=500_000, help="update budget per point (default 500000)")
-    p.add_argument("--batch-size", type=int, default=256, help="minibatch size for sgd (default 256)")
+    p.add_argument("--steps", type=int, default=None, help="update budget per point (default 500000)")
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch size for sgd (default 256)")
     p.add_argument("--learning-rate", type=float, default=None,
                    help="Adam learning rate (default: sgd 3e-4; exact 0.1 for its warm-up)")
     p.add_argument("--lr", dest="learning_rate", type=float, help=argparse.SUPPRESS)  # the 0.1 spelling
@@ -340,7 +422,8 @@ def _scan_parser(sub):
     _training_options(p)
     p.add_argument("--no-standardize", dest="standardize", action="store_false",
                    help="keep raw feature units (default: standardise with training-split statistics)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT.ckpt.npz left by an interrupted run")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint OUT.<digest>.ckpt.npz left by an interrupted run of this scan")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--figures", default=None, help="also write the figures (PNG and PDF) into this folder")
     p.add_argument("--out", required=True, help="output netCDF file")
@@ -383,12 +466,32 @@ def build_parser():
     return parser
 
 
+def _interrupted(err):
+    """One line for an interrupt and the shell's exit status for its signal: 130 (SIGINT) or 143 (SIGTERM)."""
+    checkpoint = getattr(err, "checkpoint", None)
+    if checkpoint is not None and pathlib.Path(checkpoint).is_file():
+        print(f"linvae: interrupted; checkpoint saved to {checkpoint}; resume with the same command plus --resume",
+              file=sys.stderr)
+    else:
+        print("linvae: interrupted; rerun the same command with --resume to continue from the last checkpoint, "
+              "if one was saved", file=sys.stderr)
+    return 128 + int(getattr(err, "signum", signal.SIGINT))
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
     except InputError as err:
         print(f"linvae: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as err:  # linvae.train.Interrupted (SIGINT, SIGTERM in training) or a plain Ctrl-C
+        return _interrupted(err)
+    except Exception as err:  # XLA's out-of-memory must not reach the user as a traceback
+        if "RESOURCE_EXHAUSTED" not in str(err):
+            raise
+        print(f"linvae: error: out of device memory ({str(err).splitlines()[0][:160]}); "
+              "reduce the grid points, --latents or --batch-size", file=sys.stderr)
         return 2
     return 0
 

@@ -24,7 +24,7 @@ API = {
         "sampled_path_utility", "signal_onsets", "stationary_weights", "thresholds",
     ],
     "linvae.data": [
-        "BIOCLIM", "BlockSplit", "BlockSplitConfig", "Spectrum", "Split", "Table", "default_spectrum",
+        "BIOCLIM", "BlockSplit", "BlockSplitConfig", "Spectrum", "Split", "Table", "check_table", "default_spectrum",
         "default_table", "feature_scale", "find_layers", "load_table", "load_worldclim", "moments", "pca_spectrum",
         "random_split", "spatial_block_split", "spectrum_from_covariance", "spectrum_from_eigenvalues",
         "split_from_labels", "standardized_spectrum", "synthetic_data", "worldclim_table",
@@ -41,7 +41,7 @@ API = {
         "row_blocks", "scan_summary", "silverman_bandwidth", "truncated_distortion",
     ],
     "linvae.train": [
-        "GridRun", "ScanConfig", "TrainResult", "init_distributed", "init_from_env", "scan",
+        "GridRun", "Interrupted", "ScanConfig", "TrainResult", "init_distributed", "init_from_env", "scan",
     ],
     "linvae.factors": [
         "FactorMetrics", "FactorScan", "beta_vae_encoder", "discretise", "factor_covariance", "factor_experiment",

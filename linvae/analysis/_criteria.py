@@ -42,8 +42,14 @@ __all__ = [
     "activity_criteria", "onset_levels", "criterion_onsets",
 ]
 
-PASSIVE, MIXED, ACTIVE = 0, 1, 2
+PASSIVE = 0
+"""Bonheme class 0: steady encoder variance with mean σ² within ``tol`` of 1, the prior's (docs/criteria.md)."""
+MIXED = 1
+"""Bonheme class 1: neither passive nor active (docs/criteria.md)."""
+ACTIVE = 2
+"""Bonheme class 2: steady encoder variance with mean σ² within ``tol`` of 0 (docs/criteria.md)."""
 BONHEME_LEGEND = "0 = passive, 1 = mixed, 2 = active"
+"""The ``flag_meanings`` of the ``bonheme_class`` variable (docs/criteria.md)."""
 _LOG2_2PIE = float(np.log2(2 * np.pi * np.e))
 
 
@@ -51,11 +57,16 @@ _LOG2_2PIE = float(np.log2(2 * np.pi * np.e))
 class ActivityThresholds:
     """Thresholds of the activity criteria of docs/theory.md §8 (defaults in brackets).
 
-    signal_fraction: ``M² > m`` [0.1]. kl: ``R_k > ε`` in nats [0.01]. var_mu: ``Var_x μ_k ≥ v`` [0.01].
-    bonheme_var_sigma2: Bonheme & Grzes need ``Var_x σ_k² < w`` [0.1]; bonheme_tol: ``mean σ_k²`` within ``δ`` of 0
-    (active) or of 1 (passive) [0.1]. renyi_entropy: Rényi entropy of the mean representation ``> h`` bits [1.0];
-    gaussian_entropy: ``½ log2(2πe Var μ_k) > h`` bits [0.0, i.e. ``Var μ_k > 1/(2πe) ≈ 0.059``]. The paper leaves
-    both entropy thresholds heuristic.
+    The paper leaves both entropy thresholds heuristic (docs/criteria.md).
+
+    Attributes:
+      signal_fraction: ``M² > m`` [0.1].
+      kl: ``R_k > ε`` in nats [0.01].
+      var_mu: ``Var_x μ_k ≥ v`` [0.01].
+      bonheme_var_sigma2: Bonheme & Grzes need ``Var_x σ_k² < w`` [0.1].
+      bonheme_tol: ``mean σ_k²`` within ``δ`` of 0 (active) or of 1 (passive) [0.1].
+      renyi_entropy: Rényi entropy of the mean representation ``> h`` bits [1.0].
+      gaussian_entropy: ``½ log2(2πe Var μ_k) > h`` bits [0.0, i.e. ``Var μ_k > 1/(2πe) ≈ 0.059``].
     """
 
     signal_fraction: float = 0.1
@@ -72,7 +83,7 @@ class ActivityThresholds:
             "bonheme_var_sigma2": self.bonheme_var_sigma2 > 0, "bonheme_tol": 0 <= self.bonheme_tol < 0.5,
             "renyi_entropy": np.isfinite(self.renyi_entropy), "gaussian_entropy": np.isfinite(self.gaussian_entropy),
         }
-        bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
+        bad = [f"{name}={float(getattr(self, name))!r}" for name, ok in checks.items() if not ok]
         if bad:
             raise InputError(f"invalid activity thresholds {', '.join(bad)}; expected signal_fraction in [0, 1), "
                              "kl >= 0, var_mu >= 0, bonheme_var_sigma2 > 0, bonheme_tol in [0, 0.5), finite "
@@ -80,7 +91,16 @@ class ActivityThresholds:
 
 
 class Criteria(NamedTuple):
-    """Verdict of every criterion, each ``(T, latent)`` (or any common shape)."""
+    """Verdict of every criterion, each ``(T, latent)`` (or any common shape) (docs/theory.md §8).
+
+    Attributes:
+      signal_fraction: bool, ``M² > m``.
+      kl: bool, ``R_k > ε``.
+      active_units: bool, ``Var μ_k ≥ v``.
+      bonheme: int8, :data:`BONHEME_LEGEND` (0 passive, 1 mixed, 2 active).
+      renyi_entropy: bool, Rényi entropy of ``μ_k`` ``> h`` (bits).
+      gaussian_entropy: bool, ``½ log2(2πe Var μ_k) > h`` (bits).
+    """
 
     signal_fraction: np.ndarray   # bool: M² > m
     kl: np.ndarray                # bool: R_k > ε
@@ -92,7 +112,18 @@ class Criteria(NamedTuple):
 
 class Onsets(NamedTuple):
     """Closed-form onsets ``τ*`` on ``τ = T / T_k`` (docs/theory.md §8): the rule calls a mode active for ``τ``
-    below."""
+    below.
+
+    Attributes:
+      signal_fraction: ``M² = 1 − τ > m ⇔ τ < 1 − m``.
+      kl: ``R = −½ log τ > ε ⇔ τ < e^{−2ε}``.
+      active_units: ``Var μ = 1 − τ ≥ v ⇔ τ ≤ 1 − v``.
+      bonheme_active: ``σ² = τ`` within ``δ`` of 0 ``⇔ τ ≤ δ`` (``Var σ² = 0``).
+      bonheme_passive: ``σ² = min(τ, 1)`` within ``δ`` of 1 ``⇔ τ ≥ 1 − δ``; mixed in between.
+      renyi_entropy: the scale-invariant estimator counts any ``μ_k ≢ 0``, so ``τ < 1`` (see
+        :func:`criterion_onsets`).
+      gaussian_entropy: ``½ log2(2πe (1 − τ)) > h ⇔ τ < 1 − 2^{2h} / (2πe)``, clipped to [0, 1].
+    """
 
     signal_fraction: float   # M² = 1 − τ > m           ⇔ τ < 1 − m
     kl: float                # R = −½ log τ > ε         ⇔ τ < e^{−2ε}
@@ -105,7 +136,14 @@ class Onsets(NamedTuple):
 
 def silverman_bandwidth(samples):
     """Silverman's normal-reference bandwidth ``h = (4 / (3n))^{1/5} s`` over the last axis of ``samples``
-    ``(..., n)``, with ``s`` the sample standard deviation (``n − 1`` in the denominator)."""
+    ``(..., n)``, with ``s`` the sample standard deviation (``n − 1`` in the denominator) (docs/theory.md §8).
+
+    Args:
+      samples: array ``(..., n)`` of 1-D sample sets.
+
+    Returns:
+      The bandwidths, shape ``(...)``.
+    """
     x = jnp.asarray(samples)
     n = x.shape[-1]
     return (4 / (3 * n)) ** 0.2 * jnp.std(x, axis=-1, ddof=1)
@@ -127,6 +165,16 @@ def renyi_entropy(samples, *, alpha=2.0, bandwidth=None, method=None):
     ``μ_k → c μ_k``: it sees the shape of the distribution, not its scale. A latent with ``μ_k`` exactly constant
     gets ``S = 0`` (``K`` all ones), but any nonzero spread, however tiny, gets the full value of its shape (a
     Gaussian sample of 100 points: about 2.2 bits). Pass a fixed ``bandwidth`` to make the estimate scale-aware.
+    See docs/theory.md §8 and docs/criteria.md.
+
+    Args:
+      samples: array ``(..., n)`` of 1-D sample sets.
+      alpha: the Rényi order, ``α > 0, α ≠ 1``.
+      bandwidth: fixed kernel bandwidth ``h`` (broadcast over the leading axes); ``None`` uses Silverman's rule.
+      method: ``"trace"`` (``α = 2`` only), ``"eigvalsh"`` or ``None`` (pick by ``alpha``).
+
+    Returns:
+      The entropies in bits, shape ``(...)``.
     """
     if not (alpha > 0 and alpha != 1):
         raise InputError(f"the Rényi order must be positive and not 1, found alpha={alpha}; e.g. 2")
@@ -156,7 +204,18 @@ def _renyi_entropy(x, alpha, bandwidth, method):
 def mean_representation_entropy(mu, *, batch_size=100, alpha=2.0, bandwidth=None, method=None):
     """Rényi entropy (bits) of the mean representation averaged over consecutive batches of ``batch_size``
     samples (docs/theory.md §8): ``mu`` ``(..., N)`` → ``(...)``; a last partial batch is dropped. The other arguments
-    are those of :func:`renyi_entropy`."""
+    are those of :func:`renyi_entropy`.
+
+    Args:
+      mu: mean representation ``(..., N)`` over ``N`` samples.
+      batch_size: samples per batch.
+      alpha: the Rényi order.
+      bandwidth: fixed kernel bandwidth; ``None`` uses Silverman's rule per batch.
+      method: ``"trace"``, ``"eigvalsh"`` or ``None``, as in :func:`renyi_entropy`.
+
+    Returns:
+      The batch-averaged entropies in bits, shape ``(...)``.
+    """
     mu = jnp.asarray(mu)
     n_batches = mu.shape[-1] // batch_size
     if n_batches < 1:
@@ -166,7 +225,15 @@ def mean_representation_entropy(mu, *, batch_size=100, alpha=2.0, bandwidth=None
 
 
 def gaussian_entropy(var):
-    """Differential entropy (bits) of a Gaussian of variance ``var``: ``½ log2(2πe var)``; ``−inf`` at 0."""
+    """Differential entropy (bits) of a Gaussian of variance ``var``: ``½ log2(2πe var)``; ``−inf`` at 0
+    (docs/theory.md §8).
+
+    Args:
+      var: variance(s), e.g. ``Var_x μ_k``.
+
+    Returns:
+      float64 array of the entropies in bits, the shape of ``var``.
+    """
     with np.errstate(divide="ignore"):  # a collapsed latent (Var μ = 0) has −inf, below every threshold
         return 0.5 * (_LOG2_2PIE + np.log2(np.asarray(var, np.float64)))
 
@@ -174,7 +241,17 @@ def gaussian_entropy(var):
 def bonheme_class(mean_sigma2, var_sigma2, *, var_max=0.1, tol=0.1):
     """Bonheme & Grzes class (:data:`BONHEME_LEGEND`) from the encoder variance across the data: with
     ``Var_x σ² < var_max``, ``|mean σ²| ≤ tol`` is active (2) and ``|mean σ² − 1| ≤ tol`` passive (0); otherwise
-    mixed (1)."""
+    mixed (1) (docs/theory.md §8, docs/criteria.md).
+
+    Args:
+      mean_sigma2: mean of the encoder variance ``σ²`` across the data.
+      var_sigma2: variance of ``σ²`` across the data.
+      var_max: the steadiness threshold ``w`` on ``Var_x σ²``.
+      tol: the tolerance ``δ`` around 0 (active) and 1 (passive).
+
+    Returns:
+      int8 array of classes, the broadcast shape of ``mean_sigma2`` and ``var_sigma2``.
+    """
     mean_sigma2, var_sigma2 = np.asarray(mean_sigma2), np.asarray(var_sigma2)
     steady = var_sigma2 < var_max
     out = np.full(np.broadcast_shapes(mean_sigma2.shape, var_sigma2.shape), MIXED, np.int8)
@@ -195,6 +272,9 @@ def activity_criteria(*, M2, rate, var_mu, mean_sigma2, var_sigma2, renyi,
       var_sigma2: variance of ``σ_k²`` across the data.
       renyi: Rényi entropy of ``μ_k`` (bits, :func:`renyi_entropy`).
       thresholds: the :class:`ActivityThresholds`.
+
+    Returns:
+      The :class:`Criteria`, each of the common shape.
     """
     t = thresholds
     return Criteria(
@@ -218,6 +298,12 @@ def onset_levels(thresholds: ActivityThresholds = ActivityThresholds()) -> Onset
     The Rényi estimator with Silverman's bandwidth is scale-invariant (:func:`renyi_entropy`), so on this branch it
     only tells ``μ_k ≢ 0`` from ``μ_k ≡ 0``: ``τ* = 1`` (the collapse itself) for any threshold between 0 and the
     value of a Gaussian sample set (≈ 2.2 bits for batches of 100).
+
+    Args:
+      thresholds: the :class:`ActivityThresholds`.
+
+    Returns:
+      The :class:`Onsets` ``τ*``.
     """
     t = thresholds
     return Onsets(
@@ -241,6 +327,16 @@ def criterion_onsets(eigenvalues, objective: Objective = Objective(),
     and its onset is where the objective's ``M²(T)`` crosses that level (:func:`linvae.theory.signal_onsets`):
     ``T_k τ*`` for the β-VAE, a bisection on ``log T`` otherwise. A mode that never activates gives 0; one whose
     threshold is infinite (LR, zero mode) gives NaN.
+
+    Args:
+      eigenvalues: the data spectrum (PCA eigenvalues).
+      objective: the :class:`linvae.model.Objective`.
+      thresholds: the :class:`ActivityThresholds`.
+      sigma_dec2: decoder noise variance ``σ_dec²``.
+      iterations: bisection steps on ``log T``.
+
+    Returns:
+      Array ``(criterion, mode)`` of onset prices ``T``.
     """
     if isinstance(eigenvalues, ActivityThresholds):
         raise TypeError("criterion_onsets takes the eigenvalues first (linvae 0.2); the onsets on tau = T/T_k of the "

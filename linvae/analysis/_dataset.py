@@ -49,6 +49,7 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
       min_fit_points: a rank with fewer such points gets NaN.
       block_rows: rows per block of the streamed pass (:func:`linvae.analysis.observables`).
       obs: the observables of ``x_eval`` under ``ds``'s parameters, when already computed (skips the pass).
+
     Returns:
       ``ds`` with ``(T, latent)`` observables, ``(T, rank)`` ranked observables and utilities, ``(rank,)``
       collapse fit and utility spectrum, ``(T, n_kept)`` truncated distortions (measured and closed form).
@@ -138,6 +139,8 @@ def _latent_spread(params: Params, x_eval, obs: Observables, rows, block_rows, e
             spread = spread + np.asarray(_sigma2_spread_sums(p64, jnp.asarray(padded), jnp.asarray(weight)))
         shift = obs.sigma2 - np.exp(np.asarray(params.log_sigma2_bias, np.float64))
         var_sigma2 = np.maximum(spread / obs.n_rows - shift**2, 0)
+        if len(rows) == 0:  # too few rows for one entropy batch: the criterion is skipped (NaN, never active)
+            return var_mu, var_sigma2, np.full(var_mu.shape, np.nan)
         mu = _means(p64, jnp.asarray(np.asarray(x_eval[rows], np.float64)))  # (G, K, n) in drawing order
         # One grid point at a time: the Gram matrices of all points at once would not fit in memory.
         renyi = np.stack([np.asarray(mean_representation_entropy(mu[g], **entropy)) for g in range(mu.shape[0])])
@@ -152,16 +155,23 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
     Statistics (float64, whatever the training precision): ``M²``, ``R_k`` and ``mean σ_k²`` from
     :func:`linvae.analysis.observables`; ``Var_x μ_k = a_k C a_kᵀ`` exactly from its data covariance (``μ`` is
     affine in ``x``); ``Var_x σ_k²`` from one more streamed pass; the Rényi entropy on ``n_batches`` batches of
-    ``batch_size`` rows drawn without replacement (seeded) from ``x_eval``.
+    ``batch_size`` rows drawn without replacement (seeded) from ``x_eval``. With fewer than ``batch_size`` rows
+    the entropy criterion is skipped (``renyi_entropy`` NaN, never active) and the attr ``skipped_criteria`` says
+    so (docs/how-to/own-data.md, "Minimum sizes").
 
     Args:
       ds: a results Dataset holding trained parameters (:func:`linvae.scan`).
       x_eval: ``(N, d)`` held-out rows in the model's (standardised) units, as for :func:`add_analysis`.
       thresholds: the :class:`ActivityThresholds`.
+      batch_size: rows per batch of the Rényi entropy.
+      n_batches: number of batches drawn for the Rényi entropy.
+      seed: seed of the draw of the batches.
       alpha: order ``α`` of the Rényi entropy (:func:`linvae.analysis.renyi_entropy`).
       bandwidth: its kernel bandwidth (``None``: Silverman's rule per sample set).
       entropy_method: its ``method``, ``"trace"`` or ``"eigvalsh"`` (``None``: chosen by ``α``).
+      block_rows: rows per block of the streamed passes (:func:`linvae.analysis.observables`).
       obs: the observables of ``x_eval`` under ``ds``'s parameters, when already computed.
+
     Returns:
       ``ds`` with ``(T, latent)`` variables ``var_mu``, ``var_sigma2``, ``renyi_entropy``, ``gaussian_entropy``,
       the verdicts ``active_signal_fraction``, ``active_kl``, ``active_units``, ``active_renyi_entropy``,
@@ -170,13 +180,13 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
       (:func:`linvae.analysis.criterion_onsets`; ``T_k τ*`` for the β-VAE).
     """
     n = np.shape(x_eval)[0] if np.ndim(x_eval) == 2 else 0
-    if n < batch_size or n_batches < 1:
-        raise InputError(f"the entropy needs n_batches >= 1 batches of {batch_size} rows, found {n} rows and "
-                         f"n_batches={n_batches}; pass more held-out rows or a smaller batch_size")
+    if n < 1 or n_batches < 1 or batch_size < 1:
+        raise InputError(f"the criteria need at least 1 evaluation row, n_batches >= 1 and batch_size >= 1, found "
+                         f"{n} rows, n_batches={n_batches}, batch_size={batch_size}")
     params = dataset_params(ds)
     if obs is None:
         obs = observables(params, x_eval, np.zeros(ds.sizes["feature"]), block_rows=block_rows)
-    n_batches = min(int(n_batches), n // batch_size)
+    n_batches = min(int(n_batches), n // batch_size)  # 0 when n < batch_size: the entropy criterion is skipped
     rows = np.sort(np.random.default_rng(seed).choice(n, n_batches * batch_size, replace=False))
     entropy = dict(batch_size=batch_size, alpha=alpha, bandwidth=bandwidth, method=entropy_method)
     var_mu, var_sigma2, renyi = _latent_spread(params, x_eval, obs, rows, block_rows, entropy)
@@ -191,6 +201,9 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
                  active_signal_fraction=crit.signal_fraction, active_kl=crit.kl, active_units=crit.active_units,
                  active_renyi_entropy=crit.renyi_entropy, active_gaussian_entropy=crit.gaussian_entropy)
     _criteria_attrs(out, thresholds, dict(entropy, n_batches=n_batches, seed=seed))
+    if n_batches == 0:
+        out.attrs["skipped_criteria"] = (f"renyi_entropy: {n} evaluation rows are fewer than one batch of "
+                                         f"{batch_size}; active_renyi_entropy is 0 and renyi_entropy NaN")
     return out
 
 

@@ -15,7 +15,13 @@ __all__ = ["CollapseFit", "collapse_fit"]
 
 
 class CollapseFit(NamedTuple):
-    """Per-rank result of :func:`collapse_fit`, each ``(K,)``."""
+    """Per-rank result of :func:`collapse_fit`, each ``(K,)`` (docs/theory.md §7, "Collapse spectrum").
+
+    Attributes:
+      threshold: fitted ``T_k`` (NaN where fewer than ``min_points`` points qualify).
+      n_points: number of points with ``M²`` above the fit threshold (int64).
+      rmse: rms residual of the law on those points.
+    """
 
     threshold: np.ndarray  # fitted T_k (NaN where fewer than min_points points qualify)
     n_points: np.ndarray   # number of points with M² above the fit threshold (int64)
@@ -42,6 +48,11 @@ def collapse_fit(T, M2_ranked, objective: Objective = Objective(), *, total_vari
       objective: the scan's :class:`linvae.model.Objective`.
       total_variance: ``V`` (the LR law depends on ``2ασ_dec²/V``, so the LR-VAE needs it; the others ignore it).
       sigma_dec2: ``σ_dec²`` (LR only, as ``total_variance``).
+      threshold: points with ``M_k² > threshold`` enter the fit.
+      min_points: a rank with fewer such points gets NaN.
+
+    Returns:
+      The :class:`CollapseFit` per rank.
     """
     if objective.kind == "lr" and total_variance is None:
         raise InputError("the LR collapse law depends on 2 alpha sigma_dec2 / V: pass total_variance (the scan's "

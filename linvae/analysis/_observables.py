@@ -19,7 +19,21 @@ __all__ = ["Observables", "observables", "rank_by_signal", "row_blocks"]
 
 
 class Observables(NamedTuple):
-    """Held-out averages per grid point and latent (float64 numpy; docs/theory.md §7) and the data's moments."""
+    """Held-out averages per grid point and latent (float64 numpy; docs/theory.md §7) and the data's moments.
+
+    Attributes:
+      mu2: mean ``μ_k²``, ``(G, K)``.
+      sigma2: mean ``σ_k²``, ``(G, K)``.
+      log_sigma2: mean ``log σ_k²``, ``(G, K)``.
+      kl: ``R_k`` = mean ``KL_k``, ``(G, K)``.
+      M2: ``mu2 / (mu2 + sigma2)``, ``(G, K)``.
+      snr: ``mu2 / sigma2``, ``(G, K)``.
+      A2: ``mu2 + sigma2``, ``(G, K)``.
+      jensen_gap: ``log sigma2 − log_sigma2``, ``(G, K)``.
+      x_mean: mean of ``x − center``, ``(d,)``.
+      x_cov: centred (population) covariance ``C_xx`` of the evaluation data, ``(d, d)``.
+      n_rows: number of evaluation rows ``N``.
+    """
 
     mu2: np.ndarray         # mean μ_k² (G, K)
     sigma2: np.ndarray      # mean σ_k² (G, K)
@@ -37,7 +51,16 @@ class Observables(NamedTuple):
 def row_blocks(x, center, block_rows):
     """The rows of ``x − center`` in float64 blocks of ``block_rows``, each as ``(rows, padded, weight)``: the real
     rows, the block zero-padded to full size (one compilation serves every block) and the row mask. NaN or inf is
-    an :class:`linvae.InputError` naming the rows."""
+    an :class:`linvae.InputError` naming the rows (docs/theory.md §7).
+
+    Args:
+      x: ``(N, d)`` data (any array, e.g. a memory map: read one block at a time).
+      center: ``(d,)`` the mean subtracted from every row.
+      block_rows: rows per block.
+
+    Yields:
+      ``(rows, padded, weight)`` per block.
+    """
     n = np.shape(x)[0]
     block = max(1, min(int(block_rows), n))
     for start in range(0, n, block):
@@ -77,6 +100,9 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
       x: ``(N, d)`` evaluation data (any array, e.g. a memory map: read one block at a time).
       center: ``(d,)`` the data mean the encoder subtracts.
       block_rows: rows per block of :func:`row_blocks`.
+
+    Returns:
+      The :class:`Observables`.
     """
     if np.ndim(x) != 2 or np.shape(x)[1] != np.shape(params.encoder_weight)[-1] or np.shape(x)[0] < 1:
         raise InputError(f"evaluation data must be (N, {np.shape(params.encoder_weight)[-1]}) with N >= 1, "
@@ -102,5 +128,11 @@ def rank_by_signal(M2):
     """Latent indices by descending ``M_k²`` at each grid point, ``(G, K)`` (docs/theory.md §7, "Ranking").
 
     Ties keep latent order (stable sort); NaN ranks last.
+
+    Args:
+      M2: ``(G, K)`` signal fractions.
+
+    Returns:
+      ``(G, K)`` latent indices in rank order.
     """
     return np.argsort(-np.asarray(M2), axis=-1, kind="stable")

@@ -22,7 +22,14 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
     sampled λβ-VAE the Dataset's ``theory_threshold`` sorted descending (rank k meets the k-th latest collapse);
     for the λβ- and LR-VAE the same objective-law fit as the measurement, applied to the closed-form ``M²`` ranked
     the same way (``theory_collapse_threshold``; under LR the order by ``M²`` is not the order of the thresholds,
-    docs/theory.md §5)."""
+    docs/theory.md §5).
+
+    Args:
+      ds: an analysed results Dataset (:func:`linvae.add_analysis`).
+
+    Returns:
+      ``xarray.Dataset`` of the comparison by rank.
+    """
     K = ds.sizes["rank"]
     n = min(K, ds.sizes["mode"])
     frac, eval_frac, theory = np.zeros(K), np.zeros(K), np.zeros(K)
@@ -57,7 +64,14 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
 
 def activity_counts(ds: xr.Dataset) -> xr.Dataset:
     """Number of latents each activity criterion of docs/theory.md §8 calls active at each T, from the verdicts stored
-    by :func:`linvae.add_activity_criteria` (thresholds in their attrs), with the closed-form active count."""
+    by :func:`linvae.add_activity_criteria` (thresholds in their attrs), with the closed-form active count.
+
+    Args:
+      ds: a results Dataset with activity criteria (:func:`linvae.add_activity_criteria`).
+
+    Returns:
+      ``xarray.Dataset`` of counts along ``T``.
+    """
     verdicts = {"M2": "active_signal_fraction", "kl": "active_kl", "active_units": "active_units",
                 "renyi_entropy": "active_renyi_entropy", "gaussian_entropy": "active_gaussian_entropy"}
     missing = [v for v in verdicts.values() if v not in ds]
@@ -71,7 +85,15 @@ def activity_counts(ds: xr.Dataset) -> xr.Dataset:
 
 
 def scan_summary(ds: xr.Dataset) -> str:
-    """Two lines on a trained scan: points, budget, convergence, and the loss against the closed form."""
+    """Two lines on a trained scan: points, budget, convergence, and the loss against the closed form
+    (docs/training.md).
+
+    Args:
+      ds: a trained results Dataset (:func:`linvae.scan`).
+
+    Returns:
+      The summary text.
+    """
     n_conv = int(ds["stopped_early"].sum())
     stopped = "converged" if ds.attrs["method"] == "exact" else "stopped early"
     rel = np.abs(ds["loss"].values / ds["theory_loss"].values - 1)
@@ -123,10 +145,20 @@ def _activity_lines(ds):
     for i in sorted(set(range(0, n, max(1, n // 8))) | {n - 1}):
         lines.append(f"  {counts['T'].values[i]:>9.3e}  "
                      + "  ".join(f"{int(counts[c][i]):>11}" for c in counts.data_vars))
+    if ds.attrs.get("skipped_criteria"):  # small data: a criterion that could not be estimated
+        lines.append(f"  note: skipped {ds.attrs['skipped_criteria']}")
     return lines
 
 
 def report(ds: xr.Dataset) -> str:
     """The report of an analysed scan, as ``linvae report`` prints it: the duality table by rank and the number of
-    latents each activity criterion calls active along ``T``."""
+    latents each activity criterion calls active along ``T``, with a note on any criterion skipped for small data
+    (docs/how-to/own-data.md).
+
+    Args:
+      ds: an analysed results Dataset.
+
+    Returns:
+      The report text.
+    """
     return "\n".join(_duality_lines(ds) + _activity_lines(ds))

@@ -20,6 +20,9 @@ def truncated_distortion(x_cov, encoder_weight, decoder_weight, order):
       encoder_weight: ``(G, K, d)``.
       decoder_weight: ``(G, d, K)``.
       order: ``(G, K)`` latent index at each rank.
+
+    Returns:
+      ``(G, K + 1)`` normalised distortions ``D̃_0 … D̃_K``.
     """
     C = np.asarray(x_cov, np.float64)
     order = np.asarray(order)

@@ -9,6 +9,7 @@ from linvae.data._pca import Spectrum, moments, pca_spectrum, spectrum_from_cova
 from linvae.data._splits import Split, random_split, split_from_labels
 from linvae.data._tables import (
     Table,
+    check_table,
     default_spectrum,
     default_table,
     feature_scale,
@@ -28,7 +29,7 @@ from linvae.data._worldclim import (
 
 __all__ = [
     # tables
-    "Table", "load_table", "default_table", "default_spectrum", "synthetic_data", "feature_scale",
+    "Table", "check_table", "load_table", "default_table", "default_spectrum", "synthetic_data", "feature_scale",
     "standardized_spectrum",
     # PCA
     "Spectrum", "moments", "pca_spectrum", "spectrum_from_covariance", "spectrum_from_eigenvalues",

@@ -56,7 +56,8 @@ def moments(x, *, block_rows=65536):
         raise InputError(f"data must be 2-D (samples x features), found shape {x.shape}; reshape it")
     n, d = x.shape
     if n < 2:
-        raise InputError(f"data need at least 2 samples, found {n}; supply more rows")
+        raise InputError(f"a covariance needs at least 2 rows, found {n}; supply more rows (a scan needs at least 4 "
+                         "in all for its default 70/15/15 split)")
     shift = np.asarray(x[0], dtype=np.float64)
     s1 = np.zeros(d)
     s2 = np.zeros((d, d))

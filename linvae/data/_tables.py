@@ -3,6 +3,7 @@ default spectrum (docs/theory.md §9).
 """
 
 import functools
+import itertools
 import json
 import pathlib
 from typing import NamedTuple
@@ -13,7 +14,7 @@ from linvae._errors import InputError
 from linvae.data._pca import Spectrum, moments, spectrum_from_covariance
 
 __all__ = ["Table", "load_table", "feature_scale", "standardized_spectrum", "synthetic_data", "default_spectrum",
-           "default_table"]
+           "default_table", "check_table"]
 
 _SPECTRUM_FILE = "worldclim_bio10m_spectrum.json"
 
@@ -27,12 +28,15 @@ class Table(NamedTuple):
     split: object = None     # optional (N,) labels "train" / "val" / "test" carried by the data
     attrs: dict | None = None   # provenance of the data and of its split, copied into the results attrs
     coords: dict | None = None  # optional per-sample coordinates (e.g. lat, lon), stored with the split labels
+    first_line: int | None = None  # a text file's 1-based line number of data row 0 (None: rows are 0-based)
 
 
 def load_table(path) -> Table:
     """Read ``.npy`` (N x d, memory-mapped), ``.csv`` (numeric columns, header row) or ``.nc`` (the one 2-D
     variable, samples x features) into a :class:`Table`; raises :class:`InputError` with a one-line reason."""
     path = pathlib.Path(path)
+    if path.is_dir():
+        raise InputError(f"data path {str(path)!r} is a directory; pass a .npy, .csv or .nc file")
     if not path.is_file():
         raise InputError(f"data file {str(path)!r} does not exist; check the path")
     readers = {".npy": _read_npy, ".csv": _read_csv, ".nc": _read_netcdf}
@@ -51,7 +55,49 @@ def load_table(path) -> Table:
         raise InputError(f"{str(path)!r} must hold a 2-D array (samples x features), found shape {values.shape}")
     if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
         raise InputError(f"{str(path)!r} must hold real numbers, found dtype {values.dtype}")
-    return Table(values=values, features=tuple(features), source=str(path), split=split[0] if split else None)
+    return Table(values=values, features=tuple(features), source=str(path), split=split[0] if split else None,
+                 first_line=_first_line(path) if path.suffix.lower() == ".csv" else None)
+
+
+def _first_line(path):
+    """The 1-based line of a CSV's first data row: 2 below a header line, else 1."""
+    with open(path, newline="") as f:
+        header = f.readline().strip().split(",")
+    try:
+        [float(h) for h in header]
+        return 1
+    except ValueError:
+        return 2
+
+
+def check_table(table: Table, *, block_rows=65536) -> None:
+    """Refuse a table with non-finite cells, naming the first one as the file shows it (docs/how-to/own-data.md).
+
+    A CSV row is reported as "data row N (line M)", counting the header line as the file does; other data by
+    0-based row index. The table is read in blocks, so a memory-mapped ``.npy`` is never loaded whole.
+
+    Args:
+      table: the :class:`Table` to check.
+      block_rows: rows read per block.
+    Returns:
+      ``None``; raises :class:`InputError` with one line naming the cell, its column and the count of bad cells.
+    """
+    values = table.values
+    first, count = None, 0
+    for start in range(0, values.shape[0], block_rows):
+        bad = ~np.isfinite(np.asarray(values[start:start + block_rows], np.float64))
+        if bad.any():
+            count += int(bad.sum())
+            if first is None:
+                row, col = np.argwhere(bad)[0]
+                first = (start + int(row), int(col))
+    if first is None:
+        return
+    row, col = first
+    where = (f"data row {row + 1} (line {row + table.first_line})" if table.first_line is not None
+             else f"row {row} (0-based)")
+    raise InputError(f"{table.source!r} has {count} NaN or infinite cell(s), first at {where}, column "
+                     f"{str(table.features[col])!r}; remove or fill them before scanning")
 
 
 def _default_names(d):
@@ -59,6 +105,12 @@ def _default_names(d):
 
 
 def _read_npy(path):
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":
+        kind = "text (a CSV?)" if magic[:1].isascii() and magic.strip() else "something else"
+        raise InputError(f"{str(path)!r} is named .npy but is not a NumPy array file: its content is {kind}; "
+                         "save it with numpy.save, or give a CSV a .csv name")
     values = np.load(path, mmap_mode="r", allow_pickle=False)
     return values, _default_names(values.shape[1] if values.ndim == 2 else 0)
 
@@ -71,6 +123,10 @@ def _read_csv(path):
         skip, names = 0, _default_names(len(header))
     except ValueError:
         skip, names = 1, [h.strip().strip('"') for h in header]
+    with open(path, newline="") as f:
+        has_rows = any(line.strip() for line in itertools.islice(f, skip, None))
+    if not has_rows:
+        raise InputError(f"{str(path)!r} has a header but no data rows; add the data below the header line")
     values = np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2, dtype=np.float64)
     if values.shape[1] != len(names):
         raise InputError(f"{str(path)!r} has {len(names)} header columns but {values.shape[1]} data columns")
@@ -116,7 +172,12 @@ def standardized_spectrum(x, features, standardize=True) -> tuple[Spectrum, np.n
     The covariance of ``(x − x̄) / s`` is ``C / (s sᵀ)`` with ``s = sqrt(diag C)`` (``s = 1`` when
     ``standardize`` is false). Returns ``(spectrum, s)``; ``spectrum.mean`` is the raw data mean ``x̄``.
     """
-    mean, cov, n = moments(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, on one line
+        mean, cov, n = moments(x)
+    if not np.all(np.isfinite(cov)):
+        j = int(np.flatnonzero(~np.isfinite(np.diag(cov)) | ~np.isfinite(cov).all(0))[0])
+        raise InputError(f"the covariance of the training rows overflows (feature {str(features[j])!r} holds values "
+                         "too large for float64 products); rescale that column, e.g. to other units")
     scale = feature_scale(cov, features) if standardize else np.ones(cov.shape[0])
     return spectrum_from_covariance(mean, cov / np.outer(scale, scale), n), scale
 

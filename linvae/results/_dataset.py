@@ -26,6 +26,7 @@ def provenance(what: str = "results") -> dict:
     Args:
       what: what the Dataset holds, the end of its ``history`` line (e.g. ``"exact scan of 'worldclim', objective
         beta, n_latents 6"``).
+
     Returns:
       ``Conventions`` (``"CF-1.8"``), ``history`` (``"<UTC ISO time> created by linvae <version>: <what>"``, CF
       section 2.6.2), ``created_at`` (the same time) and ``linvae_version``, ``jax_version``, ``xarray_version``,
@@ -69,6 +70,10 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
       config: extra scalars stored as attrs ``config_*``.
       lam: the λβ weight of the objective, stored as attr ``objective_lam``.
       alpha: the LR weight of the objective, stored as attr ``objective_alpha``.
+
+    Returns:
+      ``xarray.Dataset`` in the schema of :mod:`linvae.results` (docs/schema.md) without theory or training
+      variables.
     """
     Objective(objective, lam=float(lam), alpha=float(alpha))  # validates (InputError)
     T = np.asarray(T, dtype=np.float64)
@@ -100,7 +105,14 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
 
 def dataset_params(ds: xr.Dataset) -> Params:
     """The trained parameters stored in ``ds`` (:data:`PARAMETER_DIMS`), grid axis first, as :class:`Params`;
-    a Dataset without them (e.g. theory only) is an :class:`InputError`."""
+    a Dataset without them (e.g. theory only) is an :class:`InputError` (docs/schema.md).
+
+    Args:
+      ds: a trained results Dataset.
+
+    Returns:
+      The :class:`linvae.model.Params`, every leaf with a leading grid axis.
+    """
     missing = [name for name in PARAMETER_DIMS if name not in ds]
     if missing:
         raise InputError(f"the Dataset lacks trained parameters {', '.join(missing)}; "
@@ -110,7 +122,14 @@ def dataset_params(ds: xr.Dataset) -> Params:
 
 def dataset_objective(ds: xr.Dataset) -> Objective:
     """The :class:`linvae.model.Objective` recorded in ``ds.attrs`` (``objective``, ``objective_lam``,
-    ``objective_alpha``; a file without them is a β-VAE)."""
+    ``objective_alpha``; a file without them is a β-VAE) (docs/objectives.md).
+
+    Args:
+      ds: a results Dataset.
+
+    Returns:
+      The :class:`linvae.model.Objective`.
+    """
     return Objective(str(ds.attrs.get("objective", "beta")), lam=float(ds.attrs.get("objective_lam", 0.0)),
                      alpha=float(ds.attrs.get("objective_alpha", 0.0)))
 
@@ -121,6 +140,12 @@ def add_theory(ds: xr.Dataset) -> xr.Dataset:
     latents
     reading two modes included, ``theory_partner`` links them), :func:`linvae.theory.thresholds` and
     :func:`linvae.theory.critical_betas` (``β_c,k = T_k V / σ_dec²``).
+
+    Args:
+      ds: a results Dataset from :func:`new_dataset`.
+
+    Returns:
+      A copy of ``ds`` with the closed-form ``theory_*`` variables added.
     """
     eig = ds["pca_eigenvalue"].values
     objective = dataset_objective(ds)
@@ -140,5 +165,17 @@ def add_theory(ds: xr.Dataset) -> xr.Dataset:
 
 
 def theory_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, **kwargs) -> xr.Dataset:
-    """:func:`new_dataset` followed by :func:`add_theory`: everything answerable without training."""
+    """:func:`new_dataset` followed by :func:`add_theory`: everything answerable without training
+    (docs/theory.md §3, docs/schema.md).
+
+    Args:
+      spectrum: a :class:`linvae.Spectrum` of the data.
+      T: 1-D grid of information prices, positive.
+      n_latents: ``K``.
+      sigma_dec2: decoder variance convention.
+      **kwargs: further keyword arguments of :func:`new_dataset`.
+
+    Returns:
+      ``xarray.Dataset`` with coordinates, PCA variables and closed-form theory.
+    """
     return add_theory(new_dataset(spectrum, T, n_latents=n_latents, sigma_dec2=sigma_dec2, **kwargs))

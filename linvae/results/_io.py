@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import tempfile
 
 import numpy as np
 import xarray as xr
@@ -38,22 +39,66 @@ def save(ds: xr.Dataset, path) -> pathlib.Path:
     """Write ``ds`` to netCDF (netCDF4 engine) atomically: a temporary file renamed into place, so an
     interrupted write never leaves a partial file behind. The file follows CF-1.8 (docs/cf-conventions.md): no
     ``_FillValue`` on coordinates or integers, string labels of a dimension as character arrays, and no 64-bit
-    integers where the values fit in int32."""
+    integers where the values fit in int32.
+
+    Args:
+      ds: the Dataset to write.
+      path: the netCDF file to write.
+
+    Returns:
+      The path written, as a ``pathlib.Path``.
+    """
     path = pathlib.Path(path)
     if path.parent and not path.parent.exists():
         raise InputError(f"output folder {str(path.parent)!r} does not exist; create it first")
-    tmp = path.with_name(path.name + ".tmp")
+    if path.is_dir():
+        raise InputError(f"{str(path)!r} is a directory; name a results file such as {str(path / 'scan.nc')!r}")
+    tmp = _unique_temp(path)
     try:
         ds.to_netcdf(tmp, engine="netcdf4", encoding=_cf_encoding(ds))
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # atomic: concurrent writers each rename a complete file; the last one wins
     finally:
         tmp.unlink(missing_ok=True)
     return path
 
 
-def load(path) -> xr.Dataset:
-    """Read a results file written by :func:`save` fully into memory (the file is closed afterwards)."""
+def _unique_temp(path) -> pathlib.Path:
+    """Create an empty temporary file with a unique name next to ``path`` (docs/training.md, "Concurrent runs").
+
+    Two processes writing the same target never share a temporary file, and the rename into place stays on one
+    filesystem, so ``os.replace`` is atomic.
+
+    Args:
+      path: the file that will be written.
+
+    Returns:
+      The temporary file's path (``.NAME.XXXX.tmp`` in the target's folder); the caller renames or removes it.
+
+    Raises:
+      InputError: the folder does not exist or is not writable.
+    """
     path = pathlib.Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    except OSError as err:
+        raise InputError(f"cannot write in {str(path.parent)!r} ({err.strerror}); choose a writable folder") from None
+    os.close(fd)
+    return pathlib.Path(tmp)
+
+
+def load(path) -> xr.Dataset:
+    """Read a results file written by :func:`save` fully into memory (the file is closed afterwards)
+    (docs/schema.md).
+
+    Args:
+      path: the netCDF file to read.
+
+    Returns:
+      The ``xarray.Dataset``.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        raise InputError(f"{str(path)!r} is a directory, not a results file; name the .nc file written by a scan")
     if not path.is_file():
         raise InputError(f"results file {str(path)!r} does not exist; check the path")
     try:

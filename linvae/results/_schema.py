@@ -19,7 +19,16 @@ CONVENTIONS = "CF-1.8"  # the global attribute ``Conventions`` of every file lin
 
 
 class Variable(NamedTuple):
-    """One declared variable (or coordinate) of a results Dataset."""
+    """One declared variable (or coordinate) of a results Dataset (docs/schema.md).
+
+    Attributes:
+      dims: dimension names, in storage order.
+      long_name: the CF ``long_name``.
+      units: a UDUNITS string; ``None``: an index or label without units.
+      group: the table section it is listed under.
+      dtype: storage type, applied by :func:`assign` and :func:`named`; ``None``: as written (float64, str).
+      attrs: further CF attributes as ``(name, value)`` pairs: ``standard_name``, ``comment``.
+    """
 
     dims: tuple               # dimension names, in storage order
     long_name: str
@@ -184,6 +193,7 @@ SCHEMA = {
                       {"standard_name": "cell_area"}),
     }),
 }
+"""Every variable and coordinate of a results Dataset, ``{name: Variable}`` (docs/schema.md)."""
 
 FACTOR_SCHEMA = _group("factor experiment", {
     "T": (("T",), "normalised information price T = beta sigma_dec2 / V, V = tr C", _ONE),
@@ -211,9 +221,11 @@ FACTOR_SCHEMA = _group("factor experiment", {
     "sap_per_factor": (("lam", "T", "factor"), "rho^2_(1)j - rho^2_(2)j per factor j", _ONE),
     "sigma2": (("lam", "T", "latent"), "posterior variance sigma_i^2 of latent i (1 - signal fraction)", _ONE),
 })
+"""The variables of the factor experiment's Dataset, ``{name: Variable}`` (docs/schema.md, docs/factors.md)."""
 
 PARAMETER_DIMS = {name: SCHEMA[name].dims for name in (  # trained parameters as stored (grid axis T first)
     "encoder_weight", "encoder_bias", "log_sigma2_weight", "log_sigma2_bias", "decoder_weight", "decoder_bias")}
+"""Storage dimensions of the trained parameters, grid axis ``T`` first (docs/schema.md)."""
 
 
 def _declared(name, schema):
@@ -238,7 +250,15 @@ def _stored(name, values, dtype):
 
 def named(ds: xr.Dataset, schema=SCHEMA) -> xr.Dataset:
     """``ds`` with every variable and coordinate the schema knows in its declared storage type (``dtype``) and with
-    its declared ``long_name``, ``units`` and further attributes (``attrs``)."""
+    its declared ``long_name``, ``units`` and further attributes (``attrs``) (docs/schema.md).
+
+    Args:
+      ds: the Dataset.
+      schema: the declarations, ``{name: Variable}``.
+
+    Returns:
+      A copy of ``ds`` with types and attributes applied.
+    """
     retyped = {name: (var.dims, _stored(name, var.values, schema[name].dtype), var.attrs)
                for name, var in ds.variables.items()
                if name in schema and schema[name].dtype is not None and var.dtype != schema[name].dtype}
@@ -258,7 +278,17 @@ def named(ds: xr.Dataset, schema=SCHEMA) -> xr.Dataset:
 def assign(ds: xr.Dataset, schema=SCHEMA, *, coords=False, **values) -> xr.Dataset:
     """A copy of ``ds`` with each ``name=array`` added under its declared dimensions, storage type and attributes
     (as coordinates with ``coords=True``). Undeclared names are a ``KeyError``: the schema is the only place that
-    names a variable."""
+    names a variable (docs/schema.md).
+
+    Args:
+      ds: the Dataset.
+      schema: the declarations, ``{name: Variable}``.
+      coords: add the values as coordinates.
+      **values: the arrays to add, by declared name.
+
+    Returns:
+      The new ``xarray.Dataset``.
+    """
     entries = {name: (_declared(name, schema).dims, _stored(name, value, schema[name].dtype))
                for name, value in values.items()}
     out = ds.assign_coords(entries) if coords else ds.assign(entries)
@@ -266,7 +296,14 @@ def assign(ds: xr.Dataset, schema=SCHEMA, *, coords=False, **values) -> xr.Datas
 
 
 def schema_markdown(schema=SCHEMA) -> str:
-    """The schema as a Markdown table (one section per group), as the documentation shows it."""
+    """The schema as a Markdown table (one section per group), as the documentation shows it (docs/schema.md).
+
+    Args:
+      schema: the declarations, ``{name: Variable}``.
+
+    Returns:
+      The Markdown text.
+    """
     lines, group = [], None
     for name, var in schema.items():
         if var.group != group:

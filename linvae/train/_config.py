@@ -3,6 +3,8 @@
 import dataclasses
 import math
 
+import numpy as np
+
 from linvae._errors import InputError
 from linvae.model import OBJECTIVE_KINDS, WEIGHT_KINDS, Objective
 
@@ -62,13 +64,16 @@ class ScanConfig:
     def __post_init__(self):
         def need(ok, what, found, fix):
             if not ok:
-                raise InputError(f"{what}, found {found!r}; {fix}")
+                raise InputError(f"{what}, found {_plain(found)!r}; {fix}")
 
         need(self.method in METHODS, f"method must be one of {METHODS}", self.method, "choose one of them")
         need(self.variance_head in VARIANCE_HEADS, f"variance_head must be one of {VARIANCE_HEADS}",
              self.variance_head, "choose one of them")
         need(self.n_latents >= 1, "the number of latents must be at least 1", self.n_latents, "use --latents >= 1")
         need(self.sigma_dec2 > 0, "sigma_dec2 must be positive", self.sigma_dec2, "use e.g. 1")
+        whole = isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool)
+        need(whole and 0 <= self.seed < 2**32, "the seed must be a whole number in 0..2**32-1", self.seed,
+             "use e.g. --seed 0")
         need(self.steps >= 1, "steps must be at least 1", self.steps, "use e.g. --steps 500000")
         need(self.batch_size >= 1, "batch size must be at least 1", self.batch_size, "use e.g. 256")
         need(self.learning_rate is None or self.learning_rate > 0, "the learning rate must be positive",
@@ -85,6 +90,8 @@ class ScanConfig:
                  f"use e.g. {flag} 0.5")
             need(value == 0 or self.objective in uses, f"{name} applies to objective {' or '.join(uses)} only",
                  f"{name}={value} with objective {self.objective!r}", f"set --objective {uses[0]} or drop {flag}")
+        need(self.objective != "lr" or self.alpha > 0, "objective lr needs a latent-reconstruction weight alpha > 0",
+             self.alpha, "pass e.g. --alpha 0.5 (alpha = 0 is the plain beta-VAE)")
         need(isinstance(self.alpha_warmup, int) and not isinstance(self.alpha_warmup, bool) and self.alpha_warmup >= 0,
              "alpha_warmup must be a whole number of updates >= 0", self.alpha_warmup, "use e.g. --alpha-warmup 10000")
         need(self.alpha_warmup == 0 or self.objective == "lr", "alpha_warmup applies to objective lr only",
@@ -106,3 +113,8 @@ class ScanConfig:
     def as_attrs(self):
         """The configuration as netCDF-storable scalars."""
         return {k: ("" if v is None else v) for k, v in dataclasses.asdict(self).items()}
+
+
+def _plain(value):
+    """A numpy scalar as the plain Python number, so messages never show ``np.float64(...)``."""
+    return value.item() if isinstance(value, np.generic) else value

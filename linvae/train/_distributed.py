@@ -30,7 +30,10 @@ def init_distributed(coordinator_address=None, num_processes=None, process_id=No
       kwargs: passed on to ``jax.distributed.initialize`` (e.g. ``local_device_ids``).
 
     Arguments left out are auto-detected by JAX where it can (Slurm, Open MPI, Cloud TPU; GPU clusters launched
-    by those need no arguments at all). Must be called before any JAX computation.
+    by those need no arguments at all). Must be called before any JAX computation (docs/how-to/several-machines.md).
+
+    Returns:
+      None.
     """
     if jax.config.jax_cpu_collectives_implementation is None:
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
@@ -42,7 +45,10 @@ def init_from_env():
     and ``LINVAE_PROCESS_ID`` when any of them is set; returns whether it initialised.
 
     The ones left unset are auto-detected by JAX (e.g. under Slurm only ``LINVAE_COORDINATOR`` is needed, or none
-    with ``LINVAE_NUM_PROCESSES=auto``).
+    with ``LINVAE_NUM_PROCESSES=auto``) (docs/how-to/several-machines.md).
+
+    Returns:
+      ``True`` if it initialised a multi-process run, ``False`` when none of the variables is set.
     """
     values = {name: os.environ.get(name, "").strip() for name in ENV}
     if not any(values.values()):

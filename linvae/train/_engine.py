@@ -19,7 +19,10 @@ share. A single process takes the plain ``device_put`` / ``device_get`` path.
 
 import os
 import pathlib
+import signal
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -32,7 +35,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from linvae._errors import InputError
 
 __all__ = ["GridRun", "TrainResult", "grid_devices", "grid_sharding", "padded_size", "init_grid", "place", "shard_grid",
-           "to_host", "point_flags", "run_grid", "save_checkpoint", "load_checkpoint", "tree_where", "all_finite"]
+           "to_host", "point_flags", "run_grid", "save_checkpoint", "load_checkpoint", "tree_where", "all_finite",
+           "Interrupted"]
 
 
 def tree_where(mask, new, old):
@@ -134,8 +138,69 @@ def _process0_decides(flag):
     return bool(broadcast_one_to_all(np.asarray(flag)))
 
 
+class Interrupted(KeyboardInterrupt):
+    """Training stopped by SIGINT (Ctrl-C) or SIGTERM; raised by :func:`linvae.scan` at the next period boundary,
+    after the checkpoint of that boundary is written (docs/training.md, "Checkpoints, interrupts and concurrent runs").
+
+    A ``KeyboardInterrupt``, so code that catches Ctrl-C keeps working. A second signal aborts at once, without
+    waiting for the period to end; ``checkpoint`` is then the last one written before, if any.
+
+    Args:
+      checkpoint: path of the checkpoint to resume from (``resume=True``, or the CLI's ``--resume``); ``None`` when
+        none was written (no ``checkpoint`` given, or a second signal before the first checkpoint).
+      signum: the signal received, ``signal.SIGINT`` or ``signal.SIGTERM``.
+    """
+
+    def __init__(self, checkpoint, signum):
+        self.checkpoint = None if checkpoint is None else pathlib.Path(checkpoint)
+        self.signum = int(signum)
+        where = f"checkpoint saved to {self.checkpoint}" if self.checkpoint else "no checkpoint saved"
+        super().__init__(f"interrupted by {signal.Signals(self.signum).name}; {where}")
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM handlers for the period loop: the first signal sets ``signum``, the loop stops at the next
+    period boundary; a second one raises :class:`Interrupted` at once. Installed only in the main thread (Python
+    allows no other); the previous handlers come back on exit."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum = None
+        self.last_checkpoint = None
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:
+            self._restore()
+            raise Interrupted(self.last_checkpoint, signum)
+        self.signum = signum
+
+    def _restore(self):
+        for sig, handler in self._previous.items():
+            if handler is not None:  # None: a handler not installed from Python, which cannot be put back
+                signal.signal(sig, handler)
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc):
+        self._restore()
+        return False
+
+
 class GridRun(NamedTuple):
-    """Result of :func:`run_grid`: the final (host) state and bookkeeping."""
+    """Result of :func:`run_grid`: the final (host) state and bookkeeping (docs/training.md, "The scan engine").
+
+    Attributes:
+      state: the final grid state, on the host.
+      periods: number of periods run.
+      wall_seconds: wall-clock time of the run in seconds.
+      resumed_from: the period the run resumed from (0 for a fresh start).
+    """
 
     state: object
     periods: int
@@ -145,7 +210,16 @@ class GridRun(NamedTuple):
 
 class TrainResult(NamedTuple):
     """What either training method returns: the run and, per grid point (host arrays, grid axis first), the kept
-    parameters and their loss terms on the training data."""
+    parameters and their loss terms on the training data (docs/training.md, "The two methods side by side").
+
+    Attributes:
+      run: the :class:`GridRun` bookkeeping.
+      params: :class:`linvae.model.Params` of the kept parameters (data units).
+      sq_err: ``E‖x − x̂‖²`` (sampled path).
+      rate: KL rate ``R`` (nats).
+      penalty: the objective's extra term, in loss units.
+      certified: exact method: positive-definite Hessian at the end; ``None`` for sgd.
+    """
 
     run: GridRun
     params: object             # linvae.model.Params of the kept parameters (data units)
@@ -164,9 +238,14 @@ def save_checkpoint(path, state, period, fingerprint):
     leaves = jax.tree.leaves(to_host(state))
     if jax.process_index() != 0:
         return
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, period=period, fingerprint=fingerprint, **{f"leaf{i}": np.asarray(x) for i, x in enumerate(leaves)})
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:  # a file object, so np.savez adds no ".npz" to the unique name
+            np.savez(f, period=period, fingerprint=fingerprint,
+                     **{f"leaf{i}": np.asarray(x) for i, x in enumerate(leaves)})
+        os.replace(tmp, path)
+    finally:
+        pathlib.Path(tmp).unlink(missing_ok=True)
 
 
 def load_checkpoint(path, like_state, fingerprint):
@@ -197,7 +276,9 @@ def _resume(checkpoint, state, fingerprint, sharding):
             raise InputError(f"the processes found different checkpoints at {checkpoint} (resume periods "
                              f"{starts.tolist()}); put the checkpoint on a filesystem every process shares")
     if loaded is None and jax.process_index() == 0:
-        print(f"linvae: no checkpoint of this scan at {checkpoint}; starting from the beginning", file=sys.stderr)
+        found = ("a checkpoint of another scan (different data, seed or settings) is" if pathlib.Path(checkpoint)
+                 .is_file() else "no checkpoint of this scan")
+        print(f"linvae: {found} at {checkpoint}; starting from the beginning", file=sys.stderr)
     return state, start_period
 
 
@@ -214,9 +295,19 @@ def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callabl
       describe: ``flags -> str`` for the progress bar (points running, best loss, ...); ``flags`` is
         :func:`point_flags` of the state (per-point scalars on the host).
       checkpoint: path of an ``.npz`` checkpoint, written after a period once ``checkpoint_every`` seconds have
-        passed since the last one (process 0's clock decides), and at the end; only process 0 writes.
+        passed since the last one (process 0's clock decides), after a stop signal, and at the end; only
+        process 0 writes.
+      checkpoint_every: seconds between checkpoints (0: after every period).
+      fingerprint: identifies the scan; a checkpoint is only resumed if it carries the same one.
       resume: start from the checkpoint if it exists and matches ``fingerprint``; every process reads it.
+      progress: show a progress bar (process 0 only).
+      sharding: the grid sharding of the state, to place a resumed state; ``None`` for a single device.
       updates_per_period: parameter updates per period, so the progress bar counts updates (and updates/s).
+
+    Raises:
+      Interrupted: on SIGINT or SIGTERM (handlers installed for the run, in the main thread only): the state is
+        checkpointed at the next period boundary, then the run stops (docs/training.md, "Checkpoints, interrupts and
+        concurrent runs").
     """
     lead = jax.process_index() == 0
     start_period = 0
@@ -228,8 +319,27 @@ def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callabl
 
         bar = tqdm(total=max_periods * updates_per_period, initial=start_period * updates_per_period, unit="update",
                    unit_scale=True, leave=False, dynamic_ncols=True)
-    t0 = last_save = time.perf_counter()
-    period = start_period
+    t0 = time.perf_counter()
+    try:
+        with _StopSignals() as stop:
+            state, period = _period_loop(period_fn, state, args, start_period, max_periods, stop, bar, describe,
+                                         checkpoint, checkpoint_every, fingerprint, updates_per_period)
+            jax.block_until_ready(state)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - t0
+    state = to_host(state)
+    if checkpoint is not None:
+        save_checkpoint(checkpoint, state, period, fingerprint)
+    return GridRun(state=state, periods=period, wall_seconds=wall, resumed_from=start_period)
+
+
+def _period_loop(period_fn, state, args, period, max_periods, stop: _StopSignals, bar, describe, checkpoint,
+                 checkpoint_every, fingerprint, updates_per_period):
+    """The host loop of :func:`run_grid`: ``(state, periods done)``; checkpoints every ``checkpoint_every`` seconds
+    and, after a stop signal, once more before raising :class:`Interrupted`."""
+    last_save = time.perf_counter()
     flags = point_flags(state)
     while period < max_periods and not np.all(flags.done):
         state = period_fn(state, jnp.int32(period), args)
@@ -238,14 +348,18 @@ def run_grid(period_fn: Callable, state, args, *, max_periods, describe: Callabl
         if bar is not None:
             bar.set_postfix_str(describe(flags), refresh=False)
             bar.update(updates_per_period)
-        if checkpoint is not None and _process0_decides(time.perf_counter() - last_save >= checkpoint_every):
+        signum = stop.signum if jax.process_count() == 1 else _process0_signal(stop.signum)
+        if checkpoint is not None and (signum is not None or _process0_decides(
+                time.perf_counter() - last_save >= checkpoint_every)):
             save_checkpoint(checkpoint, state, period, fingerprint)
-            last_save = time.perf_counter()
-    jax.block_until_ready(state)
-    wall = time.perf_counter() - t0
-    if bar is not None:
-        bar.close()
-    state = to_host(state)
-    if checkpoint is not None:
-        save_checkpoint(checkpoint, state, period, fingerprint)
-    return GridRun(state=state, periods=period, wall_seconds=wall, resumed_from=start_period)
+            stop.last_checkpoint, last_save = checkpoint, time.perf_counter()
+        if signum is not None:
+            raise Interrupted(checkpoint, signum)
+    return state, period
+
+
+def _process0_signal(signum):
+    """Process 0's received signal (0 for none) on every process, so all stop at the same period boundary."""
+    from jax.experimental.multihost_utils import broadcast_one_to_all
+
+    return int(broadcast_one_to_all(np.asarray(signum or 0, np.int32))) or None

@@ -9,6 +9,7 @@ of the (standardised) training split, the per-point training record and the trai
 
 import hashlib
 import json
+import pathlib
 import time
 from typing import NamedTuple
 
@@ -19,7 +20,7 @@ import xarray as xr
 
 from linvae._errors import InputError
 from linvae.analysis import add_activity_criteria, add_analysis, observables
-from linvae.data import Spectrum, Split, Table, random_split, split_from_labels, standardized_spectrum
+from linvae.data import Spectrum, Split, Table, check_table, random_split, split_from_labels, standardized_spectrum
 from linvae.results import PARAMETER_DIMS, SCHEMA, assign, dataset_params, theory_dataset
 from linvae.theory import beta_from_price
 from linvae.train import _engine, _exact, _sgd
@@ -59,22 +60,34 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
       standardize: standardise features with training-split statistics (docs/theory.md §9).
       split: a :class:`linvae.data.Split`; default the data's own (a table whose ``split`` labels each row
         train/val/test, e.g. a ``split`` variable in a ``.nc`` file), else a seeded random 70/15/15 split.
-      checkpoint: path of an ``.npz`` checkpoint, rewritten every ``checkpoint_every`` seconds;
+      checkpoint: path of an ``.npz`` checkpoint, rewritten every ``checkpoint_every`` seconds
+        (docs/training.md, "Checkpoints, interrupts and concurrent runs"); ``None`` keeps none.
+      checkpoint_every: seconds between checkpoint writes.
       resume: continue from it if it matches this scan (same configuration, grid and data).
+      progress: show a progress bar while training.
       analyse: add the analysis of docs/theory.md §7 (:func:`linvae.add_analysis`) and the activity criteria of §8
         (:func:`linvae.add_activity_criteria`) on ``eval_split`` ("test", the held-out default; "val"; or "train",
         whose spectrum is the one the theory columns use).
+      eval_split: the split part the analysis is measured on, ``"test"``, ``"val"`` or ``"train"``.
       store_split: add the per-sample split labels ``sample_split`` (0 train, 1 val, 2 test; dimension
         ``sample``) and the data's per-sample coordinates (e.g. WorldClim ``lat``, ``lon``, ``cell_area``).
+
     Returns:
       ``xarray.Dataset`` in the schema of :mod:`linvae.results` with training variables added.
     """
     T = _check_grid(T, eval_split)
     prep = _prepare(data, split, config.seed, standardize)
+    _check_sizes(prep, config)
     ds = _new_results(prep, T, config, standardize)
-    result = _train(prep, T, config, _fingerprint(config, T, prep, standardize), checkpoint=checkpoint,
-                    checkpoint_every=checkpoint_every, resume=resume, progress=progress)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow shows as divergence, reported below
+        result = _train(prep, T, config, _fingerprint(config, T, prep, standardize), checkpoint=checkpoint,
+                        checkpoint_every=checkpoint_every, resume=resume, progress=progress)
     ds = _add_training(ds, result, config)
+    if np.all(ds["diverged"].values):
+        if checkpoint is not None:  # nothing worth resuming: a failed run leaves nothing behind
+            pathlib.Path(checkpoint).unlink(missing_ok=True)
+        raise InputError(f"every one of the {ds.sizes['T']} grid points diverged, so there is no result; "
+                         "standardise the data (drop --no-standardize) or lower --learning-rate")
     if analyse:
         ds = _analyse(ds, prep.rows(eval_split), eval_split)
     return _add_split(ds, prep) if store_split else ds
@@ -95,6 +108,7 @@ def _prepare(data, split, seed, standardize) -> _Prepared:
         np.shape(data)[1] if np.ndim(data) == 2 else 0)), "array")
     if table.values.ndim != 2:
         raise InputError(f"data must be 2-D (samples x features), found shape {table.values.shape}")
+    check_table(table)
     attrs = dict(table.attrs or {})
     if split is not None:  # the caller's split replaces whatever split the data carried
         attrs = {k: v for k, v in attrs.items() if not k.startswith(_SPLIT_ATTRS)}
@@ -114,6 +128,14 @@ def _prepare(data, split, seed, standardize) -> _Prepared:
     spectrum, scale = standardized_spectrum(np.asarray(table.values[split.train], np.float64), table.features,
                                             standardize)
     return _Prepared(table, split, spectrum, scale, attrs)
+
+
+def _check_sizes(prep: _Prepared, config: ScanConfig):
+    """Row counts every step will need, checked before training (docs/how-to/own-data.md, "Minimum sizes")."""
+    n_train = len(prep.split.train)  # >= 2: the training spectrum needs it (linvae.data.moments)
+    if config.method == "sgd" and config.batch_size > n_train:
+        raise InputError(f"--batch-size {config.batch_size} exceeds the {n_train} training rows; "
+                         f"use --batch-size {n_train} or less")
 
 
 def _new_results(prep: _Prepared, T, config: ScanConfig, standardize) -> xr.Dataset:

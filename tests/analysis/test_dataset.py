@@ -197,7 +197,10 @@ def test_dataset_schema_attrs_and_netcdf_round_trip(criteria_dataset, tmp_path):
 
 def test_dataset_errors(criteria_dataset):
     x, _, ds, _ = criteria_dataset
-    with pytest.raises(InputError, match="batches"):
-        add_activity_criteria(ds, x[:50])
+    small = add_activity_criteria(ds, x[:50])  # fewer rows than one entropy batch: that criterion is skipped
+    assert np.all(np.isnan(small["renyi_entropy"].values)) and not small["active_renyi_entropy"].values.any()
+    assert "50 evaluation rows" in small.attrs["skipped_criteria"] and "skipped_criteria" not in ds.attrs
+    with pytest.raises(InputError, match="n_batches"):
+        add_activity_criteria(ds, x, n_batches=0)
     with pytest.raises(InputError, match="trained parameters"):
         add_activity_criteria(ds.drop_vars("encoder_weight"), x)

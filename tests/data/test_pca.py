@@ -55,7 +55,7 @@ def test_exactly_collinear_feature_gives_zero_mode():
 
 
 def test_bad_data_raise_input_error():
-    with pytest.raises(linvae.InputError, match="at least 2 samples"):
+    with pytest.raises(linvae.InputError, match="at least 2 rows"):
         pca_spectrum(np.ones((1, 3)))
     x = np.ones((10, 3))
     x[4, 2] = np.nan

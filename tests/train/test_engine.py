@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -165,3 +166,50 @@ def test_checkpoint_of_another_scan_is_not_resumed(singular_gaussian, tmp_path):
     other = scan(singular_gaussian, T, cfg, standardize=True, progress=False, checkpoint=ckpt, resume=True,
                  analyse=False)
     assert same.attrs["resumed_from_period"] == 2 and other.attrs["resumed_from_period"] == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_checkpoints_at_the_period_boundary_then_raises(singular_gaussian, tmp_path, monkeypatch, sig):
+    """A signal mid-period: the period finishes, its state is checkpointed, then :class:`linvae.train.Interrupted`
+    (a KeyboardInterrupt) carries the path and the signal; the previous handlers are back; resume continues."""
+    from linvae.train import Interrupted
+
+    T = np.array([0.01, 0.1])
+    cfg = ScanConfig(method="sgd", n_latents=3, steps=600, batch_size=32, eval_every=100)
+    ckpt = tmp_path / "s.ckpt.npz"
+    original = _engine.run_grid
+    before = signal.getsignal(sig)
+
+    def signalled(period_fn, *a, **kw):
+        calls = {"n": 0}
+
+        def period(*args):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                os.kill(os.getpid(), sig)  # handled between bytecodes: while this period is still running
+            return period_fn(*args)
+        return original(period, *a, **kw)
+
+    monkeypatch.setattr(_engine, "run_grid", signalled)
+    with pytest.raises(Interrupted) as caught:
+        scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, checkpoint_every=1e9,
+             analyse=False)
+    assert isinstance(caught.value, KeyboardInterrupt)
+    assert caught.value.checkpoint == ckpt and caught.value.signum == sig and signal.getsignal(sig) is before
+    with np.load(ckpt) as f:
+        assert int(f["period"]) == 2
+    monkeypatch.setattr(_engine, "run_grid", original)
+    resumed = scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, resume=True,
+                   analyse=False)
+    assert resumed.attrs["resumed_from_period"] == 2
+
+
+def test_resume_names_a_checkpoint_of_another_scan(singular_gaussian, tmp_path, capsys):
+    T = np.array([0.01, 0.1])
+    cfg = ScanConfig(method="sgd", n_latents=3, steps=200, batch_size=32, eval_every=100)
+    ckpt = tmp_path / "c.npz"
+    scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, analyse=False)
+    capsys.readouterr()
+    other = ScanConfig(method="sgd", n_latents=3, steps=200, batch_size=32, eval_every=100, seed=1)
+    scan(singular_gaussian, T, other, standardize=False, progress=False, checkpoint=ckpt, resume=True, analyse=False)
+    assert "a checkpoint of another scan (different data, seed or settings) is at" in capsys.readouterr().err
