@@ -41,7 +41,8 @@ API = {
         "row_blocks", "scan_summary", "silverman_bandwidth", "truncated_distortion",
     ],
     "linvae.train": [
-        "GridRun", "Interrupted", "ScanConfig", "TrainResult", "init_distributed", "init_from_env", "scan",
+        "GridRun", "Interrupted", "MEMORY_LIMIT_ENV", "MemoryEstimate", "ScanConfig", "TrainResult",
+        "available_memory", "check_memory", "estimate_memory", "init_distributed", "init_from_env", "scan",
     ],
     "linvae.factors": [
         "FactorMetrics", "FactorScan", "beta_vae_encoder", "discretise", "factor_covariance", "factor_experiment",

@@ -8,6 +8,8 @@ the paper's minibatch protocol, with checkpoints, resume and several processes (
 from linvae.train._config import ScanConfig
 from linvae.train._distributed import init_distributed, init_from_env
 from linvae.train._engine import GridRun, Interrupted, TrainResult
+from linvae.train._memory import MEMORY_LIMIT_ENV, MemoryEstimate, available_memory, check_memory, estimate_memory
 from linvae.train._scan import scan
 
-__all__ = ["scan", "ScanConfig", "TrainResult", "GridRun", "Interrupted", "init_distributed", "init_from_env"]
+__all__ = ["scan", "ScanConfig", "TrainResult", "GridRun", "Interrupted", "init_distributed", "init_from_env",
+           "MemoryEstimate", "estimate_memory", "available_memory", "check_memory", "MEMORY_LIMIT_ENV"]

@@ -26,6 +26,7 @@ from linvae.theory import beta_from_price
 from linvae.train import _engine, _exact, _sgd
 from linvae.train._config import ScanConfig
 from linvae.train._engine import TrainResult
+from linvae.train._memory import check_memory, estimate_memory
 
 __all__ = ["scan"]
 
@@ -74,10 +75,15 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
 
     Returns:
       ``xarray.Dataset`` in the schema of :mod:`linvae.results` with training variables added.
+
+    Raises:
+      InputError: bad data, grid or configuration, a grid that cannot fit in memory (:func:`linvae.train.check_memory`,
+        docs/training.md, "Memory"), or every grid point diverged; all found before training except the last.
     """
     T = _check_grid(T, eval_split)
     prep = _prepare(data, split, config.seed, standardize)
     _check_sizes(prep, config)
+    check_memory(_memory_estimate(prep, len(T), config))
     ds = _new_results(prep, T, config, standardize)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow shows as divergence, reported below
         result = _train(prep, T, config, _fingerprint(config, T, prep, standardize), checkpoint=checkpoint,
@@ -136,6 +142,20 @@ def _check_sizes(prep: _Prepared, config: ScanConfig):
     if config.method == "sgd" and config.batch_size > n_train:
         raise InputError(f"--batch-size {config.batch_size} exceeds the {n_train} training rows; "
                          f"use --batch-size {n_train} or less")
+
+
+def _memory_estimate(prep: _Prepared, n_points, config: ScanConfig):
+    """The grid's memory as this process will hold it (devices of one process share the host's memory)."""
+    lapack = config.method == "exact"
+    devices = _engine.grid_devices(lapack_inside=lapack)
+    g = _engine.padded_size(n_points, lapack_inside=lapack)
+    local = [dev for dev in devices if dev.process_index == jax.process_index()]
+    eig = prep.spectrum.eigenvalues
+    shared = devices[0].platform == "cpu"
+    return estimate_memory(config, g * len(local) // len(devices) if shared else g, prep.table.values.shape[1],
+                           n_train=len(prep.split.train), n_val=len(prep.split.val),
+                           n_modes=int(np.sum(eig > 1e-12 * eig.max())), n_devices=len(local) if shared else
+                           len(devices), shares_memory=shared)
 
 
 def _new_results(prep: _Prepared, T, config: ScanConfig, standardize) -> xr.Dataset:

@@ -64,6 +64,10 @@ CASES = {  # argv after "scan --quiet --out OUT"; what the one line must say
     "batch > train": (["--data", "small.csv", "--method", "sgd", "--batch-size", "500"],
                       "--batch-size 500 exceeds the 140 training rows"),
     "too few rows": (["--data", "tiny.npy"], "a covariance needs at least 2 rows, found 1"),
+    "latents beyond memory": (["--data", "small.csv", "--latents", "10000"],
+                              "is available; the largest part is the exact method's Newton Hessian"),
+    "sgd beyond memory": (["--data", "small.csv", "--method", "sgd", "--batch-size", "64", "--latents", "2000000"],
+                          "is available; the largest part is the minibatch activations"),
 }
 
 
