@@ -14,7 +14,14 @@ __all__ = ["Spectrum", "moments", "pca_spectrum", "spectrum_from_covariance", "s
 
 
 class Spectrum(NamedTuple):
-    """PCA of centred data: ``C = U diag(λ) Uᵀ`` with ``λ`` descending (float64 numpy arrays)."""
+    """PCA of centred data: ``C = U diag(λ) Uᵀ`` with ``λ`` descending (float64 numpy arrays) (docs/theory.md §1, §9).
+
+    Attributes:
+      mean: ``x̄``, ``(d,)``.
+      eigenvalues: ``λ_k``, ``(d,)``, descending; may hold a zero or a rounding-negative value.
+      eigenvectors: ``U``, ``(d, d)``, ``u_k`` in column k, its largest-magnitude entry positive.
+      n_samples: rows the spectrum was estimated from (0: given, not estimated).
+    """
 
     mean: np.ndarray          # x̄ (d,)
     eigenvalues: np.ndarray   # λ_k (d,), descending; may hold a zero or a rounding-negative value
@@ -46,11 +53,22 @@ class Spectrum(NamedTuple):
 
 
 def moments(x, *, block_rows=65536):
-    """Mean ``(d,)``, population covariance ``(d, d)`` and row count of ``x`` ``(N, d)``, in float64.
+    """Mean ``(d,)``, population covariance ``(d, d)`` and row count of ``x`` ``(N, d)``, in float64
+    (docs/theory.md §9).
 
     Rows are read in blocks; sums are shifted by the first row: ``C = Σ (x − s)(x − s)ᵀ / N − m mᵀ`` with
     ``m = mean(x) − s``, which avoids the cancellation of the textbook one-pass formula for data far from the
     origin. Raises :class:`InputError` on NaN/inf, naming the first offending row and column.
+
+    Args:
+      x: ``(N, d)`` rows (any array, e.g. a memory map).
+      block_rows: rows read per block.
+
+    Returns:
+      ``(mean, cov, n)``.
+
+    Raises:
+      InputError: NaN or inf in ``x``, or fewer than two rows.
     """
     if x.ndim != 2:
         raise InputError(f"data must be 2-D (samples x features), found shape {x.shape}; reshape it")
@@ -77,12 +95,30 @@ def moments(x, *, block_rows=65536):
 
 
 def pca_spectrum(x, *, block_rows=65536) -> Spectrum:
-    """PCA spectrum of ``x`` ``(N, d)``: see :func:`moments` and :func:`spectrum_from_covariance`."""
+    """PCA spectrum of ``x`` ``(N, d)``: see :func:`moments` and :func:`spectrum_from_covariance`
+    (docs/theory.md §1, §9).
+
+    Args:
+      x: ``(N, d)`` rows.
+      block_rows: rows read per block.
+
+    Returns:
+      The :class:`Spectrum`.
+    """
     return spectrum_from_covariance(*moments(x, block_rows=block_rows))
 
 
 def spectrum_from_covariance(mean, cov, n_samples=0) -> Spectrum:
-    """Eigen-decomposition of a covariance, eigenvalues descending, eigenvector signs fixed."""
+    """Eigen-decomposition of a covariance, eigenvalues descending, eigenvector signs fixed (docs/theory.md §1).
+
+    Args:
+      mean: ``(d,)`` data mean.
+      cov: ``(d, d)`` symmetric covariance.
+      n_samples: rows it was estimated from (provenance only).
+
+    Returns:
+      The :class:`Spectrum`.
+    """
     eig, U = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
     eig, U = eig[::-1], U[:, ::-1]
     # Make the largest-magnitude entry of each eigenvector positive: reproducible across LAPACK builds.
@@ -93,7 +129,18 @@ def spectrum_from_covariance(mean, cov, n_samples=0) -> Spectrum:
 
 
 def spectrum_from_eigenvalues(eigenvalues, *, mean=None, eigenvectors=None, n_samples=0) -> Spectrum:
-    """A :class:`Spectrum` from given eigenvalues (identity eigenvectors and zero mean unless given)."""
+    """A :class:`Spectrum` from given eigenvalues (identity eigenvectors and zero mean unless given)
+    (docs/theory.md §1).
+
+    Args:
+      eigenvalues: ``(d,)`` eigenvalues (sorted descending here).
+      mean: ``(d,)`` mean; default zeros.
+      eigenvectors: ``(d, d)`` eigenvectors in columns; default the identity.
+      n_samples: rows (provenance only).
+
+    Returns:
+      The :class:`Spectrum`.
+    """
     eig = np.asarray(eigenvalues, dtype=np.float64)
     order = np.argsort(-eig, kind="stable")
     d = eig.size

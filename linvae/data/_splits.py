@@ -10,7 +10,13 @@ __all__ = ["Split", "random_split", "split_from_labels"]
 
 
 class Split(NamedTuple):
-    """Row indices of the training, validation and test splits."""
+    """Row indices of the training, validation and test splits (docs/theory.md §6).
+
+    Attributes:
+      train: row indices of the training split.
+      val: row indices of the validation split.
+      test: row indices of the test split.
+    """
 
     train: np.ndarray
     val: np.ndarray
@@ -18,7 +24,16 @@ class Split(NamedTuple):
 
 
 def random_split(n_rows, *, fractions=(0.7, 0.15, 0.15), seed=0) -> Split:
-    """A seeded random split of ``n_rows`` rows (default 70/15/15), each part sorted."""
+    """A seeded random split of ``n_rows`` rows (default 70/15/15), each part sorted (docs/theory.md §6).
+
+    Args:
+      n_rows: number of rows.
+      fractions: train, validation and test proportions.
+      seed: seed of the permutation.
+
+    Returns:
+      The :class:`Split`.
+    """
     if n_rows < 3:
         raise InputError(f"training needs at least 3 samples for a train/validation/test split, found {n_rows}")
     perm = np.random.default_rng(seed).permutation(n_rows)
@@ -30,7 +45,18 @@ def random_split(n_rows, *, fractions=(0.7, 0.15, 0.15), seed=0) -> Split:
 
 
 def split_from_labels(labels) -> Split:
-    """A :class:`Split` from per-sample labels ``train`` / ``val`` (or ``validation``) / ``test``."""
+    """A :class:`Split` from per-sample labels ``train`` / ``val`` (or ``validation``) / ``test``
+    (docs/how-to/own-data.md).
+
+    Args:
+      labels: ``(N,)`` labels ``train``, ``val`` (or ``validation``) and ``test``, any case.
+
+    Returns:
+      The :class:`Split`.
+
+    Raises:
+      InputError: an unknown label, or a part without rows.
+    """
     labels = np.char.lower(np.asarray(labels).astype(str))
     parts = [np.flatnonzero(np.isin(labels, names)) for names in (["train"], ["val", "validation"], ["test"])]
     unknown = sorted(set(np.unique(labels)) - {"train", "val", "validation", "test"})

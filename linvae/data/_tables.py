@@ -20,7 +20,19 @@ _SPECTRUM_FILE = "worldclim_bio10m_spectrum.json"
 
 
 class Table(NamedTuple):
-    """Samples x features, with names. ``values`` may be a read-only memory map."""
+    """Samples x features, with names. ``values`` may be a read-only memory map (docs/how-to/own-data.md).
+
+    Attributes:
+      values: ``(N, d)`` samples x features (any array; a ``.npy`` is memory-mapped, read-only).
+      features: the ``d`` feature names.
+      source: where the data came from (a path, ``"synthetic"``, ...), for the results' provenance attrs.
+      split: optional ``(N,)`` labels ``"train"`` / ``"val"`` / ``"test"`` carried by the data (e.g. WorldClim's
+        spatial blocks); ``None`` lets :func:`linvae.scan` draw a random split.
+      attrs: provenance of the data and of its split, copied into the results attrs.
+      coords: optional per-sample coordinates (e.g. ``lat``, ``lon``), stored with the split labels.
+      first_line: a text file's 1-based line number of data row 0, so messages name the file's own lines
+        (``None``: rows are named 0-based).
+    """
 
     values: np.ndarray       # (N, d)
     features: tuple          # d feature names
@@ -33,7 +45,19 @@ class Table(NamedTuple):
 
 def load_table(path) -> Table:
     """Read ``.npy`` (N x d, memory-mapped), ``.csv`` (numeric columns, header row) or ``.nc`` (the one 2-D
-    variable, samples x features) into a :class:`Table`; raises :class:`InputError` with a one-line reason."""
+    variable, samples x features) into a :class:`Table`; raises :class:`InputError` with a one-line reason
+    (docs/how-to/own-data.md).
+
+    Args:
+      path: a ``.npy``, ``.csv`` or ``.nc`` file.
+
+    Returns:
+      The :class:`Table` (``source`` is the path).
+
+    Raises:
+      InputError: a missing file, a directory, an unknown extension, content that does not match the extension,
+        non-numeric columns, or no data rows.
+    """
     path = pathlib.Path(path)
     if path.is_dir():
         raise InputError(f"data path {str(path)!r} is a directory; pass a .npy, .csv or .nc file")
@@ -79,6 +103,7 @@ def check_table(table: Table, *, block_rows=65536) -> None:
     Args:
       table: the :class:`Table` to check.
       block_rows: rows read per block.
+
     Returns:
       ``None``; raises :class:`InputError` with one line naming the cell, its column and the count of bad cells.
     """
@@ -156,7 +181,19 @@ def _read_netcdf(path):
 
 
 def feature_scale(cov, features):
-    """Per-feature standard deviations ``sqrt(diag C)`` for standardisation; a constant feature is an error."""
+    """Per-feature standard deviations ``sqrt(diag C)`` for standardisation; a constant feature is an error
+    (docs/theory.md §9).
+
+    Args:
+      cov: ``(d, d)`` covariance.
+      features: the ``d`` feature names, for the error message.
+
+    Returns:
+      ``(d,)`` standard deviations.
+
+    Raises:
+      InputError: a constant feature (zero variance), named.
+    """
     var = np.diag(cov).copy()
     constant = np.flatnonzero(var <= 0)
     if constant.size:
@@ -170,7 +207,15 @@ def standardized_spectrum(x, features, standardize=True) -> tuple[Spectrum, np.n
     """PCA spectrum of ``x`` ``(N, d)`` after per-feature standardisation (docs/theory.md §9), in one streamed pass.
 
     The covariance of ``(x − x̄) / s`` is ``C / (s sᵀ)`` with ``s = sqrt(diag C)`` (``s = 1`` when
-    ``standardize`` is false). Returns ``(spectrum, s)``; ``spectrum.mean`` is the raw data mean ``x̄``.
+    ``standardize`` is false); ``spectrum.mean`` is the raw data mean ``x̄``.
+
+    Args:
+      x: ``(N, d)`` rows (any array; read in blocks).
+      features: the ``d`` feature names, for error messages.
+      standardize: divide each feature by its standard deviation (``False``: raw units).
+
+    Returns:
+      ``(spectrum, s)``: the :class:`Spectrum` of the standardised rows and the ``(d,)`` scales.
     """
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, on one line
         mean, cov, n = moments(x)
@@ -186,7 +231,16 @@ def synthetic_data(eigenvalues, n_samples, *, seed=0, rotation=True):
     """Gaussian data with covariance ``Q diag(λ) Qᵀ`` and zero mean (docs/theory.md §9, "Synthetic").
 
     ``Q`` is a Haar-random rotation (or the identity); negative rounding residues of ``λ`` are treated as 0.
-    Returns ``(x (N, d) float64, Q (d, d))``; deterministic for a given seed.
+    Deterministic for a given seed.
+
+    Args:
+      eigenvalues: ``(d,)`` the covariance's eigenvalues.
+      n_samples: number of rows ``N``.
+      seed: seed of the rotation and the samples.
+      rotation: draw a random rotation ``Q`` (``False``: the identity).
+
+    Returns:
+      ``(x, Q)``: ``(N, d)`` float64 samples and the ``(d, d)`` rotation.
     """
     eig = np.maximum(np.asarray(eigenvalues, dtype=np.float64), 0)
     d = eig.size
@@ -201,10 +255,12 @@ def synthetic_data(eigenvalues, n_samples, *, seed=0, rotation=True):
 
 @functools.cache
 def default_spectrum():
-    """The embedded default spectrum: eigenvalues of the standardised WorldClim 10' bioclimatic variables.
+    """The embedded default spectrum: eigenvalues of the standardised WorldClim 10' bioclimatic variables
+    (docs/theory.md §9).
 
-    Returns ``(eigenvalues (d,), info dict)``; ``info`` records the variables, cell count and source files
-    (see ``data/make_default_spectrum.py``).
+    Returns:
+      ``(eigenvalues, info)``: the ``(d,)`` eigenvalues and a dict recording the variables, cell count and source
+      files (see ``data/make_default_spectrum.py``).
     """
     here = pathlib.Path(__file__).resolve().parent  # installed: next to this module; a checkout: <repo>/data
     for candidate in (here / _SPECTRUM_FILE, here.parents[1] / "data" / _SPECTRUM_FILE):
@@ -215,7 +271,15 @@ def default_spectrum():
 
 
 def default_table(n_samples=100_000, *, seed=0) -> Table:
-    """The default data of ``linvae demo``: Gaussian samples with the embedded WorldClim spectrum."""
+    """The default data of ``linvae demo``: Gaussian samples with the embedded WorldClim spectrum (docs/theory.md §9).
+
+    Args:
+      n_samples: number of rows.
+      seed: seed of the samples and their rotation.
+
+    Returns:
+      The :class:`Table` (``source`` is ``"synthetic"``, features ``x0..x{d-1}``).
+    """
     eigenvalues, info = default_spectrum()
     x, _ = synthetic_data(eigenvalues, n_samples, seed=seed)
     return Table(values=x, features=tuple(f"pc_mix{j}" for j in range(x.shape[1])),

@@ -51,6 +51,7 @@ BIOCLIM = {  # WorldClim 2 bioclimatic variables: long name, units
     18: ("precipitation of warmest quarter", "mm"),
     19: ("precipitation of coldest quarter", "mm"),
 }
+"""WorldClim 2 bioclimatic variables: BIO number → ``(long name, units)`` (docs/how-to/worldclim.md)."""
 
 _SCHEMES = (  # WorldClim 2.1: wc2.1_10m_bio_1.tif; WorldClim 2.0: wc2.0_bio_10m_01.tif
     re.compile(r"^wc2\.1_(?P<res>[0-9.]+[ms])_bio_(?P<bio>\d{1,2})\.tif$", re.IGNORECASE),
@@ -59,10 +60,17 @@ _SCHEMES = (  # WorldClim 2.1: wc2.1_10m_bio_1.tif; WorldClim 2.0: wc2.0_bio_10m
 
 
 def find_layers(directory) -> dict:
-    """Map BIO number → GeoTIFF path for the WorldClim layers in ``directory`` (both naming schemes).
+    """Map BIO number → GeoTIFF path for the WorldClim layers in ``directory`` (both naming schemes)
+    (docs/how-to/worldclim.md).
 
     Raises :class:`InputError` when the folder is missing, holds no layer, mixes resolutions, or holds one
     variable twice.
+
+    Args:
+      directory: the folder of GeoTIFF layers.
+
+    Returns:
+      ``{BIO number: path}``.
     """
     directory = pathlib.Path(directory)
     if not directory.is_dir():
@@ -270,12 +278,14 @@ def _read_cells(directory, variables, derive_bio7) -> _Cells:
 
 
 def load_worldclim(directory, variables=None, *, derive_bio7=True) -> xr.Dataset:
-    """Read WorldClim bioclimatic layers into a Dataset over the cells valid in every chosen layer.
+    """Read WorldClim bioclimatic layers into a Dataset over the cells valid in every chosen layer
+    (docs/how-to/worldclim.md).
 
     Args:
       directory: folder with ``wc2.1_<res>_bio_N.tif`` and/or ``wc2.0_bio_<res>_NN.tif`` files (one resolution).
       variables: BIO numbers to keep (default: every layer found, plus BIO7 when derivable).
       derive_bio7: compute BIO7 = BIO5 − BIO6 when BIO7 is asked for (or ``variables`` is None) but has no file.
+
     Returns:
       ``xarray.Dataset`` with one float64 variable ``BIO<n>`` per chosen layer over dimension ``cell``
       (``long_name``, ``units``, ``source_file``), coordinates ``lat``/``lon`` (cell centres, degrees),
@@ -310,6 +320,11 @@ class BlockSplitConfig:
 
     ``fractions`` are relative sizes (train, validation, test) in cells, normalised to sum to 1; the default is
     the paper's 499,599 / 153,897 / 154,027. ``seed`` seeds the block sampling.
+
+    Attributes:
+      block_km: side ``L`` of the square equal-area blocks, in km.
+      fractions: train, validation and test proportions of cells (normalised to sum to 1).
+      seed: seed of the block sampling.
     """
 
     block_km: float = 500.0
@@ -329,7 +344,14 @@ class BlockSplitConfig:
 
 
 class BlockSplit(NamedTuple):
-    """A spatial-block split: per-cell labels 0 train / 1 val / 2 test, per-cell block index, and provenance."""
+    """A spatial-block split: per-cell labels 0 train / 1 val / 2 test, per-cell block index, and provenance
+    (docs/theory.md §9).
+
+    Attributes:
+      labels: ``(N,)`` int8 per-cell labels, 0 train / 1 val / 2 test.
+      block: ``(N,)`` index of each cell's block (among the blocks that hold at least one cell).
+      attrs: provenance: block size, fractions, seed, counts, land areas.
+    """
 
     labels: np.ndarray   # (N,) int8
     block: np.ndarray    # (N,) int64 index into the blocks that hold at least one cell
@@ -370,6 +392,16 @@ def spatial_block_split(lat, lon, cell_area, config: BlockSplitConfig = BlockSpl
     their cells come closest to ``fractions[0]`` of all cells (area-weighted sampling, seeded). The remaining
     blocks are shuffled uniformly — so validation and test get alike mixes of large and small (coastal) blocks —
     and divided so that validation holds ``fractions[1] / (fractions[1] + fractions[2])`` of their cells.
+
+    Args:
+      lat: ``(N,)`` latitudes of the cell centres, degrees.
+      lon: ``(N,)`` longitudes, degrees.
+      cell_area: ``(N,)`` cell areas in km², the sampling weights.
+      config: the :class:`BlockSplitConfig`.
+      crs: coordinate reference system of ``lat``/``lon``.
+
+    Returns:
+      The :class:`BlockSplit`.
     """
     area = np.asarray(cell_area, np.float64)
     if area.shape != np.shape(lat) or not np.all(np.isfinite(area) & (area > 0)):
@@ -410,11 +442,21 @@ def spatial_block_split(lat, lon, cell_area, config: BlockSplitConfig = BlockSpl
 
 def worldclim_table(directory, variables=None, *, derive_bio7=True,
                     split: BlockSplitConfig | None = BlockSplitConfig()) -> Table:
-    """WorldClim cells as a :class:`linvae.Table` for :func:`linvae.scan`, carrying its spatial-block split.
+    """WorldClim cells as a :class:`linvae.Table` for :func:`linvae.scan`, carrying its spatial-block split
+    (docs/how-to/worldclim.md).
 
     Values are the raw layer units (``scan`` standardises with training statistics); ``coords`` holds the cells'
     latitude, longitude and area; ``attrs`` the variables and the split's provenance. ``split=None`` gives the
     cells without a split (e.g. for the closed form of the whole data set).
+
+    Args:
+      directory: folder of WorldClim GeoTIFF layers (:func:`find_layers`).
+      variables: BIO numbers to keep (default: every layer found, plus BIO7 when derivable).
+      derive_bio7: compute BIO7 = BIO5 − BIO6 when it has no file.
+      split: the :class:`BlockSplitConfig` of the spatial-block split, or ``None`` for no split.
+
+    Returns:
+      The :class:`linvae.data.Table`.
     """
     cells = _read_cells(directory, variables, derive_bio7)
     lat, lon, area = cells.lat, cells.lon, cells.cell_area

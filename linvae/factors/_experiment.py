@@ -34,7 +34,15 @@ __all__ = ["FactorScan", "beta_vae_encoder", "lambda_beta_weights", "lambda_beta
 
 
 class FactorScan(NamedTuple):
-    """A scan over information prices of encoders fitted to the factor model's data."""
+    """A scan over information prices of encoders fitted to the factor model's data (docs/factors.md).
+
+    Attributes:
+      T: ``(G,)`` information prices ``T = β σ_dec² / tr C``.
+      mode_thresholds: ``(d,)`` thresholds ``T_k = λ_k / tr C`` of ``C = G Gᵀ + σ_n² I``.
+      encoder_weight: ``A``, ``(G, m, d)``.
+      sigma2: ``σ²``, ``(G, m)``.
+      metrics: the :class:`linvae.factors.FactorMetrics`, leading axis ``G``.
+    """
 
     T: np.ndarray                  # (G,) information prices T = β σ_dec² / tr C
     mode_thresholds: np.ndarray    # (d,) T_k = λ_k / tr C of C = G Gᵀ + σ_n² I
@@ -47,7 +55,17 @@ def beta_vae_encoder(eigenvalues, eigenvectors, T, n_latents):
     """Encoder ``(A, σ²)`` of the β-VAE global optimum at ``T`` (λ = 0; docs/theory.md §3): latent ``k`` carries PCA
     mode
     ``k`` of ``C`` with ``a_k = sqrt((1 − τ_k)/λ_k) u_kᵀ``, ``σ_k² = min(τ_k, 1)``
-    (:func:`linvae.theory.stationary_weights`)."""
+    (:func:`linvae.theory.stationary_weights`).
+
+    Args:
+      eigenvalues: ``(d,)`` eigenvalues of ``C``, descending.
+      eigenvectors: ``(d, d)`` eigenvectors in columns.
+      T: scalar information price.
+      n_latents: ``m``.
+
+    Returns:
+      ``(A, σ²)``: ``(m, d)`` and ``(m,)``.
+    """
     p = stationary_weights(jnp.zeros(eigenvalues.shape[-1]), eigenvalues, eigenvectors, T, n_latents)
     return p.encoder_weight, jnp.exp(p.log_sigma2_bias)
 
@@ -62,6 +80,16 @@ def lambda_beta_weights(eigenvalues, eigenvectors, T, n_latents, lam):
     root of ``(p − 1) u² + u = τ_k / p``, ``τ_k = T V / λ_k``; active while ``T < (1 + λ)² λ_k / V``, otherwise (and
     for surplus latents) ``a_i = 0``, ``σ_i² = 1``. ``A² = 1`` per latent. λ = 0 is :func:`beta_vae_encoder`.
     ``lam`` may be traced (no recompilation for a new value).
+
+    Args:
+      eigenvalues: ``(d,)`` eigenvalues of ``C``, descending.
+      eigenvectors: ``(d, d)`` eigenvectors in columns.
+      T: scalar information price.
+      n_latents: ``m``.
+      lam: ``λ ≥ 0``.
+
+    Returns:
+      ``(A, σ²)``: ``(m, d)`` and ``(m,)``.
     """
     eig, U = jnp.asarray(eigenvalues), jnp.asarray(eigenvectors)
     d = eig.shape[-1]
@@ -77,13 +105,20 @@ def lambda_beta_weights(eigenvalues, eigenvectors, T, n_latents, lam):
 
 def lambda_beta_encoder(lam):
     """The :func:`factor_scan` hook ``(eigenvalues, eigenvectors, T, n_latents) -> (A, σ²)`` of the λβ-VAE optimum
-    at penalty weight ``λ ≥ 0`` (:func:`lambda_beta_weights`)."""
+    at penalty weight ``λ ≥ 0`` (:func:`lambda_beta_weights`) (docs/factors.md).
+
+    Args:
+      lam: ``λ ≥ 0``.
+
+    Returns:
+      The encoder function for :func:`factor_scan`.
+    """
     Objective("lambda-beta", lam=lam)  # validates λ now, with the objective's message
     return functools.partial(lambda_beta_weights, lam=lam)
 
 
 def factor_scan(mixing, noise_var, T, n_latents, *, encoder: Callable = beta_vae_encoder, n_bins=20) -> FactorScan:
-    """Latent–factor information along a scan of information prices ``T = β σ_dec² / tr C``.
+    """Latent–factor information along a scan of information prices ``T = β σ_dec² / tr C`` (docs/factors.md).
 
     ``encoder(eigenvalues, eigenvectors, T, n_latents) -> (A, σ²)`` gives the encoder of one scan point from the
     spectrum of ``C = G Gᵀ + σ_n² I`` (descending); it is vmapped over ``T``. The default is the β-VAE
@@ -92,6 +127,17 @@ def factor_scan(mixing, noise_var, T, n_latents, *, encoder: Callable = beta_vae
 
     For λ = 0 a mode carries information about the factors only while ``T < T_k``: beyond its collapse threshold
     its latent has ``a_k = 0`` and ``I(z_k; v) = 0`` (a test).
+
+    Args:
+      mixing: ``G``, ``(d, s)``.
+      noise_var: ``σ_n²``.
+      T: ``(G,)`` information prices.
+      n_latents: ``m``.
+      encoder: ``(eigenvalues, eigenvectors, T, n_latents) -> (A, σ²)``.
+      n_bins: MIG normaliser (as :func:`linvae.factors.factor_metrics`).
+
+    Returns:
+      The :class:`FactorScan`.
     """
     G = np.asarray(mixing, np.float64)
     if G.ndim != 2 or not np.all(np.isfinite(G)) or not (np.isfinite(noise_var) and noise_var >= 0):
@@ -168,22 +214,22 @@ def factor_experiment(mixing, noise_var, lams, n_latents, *, T=None, beta=None, 
     λ penalty is divided by ``2σ_dec²`` like the reconstruction term, so the optimum depends on β and σ_dec² only
     through ``T`` (the common convention ``σ_dec² = 1`` gives ``β = T V``).
 
-    T-axis explanation (docs/factors.md): every factor's information rides on the PCA modes of ``C``, and the λβ
-    penalty moves every mode's collapse threshold by the same factor, ``T_k(λ) = (1 + λ)² λ_k / V``. So
-    ``I(z; v) = 0`` exactly for ``T ≥ (1 + λ)² T_1`` and is positive below; the informative range is
-    ``(1 + λ)²`` times longer than the β-VAE's, and on the axis ``T / (1 + λ)²`` the collapse points of every λ
-    coincide (only the onsets: the curves differ, ``M² ≈ (1 − T/T_k(λ))/(2p − 1)`` near a threshold).
+    The T axis (docs/factors.md): the λβ penalty moves every mode's threshold by the same factor,
+    ``T_k(λ) = (1 + λ)² λ_k / V``, so ``I(z; v) = 0`` exactly for ``T ≥ (1 + λ)² T_1``, and on the axis
+    ``T / (1 + λ)²`` the collapse points of every λ coincide (the curves differ near them).
 
     Args:
       mixing: ``G``, ``(d, s)``.
       noise_var: ``σ_n² ≥ 0``.
       lams: 1-D penalty weights ``λ ≥ 0`` (include 0 for the β-VAE).
       n_latents: ``K``.
-      T: 1-D positive information prices; or ``beta``: 1-D positive raw weights (exactly one of the two).
+      T: 1-D positive information prices (exactly one of ``T`` and ``beta``).
+      beta: 1-D positive raw weights ``β`` instead of ``T``.
       sigma_dec2: ``σ_dec²`` of the β convention (only converts between β and ``T``).
       n_bins: MIG normaliser ``log n_bins`` nats (as :func:`factor_metrics`).
       fraction: ``information_drop_T`` is the largest ``T`` with ``I(z; v) ≥ fraction × I(z; v)|_{T→0}``
         (NaN without noise, where the limit is infinite).
+
     Returns:
       Dataset with dims ``(lam, T, latent, factor)`` (plus ``mode``, ``feature``): ``mutual_information``,
       ``joint_information``, ``mig``, ``mig_per_factor``, ``sap``, ``sap_per_factor``, ``sigma2``, ``threshold``

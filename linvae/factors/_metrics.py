@@ -19,7 +19,17 @@ __all__ = [
 
 
 class FactorMetrics(NamedTuple):
-    """Closed-form latent–factor statistics; leading axes ``...`` of the encoder (e.g. a scan ``T``)."""
+    """Closed-form latent–factor statistics; leading axes ``...`` of the encoder (e.g. a scan ``T``) (docs/factors.md).
+
+    Attributes:
+      correlation: ``ρ_ij``, latent–factor correlations, ``(..., m, s)``.
+      mutual_information: ``I(z_i; v_j)`` in nats, ``(..., m, s)``.
+      joint_information: ``I(z; v)`` in nats, ``(...)``.
+      mig_per_factor: ``(I_(1)j − I_(2)j) / log n_bins``, ``(..., s)``.
+      mig: mean of ``mig_per_factor`` over factors, ``(...)``.
+      sap_per_factor: ``ρ²_(1)j − ρ²_(2)j``, ``(..., s)``.
+      sap: mean of ``sap_per_factor`` over factors, ``(...)``.
+    """
 
     correlation: jnp.ndarray         # ρ_ij (..., m, s)
     mutual_information: jnp.ndarray  # I(z_i; v_j) in nats (..., m, s)
@@ -31,13 +41,32 @@ class FactorMetrics(NamedTuple):
 
 
 def factor_covariance(mixing, noise_var):
-    """Data covariance ``C = G Gᵀ + σ_n² I`` of ``y = G v + n``."""
+    """Data covariance ``C = G Gᵀ + σ_n² I`` of ``y = G v + n`` (docs/factors.md).
+
+    Args:
+      mixing: ``G``, ``(d, s)``.
+      noise_var: ``σ_n²``.
+
+    Returns:
+      ``(d, d)`` covariance.
+    """
     G = jnp.asarray(mixing)
     return G @ G.T + noise_var * jnp.eye(G.shape[0], dtype=G.dtype)
 
 
 def latent_factor_correlation(encoder_weight, sigma2, mixing, noise_var):
-    """``ρ_ij = (A G)_ij / sqrt((A C Aᵀ)_ii + σ_i²)``, ``(..., m, s)``; 0 for a latent of zero variance."""
+    """``ρ_ij = (A G)_ij / sqrt((A C Aᵀ)_ii + σ_i²)``, ``(..., m, s)``; 0 for a latent of zero variance
+    (docs/factors.md).
+
+    Args:
+      encoder_weight: ``A``, ``(..., m, d)`` encoder weights of ``m`` latents.
+      sigma2: ``σ²``, ``(..., m)`` posterior variances.
+      mixing: ``G``, ``(d, s)``: the data are ``y = G v + n`` with ``s`` standard normal factors ``v``.
+      noise_var: ``σ_n²``, the variance of the isotropic noise ``n``.
+
+    Returns:
+      ``(..., m, s)`` correlations.
+    """
     A, G = jnp.asarray(encoder_weight), jnp.asarray(mixing)
     var_z = jnp.einsum("...id,de,...ie->...i", A, factor_covariance(G, noise_var), A) + sigma2
     positive = var_z > 0
@@ -45,13 +74,31 @@ def latent_factor_correlation(encoder_weight, sigma2, mixing, noise_var):
 
 
 def gaussian_mutual_information(rho):
-    """Mutual information of two jointly Gaussian scalars with correlation ``ρ``: ``−½ log(1 − ρ²)`` nats."""
+    """Mutual information of two jointly Gaussian scalars with correlation ``ρ``: ``−½ log(1 − ρ²)`` nats
+    (docs/factors.md).
+
+    Args:
+      rho: correlations, any shape, ``|ρ| < 1``.
+
+    Returns:
+      Mutual information in nats, the shape of ``rho``.
+    """
     return -0.5 * jnp.log1p(-jnp.asarray(rho) ** 2)
 
 
 def joint_mutual_information(encoder_weight, sigma2, mixing, noise_var):
     """``I(z; v) = ½ [log det(A C Aᵀ + Σ) − log det(σ_n² A Aᵀ + Σ)]`` nats, ``Σ = diag σ²`` (needs ``σ² > 0``):
-    the entropy of the code minus its entropy given the factors (``Cov(z | v) = σ_n² A Aᵀ + Σ``)."""
+    the entropy of the code minus its entropy given the factors (``Cov(z | v) = σ_n² A Aᵀ + Σ``) (docs/factors.md).
+
+    Args:
+      encoder_weight: ``A``, ``(..., m, d)`` encoder weights of ``m`` latents.
+      sigma2: ``σ²``, ``(..., m)`` posterior variances.
+      mixing: ``G``, ``(d, s)``: the data are ``y = G v + n`` with ``s`` standard normal factors ``v``.
+      noise_var: ``σ_n²``, the variance of the isotropic noise ``n``.
+
+    Returns:
+      ``I(z; v)`` in nats, ``(...)``.
+    """
     A = jnp.asarray(encoder_weight)
     C = factor_covariance(mixing, noise_var)
     noise = jnp.asarray(sigma2)[..., None] * jnp.eye(A.shape[-2], dtype=A.dtype)
@@ -69,7 +116,15 @@ def _top_two_gap(score):
 def mig(mutual_information, factor_entropy):
     """Mutual information gap (Chen et al. 2018): ``(per_factor, mean)`` with per-factor
     ``(I_(1)j − I_(2)j) / H(v_j)`` from a ``(..., m, s)`` matrix ``I(z_i; v_j)`` and entropies ``(s,)`` or scalar
-    in the same log base."""
+    in the same log base (docs/factors.md).
+
+    Args:
+      mutual_information: ``(..., m, s)`` matrix ``I(z_i; v_j)`` (at least two latents).
+      factor_entropy: ``H(v_j)``, ``(s,)`` or a scalar, in the same log base.
+
+    Returns:
+      ``(per_factor, mean)``: ``(..., s)`` gaps and their mean over factors.
+    """
     per_factor = _top_two_gap(jnp.asarray(mutual_information)) / factor_entropy
     return per_factor, per_factor.mean(-1)
 
@@ -77,17 +132,34 @@ def mig(mutual_information, factor_entropy):
 def sap(score):
     """Separated attribute predictability (Kumar et al. 2018): ``(per_factor, mean)`` with per-factor gap between
     the two largest scores ``S_ij`` over latents; for continuous factors ``S_ij`` is the ``R²`` of regressing factor
-    ``j`` on latent ``i`` alone."""
+    ``j`` on latent ``i`` alone (docs/factors.md).
+
+    Args:
+      score: ``(..., m, s)`` scores ``S_ij`` (at least two latents).
+
+    Returns:
+      ``(per_factor, mean)``: ``(..., s)`` gaps and their mean over factors.
+    """
     per_factor = _top_two_gap(jnp.asarray(score))
     return per_factor, per_factor.mean(-1)
 
 
 @functools.partial(jax.jit, static_argnames="n_bins")
 def factor_metrics(encoder_weight, sigma2, mixing, noise_var, *, n_bins=20) -> FactorMetrics:
-    """Closed-form MI, MIG and SAP of encoders ``(A, σ²)`` (leading axes allowed) on the factor model.
+    """Closed-form MI, MIG and SAP of encoders ``(A, σ²)`` (leading axes allowed) on the factor model (docs/factors.md).
 
     MIG is normalised by ``log n_bins`` nats, the entropy of a factor discretised into ``n_bins`` equal-probability
     bins (the normaliser of :func:`histogram_mig`); SAP uses ``R² = ρ²``.
+
+    Args:
+      encoder_weight: ``A``, ``(..., m, d)`` encoder weights of ``m`` latents.
+      sigma2: ``σ²``, ``(..., m)`` posterior variances.
+      mixing: ``G``, ``(d, s)``: the data are ``y = G v + n`` with ``s`` standard normal factors ``v``.
+      noise_var: ``σ_n²``, the variance of the isotropic noise ``n``.
+      n_bins: MIG normaliser ``log n_bins`` nats.
+
+    Returns:
+      The :class:`FactorMetrics`.
     """
     rho = latent_factor_correlation(encoder_weight, sigma2, mixing, noise_var)
     mi = gaussian_mutual_information(rho)
@@ -102,7 +174,15 @@ def factor_metrics(encoder_weight, sigma2, mixing, noise_var, *, n_bins=20) -> F
 
 def discretise(x, n_bins):
     """Bin each column of ``x`` ``(N, p)`` into ``n_bins`` equal-probability bins at its empirical quantiles;
-    integer codes ``0 … n_bins − 1``. Equal values share a bin (a constant column is one bin)."""
+    integer codes ``0 … n_bins − 1``. Equal values share a bin (a constant column is one bin) (docs/factors.md).
+
+    Args:
+      x: ``(N, p)`` samples.
+      n_bins: bins per column.
+
+    Returns:
+      ``(N, p)`` integer bin codes.
+    """
     x = np.asarray(x, np.float64)
     inner = np.quantile(x, np.arange(1, n_bins) / n_bins, axis=0)  # (n_bins − 1, p)
     return np.stack([np.searchsorted(inner[:, j], x[:, j], side="right") for j in range(x.shape[1])], axis=1)
@@ -116,7 +196,16 @@ def _plugin_entropy(counts):
 def histogram_mutual_information(z, v, n_bins=20):
     """Plug-in estimate of ``I(z_i; v_j)`` in nats, ``(m, s)``, from samples ``z`` ``(N, m)`` and ``v`` ``(N, s)``
     both discretised by :func:`discretise`: ``Σ p_ab log(p_ab / (p_a p_b))``. Biased upward by about
-    ``(n_bins − 1)² / (2N)`` from finite samples and downward by the discretisation."""
+    ``(n_bins − 1)² / (2N)`` from finite samples and downward by the discretisation (docs/factors.md).
+
+    Args:
+      z: ``(N, m)`` latent samples (e.g. posterior means).
+      v: ``(N, s)`` factor samples.
+      n_bins: equal-probability bins per variable.
+
+    Returns:
+      ``(m, s)`` mutual information in nats.
+    """
     cz, cv = discretise(z, n_bins), discretise(v, n_bins)
     out = np.empty((cz.shape[1], cv.shape[1]))
     for i in range(cz.shape[1]):
@@ -130,7 +219,17 @@ def histogram_mutual_information(z, v, n_bins=20):
 
 def histogram_mig(z, v, n_bins=20):
     """MIG from samples with the histogram estimator, ``(per_factor, mean)``: gaps of
-    :func:`histogram_mutual_information` over the plug-in entropy of each discretised factor (``≈ log n_bins``)."""
+    :func:`histogram_mutual_information` over the plug-in entropy of each discretised factor (``≈ log n_bins``)
+    (docs/factors.md).
+
+    Args:
+      z: ``(N, m)`` latent samples (at least two latents).
+      v: ``(N, s)`` factor samples.
+      n_bins: equal-probability bins per variable.
+
+    Returns:
+      ``(per_factor, mean)``: an ``(s,)`` array and a float.
+    """
     cv = discretise(v, n_bins)
     entropy = np.array([_plugin_entropy(np.bincount(cv[:, j], minlength=n_bins)) for j in range(cv.shape[1])])
     per_factor, mean = mig(histogram_mutual_information(z, v, n_bins), entropy)

@@ -36,7 +36,18 @@ _BETA = Objective()
 
 
 class Params(NamedTuple):
-    """Parameters of one linear VAE (a pytree; a grid of models adds leading axes)."""
+    """Parameters of one linear Gaussian VAE (docs/theory.md §2): encoder ``μ = A(x − center) + b``,
+    ``log σ² = S(x − center) + s``, decoder ``x̂ = W z + c``. A pytree; a grid of models adds leading axes to every
+    leaf.
+
+    Attributes:
+      encoder_weight: ``A``, ``(K, d)``.
+      encoder_bias: ``b``, ``(K,)``.
+      log_sigma2_weight: ``S``, ``(K, d)``; zero (and frozen) for the constant-variance encoder.
+      log_sigma2_bias: ``s``, ``(K,)``.
+      decoder_weight: ``W``, ``(d, K)``.
+      decoder_bias: ``c``, ``(d,)``.
+    """
 
     encoder_weight: jnp.ndarray     # A (K, d)
     encoder_bias: jnp.ndarray       # b (K,)
@@ -47,7 +58,17 @@ class Params(NamedTuple):
 
 
 def encode(params: Params, x, center):
-    """Posterior mean and log-variance ``(μ, log σ²)``, each ``(N, K)``, for data ``x`` ``(N, d)``."""
+    """Posterior mean and log-variance of the encoder, ``μ = A(x − center) + b`` and
+    ``log σ² = S(x − center) + s`` (docs/theory.md §2).
+
+    Args:
+      params: the model's :class:`Params`.
+      x: ``(N, d)`` data.
+      center: ``(d,)`` the data mean the encoder subtracts (or a scalar 0).
+
+    Returns:
+      ``(μ, log σ²)``, each ``(N, K)``.
+    """
     xc = x - center
     mu = xc @ params.encoder_weight.T + params.encoder_bias
     log_sigma2 = xc @ params.log_sigma2_weight.T + params.log_sigma2_bias
@@ -55,18 +76,44 @@ def encode(params: Params, x, center):
 
 
 def decode(params: Params, z):
-    """Reconstruction ``x̂ = W z + c``, ``(N, d)`` for ``z`` ``(N, K)``."""
+    """Decoder mean ``x̂ = W z + c`` (docs/theory.md §2).
+
+    Args:
+      params: the model's :class:`Params`.
+      z: ``(N, K)`` latent codes.
+
+    Returns:
+      ``(N, d)`` reconstructions.
+    """
     return z @ params.decoder_weight.T + params.decoder_bias
 
 
 def kl_per_latent(mu, log_sigma2):
-    """``KL_k = ½ [μ_k² + σ_k² − log σ_k² − 1]``; ``expm1`` keeps it accurate near ``σ² = 1``."""
+    """``KL(q(z_k|x) ‖ N(0, 1)) = ½ [μ_k² + σ_k² − log σ_k² − 1]`` per latent (docs/theory.md §2); ``expm1``
+    keeps it accurate for a collapsed latent (``σ² → 1``).
+
+    Args:
+      mu: posterior means, any shape.
+      log_sigma2: posterior log-variances, the same shape.
+
+    Returns:
+      The KL of each latent in nats, the shape of ``mu``.
+    """
     return 0.5 * (mu**2 + jnp.expm1(log_sigma2) - log_sigma2)
 
 
 def lr_penalty(params: Params, center):
-    """``E_{z∼N(0,I)} ‖μ(x̂(z)) − z‖² = ‖A W − I_K‖_F² + ‖A (c − x̄) + b‖²`` (docs/theory.md §5), exact for the linear
-    model: ``μ(x̂(z)) − z = (A W − I) z + A (c − x̄) + b`` and ``E zzᵀ = I``."""
+    """The latent-reconstruction term ``E_{z∼N(0,I)} ‖μ(x̂(z)) − z‖² = ‖A W − I_K‖_F² + ‖A (c − x̄) + b‖²``
+    (docs/theory.md §5), exact for the linear model: ``μ(x̂(z)) − z = (A W − I) z + A (c − x̄) + b`` and
+    ``E zzᵀ = I``, so no prior sample is needed.
+
+    Args:
+      params: the model's :class:`Params`.
+      center: ``(d,)`` the data mean ``x̄`` the encoder subtracts.
+
+    Returns:
+      The scalar penalty (before the weight ``α``).
+    """
     A = params.encoder_weight
     AW = A @ params.decoder_weight
     gap = AW - jnp.eye(AW.shape[-1], dtype=AW.dtype)
@@ -75,10 +122,19 @@ def lr_penalty(params: Params, center):
 
 
 def objective_penalty(params: Params, center, sq_err, mean_sq_err, sigma_dec2, objective: Objective = _BETA):
-    """The objective's extra term in loss units (module docstring): ``λ E_μ / (2σ_dec²)`` (λβ),
+    """The objective's extra term in loss units (docs/theory.md §5): ``λ E_μ / (2σ_dec²)`` (λβ),
     ``λ E_s / (2σ_dec²)`` (sampled λβ), ``α`` × :func:`lr_penalty` (LR), 0 (β-VAE).
 
-    ``sq_err`` is ``E_s`` and ``mean_sq_err`` ``E_μ`` (either may be ``None`` where the objective does not use it).
+    Args:
+      params: the model's :class:`Params`.
+      center: ``(d,)`` the data mean the encoder subtracts.
+      sq_err: ``E_s``, the mean squared error of the sampled reconstruction (``None`` where unused).
+      mean_sq_err: ``E_μ``, the mean squared error of the reconstruction decoded from ``μ`` (``None`` where unused).
+      sigma_dec2: decoder variance ``σ_dec²``.
+      objective: the :class:`Objective`; default the β-VAE.
+
+    Returns:
+      The scalar penalty.
     """
     kind = objective.kind
     if kind == "lambda-beta":
@@ -98,10 +154,14 @@ def sample_loss(params: Params, x, center, eps, beta, sigma_dec2, objective: Obj
     :func:`lr_penalty` (exact for the linear model, no prior sample needed).
 
     Args:
+      params: the model's :class:`Params`.
       x: ``(N, d)`` data.
       center: ``(d,)`` fixed data mean.
       eps: ``(N, K)`` standard normal noise.
+      beta: ``β``.
+      sigma_dec2: decoder variance ``σ_dec²``.
       objective: :class:`Objective` (``lam``, ``alpha`` may be traced); default the β-VAE.
+
     Returns:
       ``(loss, distortion, rate)``: means over the batch of ``L``, ``D`` and ``R``.
     """
@@ -117,11 +177,19 @@ def sample_loss(params: Params, x, center, eps, beta, sigma_dec2, objective: Obj
 
 
 def exact_terms(params: Params, mean, cov):
-    """Data-and-noise expectations ``(E‖x − x̂‖², R)`` of a constant-variance model (docs/theory.md §4, *derived*).
+    """Data-and-noise expectations ``(E‖x − x̂‖², R)`` of a constant-variance model (docs/theory.md §4).
 
     With ``C`` the centred covariance, ``Σ = diag σ²`` and ``S = 0``:
     ``E‖x − x̂‖² = tr C − 2 tr(W A C) + tr(W (A C Aᵀ + Σ) Wᵀ) + ‖x̄ − W b − c‖²``,
     ``R = ½ [tr(A C Aᵀ) + ‖b‖² + Σ σ_k² − Σ log σ_k² − K]``. (The slope ``S`` is ignored here.)
+
+    Args:
+      params: the model's :class:`Params` (its encoder reads ``x`` uncentred: pass ``mean`` in the same frame).
+      mean: ``(d,)`` data mean ``x̄``.
+      cov: ``(d, d)`` centred covariance ``C``.
+
+    Returns:
+      ``(E‖x − x̂‖², R)``, scalars (squared data units; nats).
     """
     A, W, s = params.encoder_weight, params.decoder_weight, params.log_sigma2_bias
     AC = A @ cov                                   # (K, d)
@@ -138,7 +206,18 @@ def exact_penalty(params: Params, mean, cov, sigma_dec2, objective: Objective = 
     """The objective's extra term (loss units) of a constant-variance model in covariance form (docs/theory.md §4, §5).
 
     ``E_μ = E_s − Σ_k σ_k² ‖w_k‖²`` (the posterior noise adds ``tr(W Σ Wᵀ)`` to the mean-path error), then
-    :func:`objective_penalty`. ``sq_err`` (``E_s`` from :func:`exact_terms`) is recomputed when not given.
+    :func:`objective_penalty`.
+
+    Args:
+      params: the model's :class:`Params`.
+      mean: ``(d,)`` data mean.
+      cov: ``(d, d)`` centred covariance.
+      sigma_dec2: decoder variance ``σ_dec²``.
+      objective: the :class:`Objective`; default the β-VAE (penalty 0).
+      sq_err: ``E_s`` from :func:`exact_terms`; recomputed when ``None``.
+
+    Returns:
+      The scalar penalty.
     """
     if sq_err is None:
         sq_err = exact_terms(params, mean, cov)[0]
@@ -149,13 +228,36 @@ def exact_penalty(params: Params, mean, cov, sigma_dec2, objective: Objective = 
 def exact_loss(params: Params, mean, cov, beta, sigma_dec2, objective: Objective = _BETA):
     """Exact expected loss ``E_s / (2σ_dec²) + β R + penalty`` of a constant-variance model (docs/theory.md §4, §5):
     λβ ``(E_s + λ E_μ) / (2σ_dec²) + β R``; sampled λβ ``(1 + λ) E_s / (2σ_dec²) + β R``;
-    LR ``E_s / (2σ_dec²) + β R + α (‖A W − I_K‖_F² + ‖A (c − x̄) + b‖²)``."""
+    LR ``E_s / (2σ_dec²) + β R + α (‖A W − I_K‖_F² + ‖A (c − x̄) + b‖²)``.
+
+    Args:
+      params: the model's :class:`Params`.
+      mean: ``(d,)`` data mean.
+      cov: ``(d, d)`` centred covariance.
+      beta: ``β``.
+      sigma_dec2: decoder variance ``σ_dec²``.
+      objective: the :class:`Objective`; default the β-VAE.
+
+    Returns:
+      The scalar loss.
+    """
     sq_err, rate = exact_terms(params, mean, cov)
     return sq_err / (2 * sigma_dec2) + beta * rate + exact_penalty(params, mean, cov, sigma_dec2, objective, sq_err)
 
 
 def init_params(key, n_features, n_latents, dtype=jnp.float32, scale=0.01) -> Params:
-    """Random small initialisation: ``A, W ~ N(0, scale²)``, ``S = 0``, ``s = 0``, biases 0."""
+    """Random small initialisation (docs/theory.md §6): ``A, W ~ N(0, scale²)``, ``S = 0``, ``s = 0``, biases 0.
+
+    Args:
+      key: a JAX PRNG key.
+      n_features: ``d``.
+      n_latents: ``K``.
+      dtype: floating type of every leaf.
+      scale: standard deviation of the random weights.
+
+    Returns:
+      The :class:`Params`.
+    """
     ka, kw = jax.random.split(key)
     return Params(
         encoder_weight=scale * jax.random.normal(ka, (n_latents, n_features), dtype),
@@ -168,13 +270,23 @@ def init_params(key, n_features, n_latents, dtype=jnp.float32, scale=0.01) -> Pa
 
 
 def expected_loss(params: Params, x_blocks, mask, center, beta, sigma_dec2, objective: Objective = _BETA):
-    """Noise-expected loss, distortion, rate and objective penalty averaged over rows, streamed over row blocks.
+    """Noise-expected loss, distortion, rate and objective penalty averaged over rows, streamed over row blocks
+    (docs/theory.md §4, §5).
 
     For the linear decoder ``E_ε ‖x − x̂‖² = ‖x − W μ(x) − c‖² + Σ_k ‖w_k‖² σ_k²(x)`` exactly; the first term is the
     mean-path error of the λβ penalty.
 
-    ``x_blocks`` is ``(n_blocks, block, d)``; ``mask`` ``(n_blocks, block)`` marks real rows (padding is 0).
-    Returns ``(L, D, R, penalty)`` with ``L = D + β R + penalty`` (:func:`objective_penalty`).
+    Args:
+      params: the model's :class:`Params`.
+      x_blocks: ``(n_blocks, block, d)`` rows, zero-padded.
+      mask: ``(n_blocks, block)``, 1 for real rows and 0 for padding.
+      center: ``(d,)`` the data mean the encoder subtracts.
+      beta: ``β``.
+      sigma_dec2: decoder variance ``σ_dec²``.
+      objective: the :class:`Objective`; default the β-VAE.
+
+    Returns:
+      ``(L, D, R, penalty)`` with ``L = D + β R + penalty`` (:func:`objective_penalty`), means over the real rows.
     """
     col_norm2 = jnp.sum(params.decoder_weight**2, axis=0)  # ‖w_k‖²
 

@@ -20,7 +20,10 @@ from linvae._errors import InputError
 __all__ = ["Objective", "OBJECTIVE_KINDS", "WEIGHT_KINDS"]
 
 OBJECTIVE_KINDS = ("beta", "lambda-beta", "lambda-beta-sampled", "lr")
-WEIGHT_KINDS = {"lam": ("lambda-beta", "lambda-beta-sampled"), "alpha": ("lr",)}  # the kinds each weight applies to
+"""The objective kinds of :class:`Objective` (docs/theory.md §5)."""
+WEIGHT_KINDS = {"lam": ("lambda-beta", "lambda-beta-sampled"), "alpha": ("lr",)}
+"""The kinds each weight of :class:`Objective` applies to: ``lam`` to the two λβ kinds, ``alpha`` to LR
+(docs/theory.md §5)."""
 
 
 def _concrete(value):

@@ -40,6 +40,13 @@ def plot_activity_criteria(ds, *, max_rank=None):
     ``T_k τ*`` of PCA mode ``k`` drawn on rank ``k`` (from :func:`linvae.add_activity_criteria`), where the
     measured shading should end. ``max_rank``: ranks shown; by default one past the last rank any criterion calls
     active somewhere.
+
+    Args:
+      ds: a results Dataset with the activity criteria (:func:`linvae.add_activity_criteria`).
+      max_rank: ranks shown (``None``: one past the last rank any criterion calls active).
+
+    Returns:
+      The matplotlib Figure.
     """
     names = [name for name, _, _ in _PANELS]
     require(ds, "rank_latent", "criterion_onset_T", *names)

@@ -25,6 +25,7 @@ def plot_factor_experiment(ds):
 
     Args:
       ds: a Dataset from :func:`linvae.factors.factor_experiment` (or :func:`linvae.load` of one).
+
     Returns:
       A matplotlib Figure.
     """

@@ -12,7 +12,7 @@ from linvae.theory import optimum
 __all__ = ["plot_phase_diagram", "plot_lr_latents"]
 
 def plot_phase_diagram(diagram):
-    """Two panels, ``T`` (log axis) against the λβ weight ``λ`` and the raw LR weight ``α``.
+    """Two panels, ``T`` (log axis) against the λβ weight ``λ`` and the raw LR weight ``α`` (docs/theory.md §5).
 
     Colour: the signal dimension ``Σ_k M_k²`` (the number of active modes, each counted by its signal fraction).
     Lines: the collapse threshold of every mode, ``T_k = (1 + λ)² λ_k / V`` and
@@ -21,6 +21,7 @@ def plot_phase_diagram(diagram):
 
     Args:
       diagram: a :class:`linvae.theory.PhaseDiagram`.
+
     Returns:
       A matplotlib Figure.
     """
@@ -48,7 +49,8 @@ def plot_phase_diagram(diagram):
 
 
 def plot_lr_latents(T, eigenvalues, alpha, n_latents, sigma_dec2=1.0):
-    """Signal fraction of each LR-VAE latent along ``T``: the optimum (:func:`linvae.theory.optimum`, thick)
+    """Signal fraction of each LR-VAE latent along ``T`` (docs/objectives.md §6): the optimum
+    (:func:`linvae.theory.optimum`, thick)
     against the one-mode closed form (``lr_mixing=False``, thin dashed), coloured by the mode
     that gives the latent most of its signal. Grey bands: ``T`` where a latent reads two modes (labelled with the
     pair). With at least as many latents as modes the two curves coincide.
@@ -59,6 +61,7 @@ def plot_lr_latents(T, eigenvalues, alpha, n_latents, sigma_dec2=1.0):
       alpha: raw LR weight.
       n_latents: ``K``.
       sigma_dec2: ``σ_dec²``.
+
     Returns:
       A matplotlib Figure.
     """

@@ -38,7 +38,14 @@ __all__ = ["plot_theory", "plot_order_parameters", "plot_truncation", "plot_dual
 
 def plot_theory(ds):
     """Closed-form collapse scan: ``M_k²(T)`` per mode with thresholds, and ``D̃(T)``, ``2T R(T)`` (docs/theory.md
-    §3)."""
+    §3).
+
+    Args:
+      ds: a results Dataset (the closed-form columns suffice: :func:`linvae.results.theory_dataset` or a scan).
+
+    Returns:
+      The matplotlib Figure.
+    """
     require(ds, "theory_M2", "theory_threshold", "theory_distortion", "theory_total_rate", "theory_loss")
     T = ds["T"].values
     M2 = by_mode(ds, "theory_M2")
@@ -75,6 +82,13 @@ def plot_order_parameters(ds, *, min_signal=0.01):
     ``M_k²`` carries the fitted laws ``[1 − T/T_k]_+`` (``collapse_threshold``); ``mean log σ_k²`` follows
     ``log T − log T_k`` on the active branch (slope +1 on a log-T axis, docs/theory.md §3), shown by an offset guide.
     Closed forms (``theory_M2``, ``theory_log_sigma2``; ``mean μ² = M²`` there since ``A² = 1``) are thin.
+
+    Args:
+      ds: a results Dataset of :func:`linvae.scan` (or read back with ``linvae.results.load``), analysed.
+      min_signal: ranks whose largest ``M²`` along the scan stays below this are not drawn (:func:`shown_ranks`).
+
+    Returns:
+      The matplotlib Figure.
     """
     require(ds, "M2_ranked", "mu2_ranked", "log_sigma2_ranked", "collapse_threshold", "theory_M2",
              "theory_log_sigma2", "theory_threshold")
@@ -118,9 +132,15 @@ def plot_order_parameters(ds, *, min_signal=0.01):
 def plot_truncation(ds, *, min_signal=0.01):
     """Truncated distortion and rank pruning (paper Fig. 2, docs/theory.md §7 "Truncated reconstructions").
 
-    Left: ``D̃_k(T)`` keeping the first ``k`` ranked latents, with dashed guides at each rank's best level.
-    Right: best level ``min_T D̃_k`` vs ``k`` with the PCA reference ``1 − Σ_{j≤k} λ_j/V``; values below a floor
-    two decades under the smallest measured level (PCA reaches exactly 0) are drawn at the floor as open triangles.
+    Left: ``D̃_k(T)`` keeping the first ``k`` ranked latents. Right: best level ``min_T D̃_k`` vs ``k`` with the PCA
+    reference ``1 − Σ_{j≤k} λ_j/V`` (PCA's 0 drawn at a floor two decades down, as open triangles).
+
+    Args:
+      ds: an analysed results Dataset of :func:`linvae.scan`.
+      min_signal: ranks whose largest ``M²`` along the scan stays below this are not drawn (:func:`shown_ranks`).
+
+    Returns:
+      The matplotlib Figure.
     """
     require(ds, "M2_ranked", "truncated_distortion", "pca_truncated_distortion")
     T = ds["T"].values
@@ -176,6 +196,13 @@ def plot_duality(ds, *, min_signal=0.01):
 
     In theory both equal ``λ_k/V``; the PCA fractions are drawn as open squares on the diagonal ``y = x``.
     Ranks without a fitted law (NaN threshold) or with a non-positive value are skipped.
+
+    Args:
+      ds: a results Dataset of :func:`linvae.scan` (or read back with ``linvae.results.load``), analysed.
+      min_signal: ranks whose largest ``M²`` along the scan stays below this are not drawn (:func:`shown_ranks`).
+
+    Returns:
+      The matplotlib Figure.
     """
     require(ds, "M2_ranked", "collapse_threshold", "utility_spectrum", "pca_fraction")
     n = shown_ranks(ds, min_signal)
@@ -214,6 +241,13 @@ def plot_diagnostics(ds, *, min_signal=0.01):
 
     ``A_k² = mean μ_k² + mean σ_k²`` (1 on the closed form; departures are latent-scale drift) and
     ``J_k = ln mean σ_k² − mean ln σ_k²`` (0 for a constant posterior variance, ≥ 0 by Jensen).
+
+    Args:
+      ds: a results Dataset of :func:`linvae.scan` (or read back with ``linvae.results.load``), analysed.
+      min_signal: ranks whose largest ``M²`` along the scan stays below this are not drawn (:func:`shown_ranks`).
+
+    Returns:
+      The matplotlib Figure.
     """
     require(ds, "M2_ranked", "A2_ranked", "jensen_gap_ranked")
     T = ds["T"].values
@@ -238,7 +272,14 @@ def plot_diagnostics(ds, *, min_signal=0.01):
 def plot_split_map(ds):
     """Map of the per-sample split (``sample_split`` over ``lat``/``lon``, stored by ``scan(store_split=True)``):
     where the training, validation and test blocks lie (docs/theory.md §9). Samples on a regular grid are drawn as one
-    image, whatever their number; scattered samples as points."""
+    image, whatever their number; scattered samples as points.
+
+    Args:
+      ds: a results Dataset with ``sample_split`` and ``lat``/``lon`` coordinates.
+
+    Returns:
+      The matplotlib Figure.
+    """
     require(ds, "sample_split", "lat", "lon")
     labels, lat, lon = ds["sample_split"].values, ds["lat"].values, ds["lon"].values
     colors = ["#4c72b0", "#dd8452", "#55a868"]
@@ -275,7 +316,16 @@ _FIGURES = {"order_parameters": plot_order_parameters, "truncation": plot_trunca
 def plot_all(ds, out_dir, formats=("png", "pdf")):
     """Write every figure (``order_parameters``, ``truncation``, ``duality``, ``diagnostics``, ``theory``,
     ``activity_criteria`` when the criteria are stored, ``split_map`` when the split labels are) into ``out_dir``
-    in each of ``formats``; returns the paths."""
+    in each of ``formats``; returns the paths (docs/how-to/cli.md).
+
+    Args:
+      ds: a results Dataset of :func:`linvae.scan` (or read back with ``linvae.results.load``), analysed.
+      out_dir: folder for the files (created if missing).
+      formats: file formats, e.g. ``("png", "pdf")``.
+
+    Returns:
+      The paths written.
+    """
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -23,7 +23,14 @@ GUIDE = dict(color="k", lw=0.9, ls=":")
 
 
 def rank_colors(n):
-    """One colour per ranked mode, from a perceptually ordered map."""
+    """One colour per ranked mode, from a perceptually ordered map (docs/how-to/cli.md).
+
+    Args:
+      n: number of ranks.
+
+    Returns:
+      ``n`` RGBA colours.
+    """
     return plt.get_cmap("viridis")(np.linspace(0, 0.92, max(n, 1)))
 
 
@@ -59,7 +66,16 @@ def by_mode(ds, name):
 
 
 def shown_ranks(ds, min_signal=0.01):
-    """Number of leading ranks with ``max_T M_k² > min_signal`` (at least 1): the ranks worth drawing."""
+    """Number of leading ranks with ``max_T M_k² > min_signal`` (at least 1): the ranks worth drawing
+    (docs/theory.md §7).
+
+    Args:
+      ds: a results Dataset of :func:`linvae.scan` (or read back with ``linvae.results.load``), analysed.
+      min_signal: the ``M²`` a rank must exceed somewhere along the scan.
+
+    Returns:
+      The number of ranks to draw.
+    """
     m2 = ranked(ds, "M2_ranked")
     peak = np.where(np.isfinite(m2), m2, -np.inf).max(axis=0)
     signal = np.flatnonzero(peak > min_signal)
@@ -80,7 +96,16 @@ def collapse_law(T, Tk):
 
 
 def save_figure(fig, stem, formats=("png", "pdf")):
-    """Save ``fig`` as ``stem.<fmt>`` for each format, close it; returns the paths."""
+    """Save ``fig`` as ``stem.<fmt>`` for each format, close it; returns the paths (docs/how-to/cli.md).
+
+    Args:
+      fig: the matplotlib Figure (closed afterwards).
+      stem: path without extension.
+      formats: file formats.
+
+    Returns:
+      The paths written.
+    """
     stem = pathlib.Path(stem)
     paths = []
     for fmt in formats:

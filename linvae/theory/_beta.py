@@ -28,7 +28,13 @@ __all__ = [
 
 
 class Landau(NamedTuple):
-    """Coefficients of ``ℓ(M²) = c0 + c2 M² + c4 M⁴ + O(M⁶)`` at ``A² = 1`` (docs/theory.md §3, §5)."""
+    """Coefficients of ``ℓ(M²) = c0 + c2 M² + c4 M⁴ + O(M⁶)`` at ``A² = 1`` (docs/theory.md §3, §5).
+
+    Attributes:
+      c0: constant coefficient.
+      c2: coefficient of ``M²`` (changes sign at the threshold).
+      c4: coefficient of ``M⁴`` (its sign at the threshold decides whether the transition is continuous).
+    """
 
     c0: jnp.ndarray  # the collapsed loss (β-VAE: 1)
     c2: jnp.ndarray  # changes sign at the collapse (β-VAE: τ − 1)
@@ -36,12 +42,30 @@ class Landau(NamedTuple):
 
 
 def information_price(beta, sigma_dec2, total_variance):
-    """Normalised information price ``T = β σ_dec² / V`` (docs/theory.md §1)."""
+    """Normalised information price ``T = β σ_dec² / V`` (docs/theory.md §1).
+
+    Args:
+      beta: ``β``.
+      sigma_dec2: ``σ_dec²``.
+      total_variance: ``V``.
+
+    Returns:
+      ``T``, the broadcast shape.
+    """
     return jnp.asarray(beta) * sigma_dec2 / total_variance
 
 
 def beta_from_price(T, sigma_dec2, total_variance):
-    """Raw regularisation weight ``β = T V / σ_dec²`` for a given decoder-variance convention (docs/theory.md §1)."""
+    """Raw regularisation weight ``β = T V / σ_dec²`` for a given decoder-variance convention (docs/theory.md §1).
+
+    Args:
+      T: information prices.
+      sigma_dec2: ``σ_dec²``.
+      total_variance: ``V``.
+
+    Returns:
+      ``β``, the broadcast shape.
+    """
     return jnp.asarray(T) * total_variance / sigma_dec2
 
 
@@ -52,7 +76,15 @@ def beta_thresholds(eigenvalues):
 
 
 def local_price(T, thresholds):
-    """``τ_k = T / T_k`` broadcast as ``(..., 1) / (d,)``; ``inf`` where ``T_k = 0``."""
+    """``τ_k = T / T_k`` broadcast as ``(..., 1) / (d,)``; ``inf`` where ``T_k = 0`` (docs/theory.md §3).
+
+    Args:
+      T: information prices, any shape.
+      thresholds: ``(d,)`` thresholds ``T_k``.
+
+    Returns:
+      ``(..., d)`` local prices.
+    """
     T = jnp.asarray(T)[..., None]
     positive = thresholds > 0
     return jnp.where(positive, T / jnp.where(positive, thresholds, 1), jnp.inf)
@@ -71,6 +103,7 @@ def beta_optimum(T, eigenvalues, n_latents=None) -> Branch:
       T: information prices, any shape ``S``; must be positive.
       eigenvalues: ``(d,)`` PCA eigenvalues, descending.
       n_latents: number of latents ``K``; ``None`` means ``K = d``.
+
     Returns:
       :class:`Branch` with per-mode fields of shape ``S + (d,)``.
     """
@@ -101,7 +134,14 @@ def beta_optimum(T, eigenvalues, n_latents=None) -> Branch:
 
 def reduced_min_loss(tau):
     """Minimum over ``(M², A²)`` of the β-VAE reduced loss (:func:`linvae.theory.reduced_loss` with ``p = 1``):
-    ``τ (1 − log τ)`` for ``τ < 1``, else 1."""
+    ``τ (1 − log τ)`` for ``τ < 1``, else 1 (docs/theory.md §3).
+
+    Args:
+      tau: local prices ``τ = T / T_k``, any shape.
+
+    Returns:
+      The minimum loss in units of ``D_0 = λ_k / (2σ_dec²)``, the shape of ``tau``.
+    """
     tau = jnp.asarray(tau)
     below = tau < 1
     tau_a = jnp.where(below, tau, 1)
@@ -123,6 +163,9 @@ def stationary_weights(mean, eigenvalues, eigenvectors, T, n_latents) -> Params:
       eigenvectors: ``(d, d)`` with ``u_k`` in column k.
       T: scalar information price (the weights depend on β and σ_dec² only through ``β σ_dec² = T V``);
       n_latents: ``K``.
+
+    Returns:
+      :class:`linvae.model.Params` of the optimum (``K`` latents, ``d`` features).
     """
     eig = jnp.asarray(eigenvalues)
     U = jnp.asarray(eigenvectors)
@@ -146,7 +189,16 @@ def stationary_weights(mean, eigenvalues, eigenvectors, T, n_latents) -> Params:
 
 
 def price_grid(t_min, t_max, n_points):
-    """``n_points`` information prices log-spaced from ``t_min`` to ``t_max`` (docs/theory.md §6), float64 numpy."""
+    """``n_points`` information prices log-spaced from ``t_min`` to ``t_max`` (docs/theory.md §6), float64 numpy.
+
+    Args:
+      t_min: smallest price, > 0.
+      t_max: largest price, > ``t_min``.
+      n_points: number of prices.
+
+    Returns:
+      ``(n_points,)`` prices.
+    """
     if not (np.isfinite(t_min) and np.isfinite(t_max) and t_min > 0 and t_max > 0):
         raise InputError(f"T grid bounds must be positive and finite, found {t_min}:{t_max}; e.g. 1e-4:1:64")
     if t_max < t_min or n_points < 1 or (n_points == 1 and t_max != t_min):
@@ -170,7 +222,15 @@ def beta_mean_path_utility(T, thresholds):
 
 def sampled_path_utility(T, thresholds):
     """Sampled-path utility of the β-VAE ``ΔD̃_k(T) = (T_k − T)_+`` (docs/theory.md §7, *derived*): decoding
-    ``z = μ + σ ε`` leaves ``τ_k λ_k`` of the mode's variance (the per-mode distortion of docs/theory.md §3)."""
+    ``z = μ + σ ε`` leaves ``τ_k λ_k`` of the mode's variance (the per-mode distortion of docs/theory.md §3).
+
+    Args:
+      T: information prices, shape ``(..., 1)`` or broadcastable with ``thresholds``.
+      thresholds: ``(d,)`` the thresholds ``T_k``.
+
+    Returns:
+      The utilities, the broadcast shape.
+    """
     Tk = jnp.asarray(thresholds)
     return jnp.maximum(Tk - jnp.asarray(T, Tk.dtype)[..., None], 0)
 

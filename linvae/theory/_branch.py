@@ -8,10 +8,31 @@ __all__ = ["Branch"]
 
 
 class Branch(NamedTuple):
-    """Global optimum on a grid of information prices ``T``. Per-mode fields ``(..., d)``, totals ``(...)``.
+    """Global optimum on a grid of information prices ``T``. Per-mode fields ``(..., d)``, totals ``(...)``
+    (docs/theory.md §3, §5).
 
     All quantities are normalised: distortions and penalties in units of ``V`` (the loss ``L̃ = (2σ_dec²/V) L``),
     rates in nats. For the β-VAE ``partner = −1``, ``penalty = 0`` and ``carried`` marks the first ``min(K, d)`` modes.
+
+    Attributes:
+      tau: ``τ_k = T / T_k``, the mode's local price.
+      active: whether mode k's latent carries signal (``M² > 0``).
+      carried: whether a latent is assigned to mode k (the first ``min(K, d)`` modes for the β-VAE).
+      partner: LR: the other mode a latent reading two modes shares (−1: none).
+      M2: signal fraction ``M_k²`` of the latent carrying mode k.
+      mu2: its ``E μ²``.
+      sigma2: its posterior variance ``σ²``.
+      log_sigma2: ``log σ²``.
+      rate: its KL rate in nats.
+      A2: ``E μ² + σ²`` (1 on the active branch of every objective).
+      distortion: the mode's sampled-path distortion, units of ``V``.
+      mean_distortion: the mode's posterior-mean (mean-path) distortion, units of ``V``.
+      penalty: the objective's extra term per mode, units of the normalised loss.
+      total_distortion: sum of ``distortion`` over modes.
+      total_rate: sum of ``rate``.
+      total_penalty: sum of ``penalty``.
+      loss: normalised loss ``L̃ = total_distortion + 2 T total_rate + total_penalty``.
+      n_active: number of active modes.
     """
 
     tau: jnp.ndarray               # T / T_k with the objective's threshold T_k (0 where T_k = inf, inf where T_k = 0)

@@ -58,7 +58,13 @@ _BETA = Objective()
 
 
 class Coupling(NamedTuple):
-    """Per-mode reduction of an objective to the β-VAE one-mode problem (module docstring)."""
+    """Per-mode reduction of an objective to the β-VAE one-mode problem (module docstring) (docs/theory.md §5;
+    docs/objectives.md §2).
+
+    Attributes:
+      p: ``p_k`` per mode, the factor by which the objective strengthens the coupling of mode k.
+      t_scale: ``s_T``, the factor by which the objective rescales the price the one-mode problem sees.
+    """
 
     p: jnp.ndarray        # (d,) reconstruction-coupling factor p_k ≥ 1 (inf for an LR zero mode)
     t_scale: jnp.ndarray  # () price divisor s_T: the one-mode problem sees T / s_T
@@ -97,6 +103,14 @@ def coupling(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0) -> Coupl
 
     ``p = 1 + λ`` (λβ), ``1 + 2ασ_dec²/λ_k`` (LR; ``inf`` for a zero mode when ``α > 0``), 1 otherwise;
     ``s_T = 1 + λ`` for the sampled λβ variant, 1 otherwise.
+
+    Args:
+      eigenvalues: ``(d,)`` raw PCA eigenvalues.
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+      sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+
+    Returns:
+      The :class:`Coupling`.
     """
     t, V = normalised_spectrum(eigenvalues)
     kappa, t_scale = _kappa(t, V, objective, sigma_dec2)
@@ -126,6 +140,7 @@ def thresholds(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0):
       eigenvalues: ``(d,)`` raw PCA eigenvalues (any order).
       objective: :class:`Objective`.
       sigma_dec2: ``σ_dec²``.
+
     Returns:
       ``(d,)`` thresholds.
     """
@@ -135,8 +150,17 @@ def thresholds(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0):
 
 def mode_threshold(t, total_variance, objective: Objective = _BETA, sigma_dec2=1.0):
     """Threshold ``T_k`` of :func:`thresholds` for a mode of normalised eigenvalue ``t = λ_k / V`` alone
-    (any shape); ``total_variance`` is ``V`` (the LR coupling ``2ασ_dec²/V`` depends on it). The companion of
-    :func:`mode_signal`."""
+    (docs/theory.md §5). The companion of :func:`mode_signal`.
+
+    Args:
+      t: normalised eigenvalues ``λ_k / V``, any shape.
+      total_variance: ``V`` (the LR coupling ``2ασ_dec²/V`` depends on it).
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+      sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+
+    Returns:
+      The thresholds, the shape of ``t``.
+    """
     t = jnp.asarray(t)
     kappa, t_scale = _kappa(t, total_variance, objective, sigma_dec2)
     positive = t > 0
@@ -173,6 +197,7 @@ def one_mode_optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=Non
       objective: :class:`linvae.model.Objective`.
       n_latents: ``K``; ``None`` means ``K = d``.
       sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+
     Returns:
       :class:`Branch` with per-mode fields of shape ``S + (d,)``.
     """
@@ -213,7 +238,16 @@ one_mode_optimum_jit = jax.jit(one_mode_optimum, static_argnames="n_latents")
 def critical_betas(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0):
     """Raw-β collapse thresholds ``β_c,k = T_k V / σ_dec² = s_T p_k² λ_k / σ_dec²`` (docs/theory.md §1, §5): the β-VAE's
     ``λ_k / σ_dec²`` (``p = s_T = 1``, exact), the λβ-VAE's ``(1 + λ)² λ_k / σ_dec²``, the LR-VAE's
-    ``(λ_k + 2ασ_dec²)² / (λ_k σ_dec²)``; 0 for a zero mode (LR: ``inf``)."""
+    ``(λ_k + 2ασ_dec²)² / (λ_k σ_dec²)``; 0 for a zero mode (LR: ``inf``).
+
+    Args:
+      eigenvalues: ``(d,)`` raw PCA eigenvalues.
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+      sigma_dec2: ``σ_dec²``.
+
+    Returns:
+      ``(d,)`` critical β.
+    """
     eig = jnp.asarray(eigenvalues)
     c = coupling(eig, objective, sigma_dec2)
     positive, finite = eig > 0, jnp.isfinite(c.p)
@@ -236,8 +270,19 @@ def _active_branch(T, t, kappa, t_scale):
 
 def mode_signal(T, t, total_variance, objective: Objective = _BETA, sigma_dec2=1.0):
     """Signal fraction ``M²`` at prices ``T`` of a mode with normalised eigenvalue ``t = λ_k / V`` that a latent
-    carries: the per-mode law of :func:`one_mode_optimum` (``M² = 1 − σ²``; 0 at and above ``T_k``). ``T`` and
-    ``t`` broadcast; ``total_variance`` is ``V`` (the LR coupling ``2ασ_dec²/V`` depends on it)."""
+    carries (docs/theory.md §5): the per-mode law of :func:`one_mode_optimum` (``M² = 1 − σ²``; 0 at and above
+    ``T_k``).
+
+    Args:
+      T: information prices; broadcasts with ``t``.
+      t: normalised eigenvalues ``λ_k / V``.
+      total_variance: ``V`` (the LR coupling ``2ασ_dec²/V`` depends on it).
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+      sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+
+    Returns:
+      ``M²``, the broadcast shape of ``T`` and ``t``.
+    """
     t = jnp.asarray(t)
     kappa, t_scale = _kappa(t, total_variance, objective, sigma_dec2)
     _, _, log_s, below = _active_branch(jnp.asarray(T, t.dtype), t, kappa, t_scale)
@@ -264,6 +309,18 @@ def mode_loss(a, w, sigma2, eigenvalue, beta, objective: Objective = _BETA, sigm
     ``R = ½ (a² λ + σ² − log σ² − 1)`` and
     ``L = E(y − x̂)² / (2σ_dec²) + β R`` plus ``λ_pen λ (1 − a w)² / (2σ_dec²)`` (λβ),
     ``λ_pen E(y − x̂)² / (2σ_dec²)`` (sampled λβ) or ``α (a w − 1)²`` (LR).
+
+    Args:
+      a: encoder gain on the mode.
+      w: decoder gain.
+      sigma2: posterior variance ``σ²``.
+      eigenvalue: the mode's raw eigenvalue ``λ``.
+      beta: ``β``.
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+      sigma_dec2: ``σ_dec²``.
+
+    Returns:
+      The raw loss ``L``, the broadcast shape of the inputs.
     """
     gap2 = (1 - a * w) ** 2
     sampled = (eigenvalue * gap2 + w**2 * sigma2) / (2 * sigma_dec2)
@@ -283,6 +340,16 @@ def reduced_loss(M2, A2, tau, p=1.0, t_scale=1.0):
     ``ℓ(M², A²) = s_T {p (1 − M²) / (1 + (p − 1) M²) + τ [A² − log A² − log(1 − M²) − 1]}`` with ``τ = T / (s_T t)``
     the price the one-mode problem sees and ``p``, ``s_T`` from :func:`coupling`; ``p = s_T = 1`` is the β-VAE's
     ``(1 − M²) + τ [A² − log A² − log(1 − M²) − 1]``. The minimum over ``A²`` is at ``A² = 1`` for every objective.
+
+    Args:
+      M2: signal fraction ``M²`` in ``[0, 1)``.
+      A2: ``A² = E μ² + σ²``.
+      tau: ``τ = T / (s_T t)``.
+      p: coupling ``p`` of :func:`coupling` (1: the β-VAE).
+      t_scale: ``s_T`` of :func:`coupling`.
+
+    Returns:
+      ``ℓ``, the broadcast shape of the inputs.
     """
     data = p * (1 - M2) / (1 + (p - 1) * M2)
     return t_scale * (data + tau * (A2 - jnp.log(A2) - jnp.log1p(-M2) - 1))
@@ -303,6 +370,15 @@ def landau(T, eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0) -> Land
     (``T_k = s_T p² λ_k / V``), where the quartic one is ``p² (p − ½)``: positive for every allowed weight
     (``p ≥ 1``), so every transition of the family is continuous. (It would turn first-order only for
     ``p < ½``, i.e. a negative weight ``λ < −½``, which :class:`linvae.model.Objective` rejects.)
+
+    Args:
+      T: information prices, shape ``(..., 1)`` to broadcast against the modes.
+      eigenvalues: ``(d,)`` raw PCA eigenvalues.
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+      sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+
+    Returns:
+      The :class:`Landau` coefficients, each ``(..., d)``.
     """
     t, _ = normalised_spectrum(eigenvalues)
     c = coupling(eigenvalues, objective, sigma_dec2)
@@ -311,12 +387,21 @@ def landau(T, eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0) -> Land
 
 def collapse_is_continuous(eigenvalues, objective: Objective = _BETA, sigma_dec2=1.0):
     """Per mode: is the collapse transition continuous (``M² → 0`` at ``T_k``, no jump, no coexistence)?
+    (docs/theory.md §5; docs/objectives.md §5)
 
     True where the Landau quartic coefficient at the threshold, ``p² (p − ½)``, is positive (:func:`landau`).
     For this family the active branch is also the only non-trivial stationary point and exists exactly for
     ``T < T_k``, while the collapsed point is a local minimum exactly for ``T ≥ T_k``: the spinodal and the global
     transition are both ``T_k`` (:func:`thresholds`). An LR zero mode (``p = inf``) counts as continuous
     (``M² = 0`` at every ``T``).
+
+    Args:
+      eigenvalues: ``(d,)`` raw PCA eigenvalues.
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+      sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+
+    Returns:
+      ``(d,)`` booleans.
     """
     p = coupling(eigenvalues, objective, sigma_dec2).p
     return jnp.where(jnp.isfinite(p), _landau(jnp.where(jnp.isfinite(p), p, 1) ** 2, p).c4 > 0, True)
@@ -325,5 +410,12 @@ def collapse_is_continuous(eigenvalues, objective: Objective = _BETA, sigma_dec2
 def follows_beta_law(objective: Objective = _BETA) -> bool:
     """Whether a carried mode's signal fraction is the β-VAE law ``M² = [1 − T/T_k]_+`` with the objective's own
     threshold: the β-VAE and the sampled λβ-VAE (a β-VAE at ``β / (1 + λ)``). The λβ- and LR-VAE bend it
-    (:func:`mode_signal`)."""
+    (:func:`mode_signal`) (docs/theory.md §5).
+
+    Args:
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+
+    Returns:
+      ``True`` for the β-VAE and the sampled λβ-VAE.
+    """
     return objective.kind in ("beta", "lambda-beta-sampled")

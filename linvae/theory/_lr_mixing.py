@@ -20,7 +20,22 @@ __all__ = ["MixedLatent", "lr_mixed_latent", "lr_optimum"]
 
 
 class MixedLatent(NamedTuple):
-    """One LR latent reading two modes ``i`` and ``j`` (output of :func:`lr_mixed_latent`); normalised units."""
+    """One LR latent reading two modes ``i`` and ``j`` (output of :func:`lr_mixed_latent`); normalised units
+    (docs/objectives.md §6).
+
+    Attributes:
+      exists: whether the interior point exists (``c_i, c_j > 0``).
+      M2: the latent's signal fraction ``1 − σ²``.
+      sigma2: its posterior variance ``T / ρ``.
+      share_i: ``c_i t_i``, the part of ``mean μ²`` (``= M²``) read from mode ``i``.
+      share_j: ``c_j t_j``, the same for mode ``j``.
+      mean_distortion_i: mean-path error left in mode ``i``, units of ``V``.
+      mean_distortion_j: the same for mode ``j``.
+      distortion_i: sampled-path error left in mode ``i`` (adds the noise ``w_i² σ²``).
+      distortion_j: the same for mode ``j``.
+      penalty: the LR cost ``t_i t_j / α̃`` in normalised loss units.
+      loss: the pair's normalised loss.
+    """
 
     exists: jnp.ndarray        # bool: the interior stationary point exists (both gains > 0, 0 < M² < 1)
     M2: jnp.ndarray            # the latent's signal fraction 1 − T / (√t_i + √t_j)²
@@ -48,22 +63,29 @@ def lr_mixed_latent(T, t_i, t_j, alpha_n) -> MixedLatent:
       normalised variance ``ρ``, ``M² = 1 − T / ρ``;
     - ``n = (α̃ σ² − √(t_i t_j)) / (α̃ √(t_i t_j))``, ``c_i = (M² − n t_j) / (t_i − t_j)``,
       ``c_j = (n t_i − M²) / (t_i − t_j)``, ``a_k w_k = c_k (t_k + √(t_i t_j))``, ``w_k² = c_k t_k ρ``;
-    - the error left in mode ``i`` has the mode's own part ``t_i (1 − a_i w_i)²``, the leak of mode ``j`` through
-      the shared latent ``w_i² c_j t_j`` and, on the sampled path, the noise ``w_i² σ²``.
+    - the error left in mode ``i``: its own ``t_i (1 − a_i w_i)²``, the leak ``w_i² c_j t_j``, sampled: ``+ w_i² σ²``.
 
     It exists (``exists``: ``c_i, c_j > 0``) for ``t_i > t_j`` exactly in the window
     ``√t_j ρ̂ (1 + t_i/α̃) < T < √t_i ρ̂ (1 + t_j/α̃)`` with ``ρ̂ = √t_i + √t_j``, which is not empty iff
     ``α̃ > √(t_i t_j)``. At its lower end ``c_j → 0`` and at its upper end ``c_i → 0``: there it is the one-mode
     latent of mode ``i`` (resp. ``j``), so across the window a latent turns continuously from the stronger mode to
     the weaker one (whose LR threshold is higher). It is the only interior stationary point, so the pair's optimum
-    is the lower of it and the two one-mode optima. (A latent reading three or more modes never does better: for
-    fixed ``n`` and ``q`` the loss falls as ``Σ c_k t_k²`` grows, which puts all weight on the two extreme modes.)
+    is the lower of it and the two one-mode optima. (A latent reading three or more modes never does better: the
+    loss at fixed ``n``, ``q`` falls as ``Σ c_k t_k²`` grows, which puts all weight on the two extreme modes.)
 
     ``t_j = 0`` (a null direction of the data) is the limit ``t_j → 0``: the latent reads the null direction with a
     diverging gain, which cancels its LR cost, and is the β-VAE latent of mode ``i`` (``M² = 1 − T/t_i`` for
     ``T < t_i``, no penalty); the infimum is not attained (docs/objectives.md §7). As ``t_j → t_i`` the window
-    closes and the formulas lose accuracy (relative error ~ ``1e-16 / |t_i/t_j − 1|``). Vectorised over broadcast
-    inputs; evaluated on safe values where the point does not exist (no NaN).
+    closes and the formulas lose accuracy (relative error ~ ``1e-16 / |t_i/t_j − 1|``). Vectorised; no NaN.
+
+    Args:
+      T: information prices.
+      t_i: normalised eigenvalue of the stronger mode.
+      t_j: normalised eigenvalue of the weaker mode.
+      alpha_n: ``α̃ = 2ασ_dec²/V``.
+
+    Returns:
+      The :class:`MixedLatent`, fields of the broadcast shape.
     """
     dtype = jnp.result_type(t_i, t_j, float)
     t_i, t_j, T, alpha_n = (jnp.asarray(v, dtype) for v in (t_i, t_j, T, alpha_n))

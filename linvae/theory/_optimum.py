@@ -30,7 +30,15 @@ _BETA = Objective()
 
 
 class BetaChoice(NamedTuple):
-    """Answer of :func:`choose_beta` (docs/theory.md §7, "Choosing β")."""
+    """Answer of :func:`choose_beta` (docs/theory.md §7, "Choosing β").
+
+    Attributes:
+      beta: the raw ``β = T V / σ_dec²``.
+      T: the target information price.
+      n_active: latents predicted active at ``T``.
+      distortion: predicted normalised distortion ``D̃``.
+      rate: predicted rate in nats.
+    """
 
     beta: jnp.ndarray        # β = T V / σ_dec²
     T: jnp.ndarray           # the target information price
@@ -41,7 +49,14 @@ class BetaChoice(NamedTuple):
 
 class MeanPath(NamedTuple):
     """Closed-form posterior-mean reconstructions of the optimum, latents ranked by ``M²`` (output of
-    :func:`mean_path`)."""
+    :func:`mean_path`) (docs/theory.md §7).
+
+    Attributes:
+      utility: ``ΔD̃_k``, the normalised distortion each latent removes from the posterior-mean reconstruction,
+        ``S + (K,)``.
+      truncated_distortion: the normalised distortion with only the first ``k`` latents kept, ``k = 0..K``,
+        ``S + (K + 1,)``.
+    """
 
     utility: jnp.ndarray               # (..., K) normalised distortion each ranked latent removes
     truncated_distortion: jnp.ndarray  # (..., K + 1) normalised distortion keeping ranked latents 1..k, k = 0..K
@@ -70,6 +85,7 @@ def optimum(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigma_
       n_latents: ``K``; ``None`` means ``K = d``.
       sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
       lr_mixing: LR only: allow latents that read two modes (``False``: one mode per latent).
+
     Returns:
       :class:`Branch` with per-mode fields of shape ``S + (d,)``: JAX arrays in the dtype of the eigenvalues (float64
       with ``jax_enable_x64``), except the eager LR optimum, whose fields are NumPy float64 arrays.
@@ -92,6 +108,16 @@ def choose_beta(target_T, eigenvalues, objective: Objective = _BETA, n_latents=N
 
     ``β = T V / σ_dec²``. For the β-VAE a target ``T = 0.01`` keeps the modes whose marginal normalised utility
     ``λ_k / V`` exceeds 1 %.
+
+    Args:
+      target_T: the information price to aim for.
+      eigenvalues: ``(d,)`` raw PCA eigenvalues, descending.
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+      n_latents: ``K``; ``None`` means ``K = d``.
+      sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+
+    Returns:
+      The :class:`BetaChoice`.
     """
     eig = jnp.asarray(eigenvalues)
     branch = optimum(target_T, eig, objective, n_latents, sigma_dec2)
@@ -109,7 +135,12 @@ def mean_path(T, eigenvalues, objective: Objective = _BETA, n_latents=None, sigm
     utility is the sum over its modes. β-VAE: ``ΔD̃_k = T_k (1 − (T/T_k)²)_+``. Tail sums avoid cancellation.
 
     Args:
-      T: information prices, any shape ``S``; the rest as :func:`optimum` (``n_latents=None``: ``K = d``).
+      T: information prices, any shape ``S``.
+      eigenvalues: ``(d,)`` raw PCA eigenvalues, descending.
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+      n_latents: ``K``; ``None`` means ``K = d``.
+      sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+
     Returns:
       :class:`MeanPath` with fields ``S + (K,)`` and ``S + (K + 1,)``. Jittable for the β-VAE only.
     """
@@ -153,6 +184,16 @@ def signal_onsets(eigenvalues, levels, objective: Objective = _BETA, sigma_dec2=
     one whose threshold is infinite (LR, zero mode) gives NaN. Under LR with fewer latents than modes a latent may
     read two modes (:func:`optimum`); inside such a window it follows ``1 − T/(√t_i + √t_j)²``, which these one-mode
     onsets do not describe.
+
+    Args:
+      eigenvalues: ``(d,)`` raw PCA eigenvalues, descending.
+      levels: ``(n_levels,)`` signal fractions in ``[0, 1]``.
+      objective: the :class:`linvae.model.Objective` (default the β-VAE).
+      sigma_dec2: ``σ_dec²`` (enters the LR closed form only).
+      iterations: bisection steps (other objectives than the β-VAE).
+
+    Returns:
+      ``(n_levels, d)`` information prices, float64 numpy.
     """
     eig = jnp.asarray(eigenvalues)
     level = jnp.asarray(levels, eig.dtype)[:, None]                                      # (n, 1)

@@ -16,7 +16,18 @@ __all__ = ["PhaseDiagram", "phase_diagram"]
 
 
 class PhaseDiagram(NamedTuple):
-    """Signal fractions on (weight, T) grids for the λβ-VAE and the LR-VAE (output of :func:`phase_diagram`)."""
+    """Signal fractions on (weight, T) grids for the λβ-VAE and the LR-VAE (output of :func:`phase_diagram`)
+    (docs/theory.md §5).
+
+    Attributes:
+      T: ``(n_T,)`` information prices.
+      lam: ``(n_lam,)`` λβ weights.
+      alpha: ``(n_alpha,)`` LR weights.
+      M2_lambda: ``(n_lam, n_T, d)`` signal fractions of the λβ-VAE.
+      M2_alpha: ``(n_alpha, n_T, d)`` signal fractions of the LR-VAE.
+      thresholds_lambda: ``(n_lam, d)`` thresholds of the λβ-VAE.
+      thresholds_alpha: ``(n_alpha, d)`` thresholds of the LR-VAE.
+    """
 
     T: jnp.ndarray                  # (n_T,)
     lam: jnp.ndarray                # (n_lam,)
@@ -43,6 +54,9 @@ def phase_diagram(T, eigenvalues, lams, alphas, n_latents=None, sigma_dec2=1.0) 
       alphas: ``(n_alpha,)`` raw LR weights ≥ 0.
       n_latents: ``K`` (``None``: ``d``).
       sigma_dec2: ``σ_dec²``.
+
+    Returns:
+      The :class:`PhaseDiagram`.
     """
     eig = jnp.asarray(eigenvalues)
     dtype = eig.dtype
