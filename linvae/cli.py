@@ -463,6 +463,10 @@ def build_parser():
     _theory_parser(sub)
     _scan_parser(sub)
     _file_parsers(sub)
+    for p in sub.choices.values():
+        p.add_argument("--no-cache", dest="cache", action="store_false",
+                       help="do not keep compiled programs in the user's cache folder (also: LINVAE_NO_CACHE=1; "
+                       "folder: LINVAE_CACHE_DIR)")
     return parser
 
 
@@ -481,6 +485,10 @@ def _interrupted(err):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
+        if args.cache:  # before the first compilation (docs/training.md, "Compilation cache")
+            from linvae.train import enable_compilation_cache
+
+            enable_compilation_cache()
         args.func(args)
     except InputError as err:
         print(f"linvae: error: {err}", file=sys.stderr)

@@ -10,6 +10,7 @@ helpers and independent references in helpers.py.
 import os
 
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # two test workers share one accelerator
+os.environ["LINVAE_NO_CACHE"] = "1"  # the CLI's compilation cache never writes to the user's home from the tests
 
 import jax  # noqa: E402
 import jax.numpy as jnp

@@ -41,8 +41,9 @@ API = {
         "row_blocks", "scan_summary", "silverman_bandwidth", "truncated_distortion",
     ],
     "linvae.train": [
-        "GridRun", "Interrupted", "MEMORY_LIMIT_ENV", "MemoryEstimate", "ScanConfig", "TrainResult",
-        "available_memory", "check_memory", "estimate_memory", "init_distributed", "init_from_env", "scan",
+        "CACHE_DIR_ENV", "GridRun", "Interrupted", "MEMORY_LIMIT_ENV", "MemoryEstimate", "NO_CACHE_ENV", "ScanConfig",
+        "TrainResult", "available_memory", "check_memory", "default_cache_dir", "enable_compilation_cache",
+        "estimate_memory", "init_distributed", "init_from_env", "scan",
     ],
     "linvae.factors": [
         "FactorMetrics", "FactorScan", "beta_vae_encoder", "discretise", "factor_covariance", "factor_experiment",

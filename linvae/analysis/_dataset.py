@@ -23,7 +23,7 @@ from linvae.analysis._criteria import (
     mean_representation_entropy,
 )
 from linvae.analysis._fits import collapse_fit
-from linvae.analysis._observables import Observables, observables, rank_by_signal, row_blocks
+from linvae.analysis._observables import Observables, observables, rank_by_signal
 from linvae.analysis._truncation import truncated_distortion
 from linvae.model import Params, encode
 from linvae.results import assign, dataset_objective, dataset_params
@@ -112,33 +112,19 @@ def _with_truncation(ds, obs: Observables, params: Params, order):
 
 
 @jax.jit
-def _sigma2_spread_sums(params: Params, xc, weight):
-    """Weighted row sums of ``(σ² − σ²(x̄))²`` over one block, ``(G, K)``. Shifting by the value at the data centre
-    avoids the cancellation of ``mean σ⁴ − (mean σ²)²`` and leaves exactly 0 for a constant-variance encoder."""
-    def one(p):
-        sigma2 = jnp.exp(encode(p, xc, 0.0)[1])
-        return weight @ (sigma2 - jnp.exp(p.log_sigma2_bias)) ** 2
-    return jax.vmap(one)(params)
-
-
-@jax.jit
 def _means(params: Params, x):
     """Posterior means of a grid of models at the rows ``x``, ``(G, K, n)``."""
     return jax.vmap(lambda p: encode(p, x, 0.0)[0].T)(params)
 
 
-def _latent_spread(params: Params, x_eval, obs: Observables, rows, block_rows, entropy):
-    """``Var_x μ_k`` (exact, from the data covariance), ``Var_x σ_k²`` (one streamed pass) and the Rényi entropy of
-    ``μ_k`` on the drawn ``rows``, each ``(G, K)``, float64."""
+def _latent_spread(params: Params, x_eval, obs: Observables, rows, entropy):
+    """``Var_x μ_k`` (exact, from the data covariance), ``Var_x σ_k²`` (from :func:`observables`) and the Rényi
+    entropy of ``μ_k`` on the drawn ``rows``, each ``(G, K)``, float64."""
     A = np.asarray(params.encoder_weight, np.float64)
     var_mu = np.einsum("gkd,de,gke->gk", A, obs.x_cov, A)
+    var_sigma2 = obs.var_sigma2
     with jax.enable_x64(True):
         p64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), params)
-        spread = 0.0
-        for _, padded, weight in row_blocks(x_eval, 0.0, block_rows):
-            spread = spread + np.asarray(_sigma2_spread_sums(p64, jnp.asarray(padded), jnp.asarray(weight)))
-        shift = obs.sigma2 - np.exp(np.asarray(params.log_sigma2_bias, np.float64))
-        var_sigma2 = np.maximum(spread / obs.n_rows - shift**2, 0)
         if len(rows) == 0:  # too few rows for one entropy batch: the criterion is skipped (NaN, never active)
             return var_mu, var_sigma2, np.full(var_mu.shape, np.nan)
         mu = _means(p64, jnp.asarray(np.asarray(x_eval[rows], np.float64)))  # (G, K, n) in drawing order
@@ -189,7 +175,7 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
     n_batches = min(int(n_batches), n // batch_size)  # 0 when n < batch_size: the entropy criterion is skipped
     rows = np.sort(np.random.default_rng(seed).choice(n, n_batches * batch_size, replace=False))
     entropy = dict(batch_size=batch_size, alpha=alpha, bandwidth=bandwidth, method=entropy_method)
-    var_mu, var_sigma2, renyi = _latent_spread(params, x_eval, obs, rows, block_rows, entropy)
+    var_mu, var_sigma2, renyi = _latent_spread(params, x_eval, obs, rows, entropy)
     crit = activity_criteria(M2=obs.M2, rate=obs.kl, var_mu=var_mu, mean_sigma2=obs.sigma2,
                              var_sigma2=var_sigma2, renyi=renyi, thresholds=thresholds)
     with jax.enable_x64(True):  # closed forms in float64 whatever the training precision

@@ -1,8 +1,9 @@
 """Held-out observables of a grid of models in one streamed pass over the data (docs/theory.md §7).
 
 Everything is measured on evaluation data in the units the model was trained in. Shapes: ``G`` grid points,
-``K`` latents, ``d`` features, ``N`` rows. One pass over the data (JAX, vmapped over the grid, streamed over row
-blocks by :func:`row_blocks`) gives the per-latent averages and the data's second moments; the rest of the
+``K`` latents, ``d`` features, ``N`` rows. The encoder is affine, so the data's first and second moments give
+the averages of ``μ`` and ``log σ²`` exactly; one pass over the data (streamed over row blocks by :func:`row_blocks`)
+gives those moments and, for a variance head that depends on ``x``, the averages of ``σ²``. The rest of the
 analysis is small float64 numpy algebra on those.
 """
 
@@ -13,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from linvae._errors import InputError
-from linvae.model import Params, encode, kl_per_latent
+from linvae.model import Params
 
 __all__ = ["Observables", "observables", "rank_by_signal", "row_blocks"]
 
@@ -30,6 +31,7 @@ class Observables(NamedTuple):
       snr: ``mu2 / sigma2``, ``(G, K)``.
       A2: ``mu2 + sigma2``, ``(G, K)``.
       jensen_gap: ``log sigma2 − log_sigma2``, ``(G, K)``.
+      var_sigma2: ``Var_x σ_k²`` over the evaluation rows, ``(G, K)``.
       x_mean: mean of ``x − center``, ``(d,)``.
       x_cov: centred (population) covariance ``C_xx`` of the evaluation data, ``(d, d)``.
       n_rows: number of evaluation rows ``N``.
@@ -43,6 +45,7 @@ class Observables(NamedTuple):
     snr: np.ndarray         # mu2 / sigma2 (G, K)
     A2: np.ndarray          # mu2 + sigma2 (G, K)
     jensen_gap: np.ndarray  # log sigma2 − log_sigma2 (G, K)
+    var_sigma2: np.ndarray  # Var_x σ_k² (G, K)
     x_mean: np.ndarray      # mean of x − center (d,)
     x_cov: np.ndarray       # centred (population) covariance C_xx of the evaluation data (d, d)
     n_rows: int
@@ -73,27 +76,31 @@ def row_blocks(x, center, block_rows):
 
 
 @jax.jit
-def _block_sums(params: Params, xc, weight):
-    """Weighted row sums of ``(μ², σ², log σ², KL)`` over one block, ``(G, 4, K)``; ``weight`` masks padding."""
-    def one(p):
-        mu, log_sigma2 = encode(p, xc, 0.0)
-        terms = (mu**2, jnp.exp(log_sigma2), log_sigma2, kl_per_latent(mu, log_sigma2))
-        return jnp.stack([weight @ t for t in terms])
-    return jax.vmap(one)(params)
+def _variance_sums(log_sigma2_weight, log_sigma2_bias, xc, weight):
+    """Weighted row sums of ``expm1(log σ²)`` and ``(σ² − σ²(x̄₀))²`` over one block, each ``(G, K)``, where
+    ``σ²(x̄₀) = exp(t)`` is the variance at ``x − center = 0``; ``weight`` masks padding."""
+    s = jnp.einsum("nd,gkd->gnk", xc, log_sigma2_weight) + log_sigma2_bias[:, None, :]
+    e = jnp.expm1(s)
+    return weight @ e, weight @ (e - jnp.expm1(log_sigma2_bias)[:, None, :]) ** 2
 
 
 def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
-    """Per-latent held-out averages of a grid of models in one streamed pass over ``x`` (docs/theory.md §7).
+    """Per-latent held-out averages of a grid of models, from the data's moments and one streamed pass over ``x``
+    (docs/theory.md §7).
 
     ``mu2 = mean μ_k²``, ``sigma2 = mean σ_k²``, ``log_sigma2 = mean log σ_k²``, ``kl = mean KL_k`` with
     ``KL_k = ½ [μ_k² + σ_k² − log σ_k² − 1]``; derived ``M2 = mu2 / (mu2 + sigma2)``, ``snr = mu2 / sigma2``,
-    ``A2 = mu2 + sigma2``, ``jensen_gap = log sigma2 − log_sigma2``. Also the mean and centred covariance of
-    ``x − center``: the encoder mean is affine in ``x``, so the moments the truncated reconstructions need follow
-    from them exactly (``C_xμ = C_xx Aᵀ``, ``C_μμ = A C_xx Aᵀ``) and need not be accumulated per model.
+    ``A2 = mu2 + sigma2``, ``jensen_gap = log sigma2 − log_sigma2``, and ``var_sigma2 = Var_x σ_k²``.
 
-    Precision: always float64, whatever the training precision (a one-off pass, cheap next to training). In
-    float32 the block sums of ``log σ²`` carry ~1e-4 relative error, which swamps the Jensen gap of a
-    constant-variance encoder (exactly 0) with ±1e-3 noise of either sign.
+    The encoder is affine, ``μ = A(x − c) + b`` and ``log σ² = S(x − c) + t``, so with the mean ``x̄`` and the
+    (population) covariance ``C`` of ``x − c`` the first three terms are exact algebra on ``(G, K, d)`` arrays:
+    ``mean μ_k² = a_kᵀ C a_k + (a_k·x̄ + b_k)²`` and ``mean log σ_k² = s_k·x̄ + t_k``. Only ``σ² = exp(log σ²)``
+    is not affine: ``mean expm1(log σ_k²)`` and ``mean (σ_k² − e^{t_k})²`` are summed over the rows, in one jitted
+    pass over blocks of ``block_rows`` rows, and only when some ``S`` is non-zero (a constant-variance encoder has
+    ``σ² = e^t`` exactly, ``Var σ² = 0`` and a Jensen gap of exactly 0). ``expm1`` keeps ``KL_k`` accurate for a
+    collapsed latent (``σ² → 1``), and the shift by ``e^t`` avoids the cancellation of ``mean σ⁴ − (mean σ²)²``.
+    The pass over the data also returns ``x̄`` and ``C``, from which the truncated reconstructions follow exactly
+    (``C_xμ = C Aᵀ``, ``C_μμ = A C Aᵀ``). Always float64, whatever the training precision.
 
     Args:
       params: a grid of :class:`linvae.model.Params`, every leaf with a leading grid axis ``G``.
@@ -108,20 +115,34 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
         raise InputError(f"evaluation data must be (N, {np.shape(params.encoder_weight)[-1]}) with N >= 1, "
                          f"found shape {np.shape(x)}; pass held-out rows in the model's feature units")
     n, d = np.shape(x)
-    s1, s2, sums = np.zeros(d), np.zeros((d, d)), 0.0
+    A, b, S, t = (np.asarray(getattr(params, name), np.float64) for name in (
+        "encoder_weight", "encoder_bias", "log_sigma2_weight", "log_sigma2_bias"))
+    affine = np.any(S != 0, axis=-1)  # (G, K): latents whose variance depends on x
+    s1, s2 = np.zeros(d), np.zeros((d, d))
+    expm1_sum, spread = np.zeros(t.shape), np.zeros(t.shape)
     with jax.enable_x64(True):
-        p64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), params)
+        S64, t64 = jnp.asarray(S), jnp.asarray(t)
         for rows, padded, weight in row_blocks(x, np.asarray(center, np.float64), block_rows):
             s1 += rows.sum(axis=0)
             s2 += rows.T @ rows
-            sums = sums + np.asarray(_block_sums(p64, jnp.asarray(padded), jnp.asarray(weight)), np.float64)
-    mu2, sigma2, log_sigma2, kl = (sums[:, i] / n for i in range(4))
+            if affine.any():
+                e, q = _variance_sums(S64, t64, jnp.asarray(padded), jnp.asarray(weight))
+                expm1_sum, spread = expm1_sum + np.asarray(e), spread + np.asarray(q)
     x_mean = s1 / n
     x_cov = s2 / n - np.outer(x_mean, x_mean)
+    x_cov = 0.5 * (x_cov + x_cov.T)
+    mean_mu = A @ x_mean + b
+    mu2 = np.einsum("gkd,de,gke->gk", A, x_cov, A) + mean_mu**2
+    log_sigma2 = S @ x_mean + t
+    mean_expm1 = np.where(affine, expm1_sum / n, np.expm1(t))
+    sigma2 = 1.0 + mean_expm1
+    shift = mean_expm1 - np.expm1(t)  # mean σ² − e^t
+    var_sigma2 = np.where(affine, np.maximum(spread / n - shift**2, 0.0), 0.0)
     A2 = mu2 + sigma2
-    return Observables(mu2=mu2, sigma2=sigma2, log_sigma2=log_sigma2, kl=kl, M2=mu2 / A2, snr=mu2 / sigma2,
-                       A2=A2, jensen_gap=np.log(sigma2) - log_sigma2, x_mean=x_mean,
-                       x_cov=0.5 * (x_cov + x_cov.T), n_rows=int(n))
+    return Observables(mu2=mu2, sigma2=sigma2, log_sigma2=log_sigma2, kl=0.5 * (mu2 + mean_expm1 - log_sigma2),
+                       M2=mu2 / A2, snr=mu2 / sigma2, A2=A2,
+                       jensen_gap=np.where(affine, np.log(sigma2) - log_sigma2, 0.0), var_sigma2=var_sigma2,
+                       x_mean=x_mean, x_cov=x_cov, n_rows=int(n))
 
 
 def rank_by_signal(M2):

@@ -17,6 +17,7 @@ writes checkpoints. Resuming reads the checkpoint on every process, so it must l
 share. A single process takes the plain ``device_put`` / ``device_get`` path.
 """
 
+import functools
 import os
 import pathlib
 import signal
@@ -81,13 +82,19 @@ def padded_size(n_points, lapack_inside=False):
 def init_grid(init_fn, keys, betas, n_points, *static):
     """Initial grid state and β padded to the grid size ``len(keys)`` (a multiple of the device count).
 
-    ``init_fn(key, *static)`` initialises one model; padding points repeat the last β and start ``done``, so they
+    ``init_fn(key, *static)`` initialises one model (a module-level function, so the compiled program is reused);
+    the whole grid is built in one compiled call. Padding points repeat the last β and start ``done``, so they
     never train.
     """
     g = len(keys)
-    state = jax.vmap(init_fn, in_axes=(0,) + (None,) * len(static))(keys, *static)
+    state = _init_states(init_fn, static, keys)
     betas = np.concatenate([betas, np.repeat(betas[-1:], g - n_points)])
     return state._replace(done=jnp.arange(g) >= n_points), betas
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _init_states(init_fn, static, keys):
+    return jax.vmap(lambda key: init_fn(key, *static))(keys)
 
 
 def place(value, sharding):

@@ -383,8 +383,7 @@ def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_ev
     keep = eig > 1e-12 * eig.max()
     K, kind = config.n_latents, config.objective
     keys = jax.random.split(jax.random.PRNGKey(config.seed), g)
-    state, betas_p = _engine.init_grid(functools.partial(init_state, kind=kind), keys, betas, n_points, K,
-                                       int(keep.sum()), dtype)
+    state, betas_p = _engine.init_grid(init_state, keys, betas, n_points, K, int(keep.sum()), dtype, 0.01, kind)
     train_betas, weights = objective_weights(config.objective_spec, betas_p, eig)
     grid_sh, replicated = _engine.grid_sharding(lapack_inside=True)
     on_grid = lambda a: _engine.place(jnp.asarray(a, dtype), grid_sh)  # noqa: E731

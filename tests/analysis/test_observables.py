@@ -17,7 +17,7 @@ def numpy_observables(p, x, center):
     ls = np.einsum("nd,gkd->gnk", xc, p.log_sigma2_weight) + p.log_sigma2_bias[:, None]
     s2 = np.exp(ls)
     return {"mu2": (mu**2).mean(1), "sigma2": s2.mean(1), "log_sigma2": ls.mean(1),
-            "kl": (0.5 * (mu**2 + s2 - ls - 1)).mean(1)}
+            "kl": (0.5 * (mu**2 + s2 - ls - 1)).mean(1), "var_sigma2": s2.var(1)}
 
 
 def test_observables_match_numpy_and_streaming_matches_one_block():
@@ -50,6 +50,8 @@ def test_observables_are_float64_without_x64():
     for name, value in ref.items():
         np.testing.assert_allclose(getattr(o, name), value, rtol=1e-11, atol=1e-12, err_msg=name)
     np.testing.assert_allclose(const.jensen_gap, 0.0, atol=1e-12)
+    assert np.all(const.var_sigma2 == 0) and np.all(const.jensen_gap == 0)  # exact, no pass over the rows
+    np.testing.assert_allclose(const.sigma2, np.exp(p.log_sigma2_bias), rtol=1e-15)
     np.testing.assert_allclose(o.x_cov, np.cov(x.T, bias=True), rtol=1e-12, atol=1e-14)  # float64 on the host
 
 
