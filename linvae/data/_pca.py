@@ -35,6 +35,7 @@ class Spectrum(NamedTuple):
 
     @property
     def covariance(self) -> np.ndarray:
+        """The covariance ``C = U diag(λ) Uᵀ``, ``(d, d)``, rebuilt from the decomposition."""
         return (self.eigenvectors * self.eigenvalues) @ self.eigenvectors.T
 
     @property
@@ -58,17 +59,19 @@ def moments(x, *, block_rows=65536):
 
     Rows are read in blocks; sums are shifted by the first row: ``C = Σ (x − s)(x − s)ᵀ / N − m mᵀ`` with
     ``m = mean(x) − s``, which avoids the cancellation of the textbook one-pass formula for data far from the
-    origin. Raises :class:`InputError` on NaN/inf, naming the first offending row and column.
+    origin. The covariance is the population one (divided by ``N``) and is symmetrised.
 
     Args:
-      x: ``(N, d)`` rows (any array, e.g. a memory map).
-      block_rows: rows read per block.
+      x: ``(N, d)`` rows (any 2-D array, e.g. a memory map; converted to float64 one block at a time).
+      block_rows: rows read per block (default 65536).
 
     Returns:
-      ``(mean, cov, n)``.
+      ``(mean, cov, n)``: the ``(d,)`` mean, the ``(d, d)`` population covariance, both float64, and the row
+      count ``N``.
 
     Raises:
-      InputError: NaN or inf in ``x``, or fewer than two rows.
+      InputError: ``x`` is not 2-D, has fewer than two rows, or holds NaN or inf (the first offending row and
+        column are named).
     """
     if x.ndim != 2:
         raise InputError(f"data must be 2-D (samples x features), found shape {x.shape}; reshape it")
@@ -99,11 +102,14 @@ def pca_spectrum(x, *, block_rows=65536) -> Spectrum:
     (docs/theory.md §1, §9).
 
     Args:
-      x: ``(N, d)`` rows.
-      block_rows: rows read per block.
+      x: ``(N, d)`` rows (any 2-D array, e.g. a memory map).
+      block_rows: rows read per block (default 65536).
 
     Returns:
-      The :class:`Spectrum`.
+      The :class:`Spectrum` of the population covariance, with ``n_samples = N``.
+
+    Raises:
+      InputError: as :func:`moments`.
     """
     return spectrum_from_covariance(*moments(x, block_rows=block_rows))
 
@@ -111,13 +117,16 @@ def pca_spectrum(x, *, block_rows=65536) -> Spectrum:
 def spectrum_from_covariance(mean, cov, n_samples=0) -> Spectrum:
     """Eigen-decomposition of a covariance, eigenvalues descending, eigenvector signs fixed (docs/theory.md §1).
 
+    Each eigenvector's largest-magnitude entry is made positive, so the result does not depend on the LAPACK
+    build.
+
     Args:
-      mean: ``(d,)`` data mean.
+      mean: ``(d,)`` data mean, stored as given (float64).
       cov: ``(d, d)`` symmetric covariance.
-      n_samples: rows it was estimated from (provenance only).
+      n_samples: rows it was estimated from (provenance only; default 0, "not estimated").
 
     Returns:
-      The :class:`Spectrum`.
+      The :class:`Spectrum`, eigenvalues descending.
     """
     eig, U = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
     eig, U = eig[::-1], U[:, ::-1]
@@ -133,10 +142,12 @@ def spectrum_from_eigenvalues(eigenvalues, *, mean=None, eigenvectors=None, n_sa
     (docs/theory.md §1).
 
     Args:
-      eigenvalues: ``(d,)`` eigenvalues (sorted descending here).
-      mean: ``(d,)`` mean; default zeros.
-      eigenvectors: ``(d, d)`` eigenvectors in columns; default the identity.
-      n_samples: rows (provenance only).
+      eigenvalues: ``(d,)`` eigenvalues, in any order; they are sorted descending (stable, so ties keep their
+        order).
+      mean: ``(d,)`` mean; ``None`` (default): zeros.
+      eigenvectors: ``(d, d)`` eigenvectors, ``u_k`` in column k, matching ``eigenvalues``; their columns are
+        permuted with the sort. ``None`` (default): the identity. Signs are kept as given.
+      n_samples: rows the spectrum was estimated from (provenance only; default 0, "not estimated").
 
     Returns:
       The :class:`Spectrum`.

@@ -10,12 +10,12 @@ __all__ = ["Split", "random_split", "split_from_labels"]
 
 
 class Split(NamedTuple):
-    """Row indices of the training, validation and test splits (docs/theory.md §6).
+    """Row indices of the training, validation and test splits (docs/theory.md §9, docs/how-to/own-data.md).
 
     Attributes:
-      train: row indices of the training split.
-      val: row indices of the validation split.
-      test: row indices of the test split.
+      train: 1-D integer row indices of the training split.
+      val: 1-D integer row indices of the validation split.
+      test: 1-D integer row indices of the test split.
     """
 
     train: np.ndarray
@@ -24,15 +24,21 @@ class Split(NamedTuple):
 
 
 def random_split(n_rows, *, fractions=(0.7, 0.15, 0.15), seed=0) -> Split:
-    """A seeded random split of ``n_rows`` rows (default 70/15/15), each part sorted (docs/theory.md §6).
+    """A seeded random split of ``n_rows`` rows (default 70/15/15), each part sorted (docs/theory.md §9).
+
+    The training and validation sizes are ``round(fraction · n_rows)``, at least one row each, and training leaves
+    at least two rows for the other parts; the test split takes the rows left over.
 
     Args:
-      n_rows: number of rows.
-      fractions: train, validation and test proportions.
-      seed: seed of the permutation.
+      n_rows: number of rows, at least 3.
+      fractions: ``(train, val, test)`` proportions; only the first two are used, the test split gets the rest.
+      seed: seed of the random permutation (default 0).
 
     Returns:
-      The :class:`Split`.
+      The :class:`Split`, each part's indices sorted.
+
+    Raises:
+      InputError: fewer than 3 rows.
     """
     if n_rows < 3:
         raise InputError(f"training needs at least 3 samples for a train/validation/test split, found {n_rows}")
@@ -49,10 +55,10 @@ def split_from_labels(labels) -> Split:
     (docs/how-to/own-data.md).
 
     Args:
-      labels: ``(N,)`` labels ``train``, ``val`` (or ``validation``) and ``test``, any case.
+      labels: ``(N,)`` per-row labels ``train``, ``val`` (or ``validation``) or ``test``, in any case.
 
     Returns:
-      The :class:`Split`.
+      The :class:`Split`: the ascending indices of the rows carrying each label.
 
     Raises:
       InputError: an unknown label, or a part without rows.

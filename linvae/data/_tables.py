@@ -48,15 +48,21 @@ def load_table(path) -> Table:
     variable, samples x features) into a :class:`Table`; raises :class:`InputError` with a one-line reason
     (docs/how-to/own-data.md).
 
+    Without a header (CSV) or a feature coordinate (netCDF), and always for ``.npy``, features are named
+    ``x0 … x{d-1}``. A netCDF ``split`` variable (one label per sample) becomes ``Table.split``.
+
     Args:
-      path: a ``.npy``, ``.csv`` or ``.nc`` file.
+      path: a ``.npy``, ``.csv`` or ``.nc`` file (``str`` or path-like; the extension picks the reader, in any
+        case).
 
     Returns:
-      The :class:`Table` (``source`` is the path).
+      The :class:`Table` (``source`` is the path; ``first_line`` is set for a CSV).
 
     Raises:
-      InputError: a missing file, a directory, an unknown extension, content that does not match the extension,
-        non-numeric columns, or no data rows.
+      InputError: a missing file, a directory, an unknown extension, content that does not match the extension or
+        cannot be read, a CSV with a header but no data rows or with mismatched column counts, a netCDF file
+        without exactly one 2-D variable or with a ``split`` of the wrong length, or data that is not a 2-D array
+        of real numbers.
     """
     path = pathlib.Path(path)
     if path.is_dir():
@@ -102,10 +108,14 @@ def check_table(table: Table, *, block_rows=65536) -> None:
 
     Args:
       table: the :class:`Table` to check.
-      block_rows: rows read per block.
+      block_rows: rows read per block (default 65536).
 
     Returns:
-      ``None``; raises :class:`InputError` with one line naming the cell, its column and the count of bad cells.
+      ``None`` when every cell is finite.
+
+    Raises:
+      InputError: a NaN or infinite cell; the one-line message names the first such cell, its column and the
+        count of bad cells.
     """
     values = table.values
     first, count = None, 0
@@ -189,10 +199,10 @@ def feature_scale(cov, features):
       features: the ``d`` feature names, for the error message.
 
     Returns:
-      ``(d,)`` standard deviations.
+      ``(d,)`` standard deviations ``s``.
 
     Raises:
-      InputError: a constant feature (zero variance), named.
+      InputError: a constant feature (variance ≤ 0), named (the first five are listed).
     """
     var = np.diag(cov).copy()
     constant = np.flatnonzero(var <= 0)
@@ -210,12 +220,17 @@ def standardized_spectrum(x, features, standardize=True) -> tuple[Spectrum, np.n
     ``standardize`` is false); ``spectrum.mean`` is the raw data mean ``x̄``.
 
     Args:
-      x: ``(N, d)`` rows (any array; read in blocks).
+      x: ``(N, d)`` rows (any 2-D array; read in blocks).
       features: the ``d`` feature names, for error messages.
-      standardize: divide each feature by its standard deviation (``False``: raw units).
+      standardize: divide each feature by its standard deviation (default ``True``; ``False``: raw units).
 
     Returns:
-      ``(spectrum, s)``: the :class:`Spectrum` of the standardised rows and the ``(d,)`` scales.
+      ``(spectrum, s)``: the :class:`Spectrum` of the standardised rows (``n_samples = N``) and the ``(d,)``
+      scales ``s``.
+
+    Raises:
+      InputError: as :func:`moments`; a covariance that overflows float64 (the feature is named); or, when
+        standardising, a constant feature (:func:`feature_scale`).
     """
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, on one line
         mean, cov, n = moments(x)
@@ -234,10 +249,11 @@ def synthetic_data(eigenvalues, n_samples, *, seed=0, rotation=True):
     Deterministic for a given seed.
 
     Args:
-      eigenvalues: ``(d,)`` the covariance's eigenvalues.
+      eigenvalues: ``(d,)`` the covariance's eigenvalues ``λ``, in any order (``λ_k`` is the variance along
+        column k of ``Q``).
       n_samples: number of rows ``N``.
-      seed: seed of the rotation and the samples.
-      rotation: draw a random rotation ``Q`` (``False``: the identity).
+      seed: seed of the rotation and the samples (default 0).
+      rotation: draw a Haar-random rotation ``Q`` (default ``True``; ``False``: the identity).
 
     Returns:
       ``(x, Q)``: ``(N, d)`` float64 samples and the ``(d, d)`` rotation.
@@ -258,9 +274,14 @@ def default_spectrum():
     """The embedded default spectrum: eigenvalues of the standardised WorldClim 10' bioclimatic variables
     (docs/theory.md §9).
 
+    The file is read once and cached; the returned arrays are shared between calls.
+
     Returns:
-      ``(eigenvalues, info)``: the ``(d,)`` eigenvalues and a dict recording the variables, cell count and source
-      files (see ``data/make_default_spectrum.py``).
+      ``(eigenvalues, info)``: the ``(d,)`` float64 eigenvalues and the parsed JSON dict, which records the
+      variables, cell count and source files (see ``data/make_default_spectrum.py``).
+
+    Raises:
+      FileNotFoundError: the embedded spectrum file is missing from the installation.
     """
     here = pathlib.Path(__file__).resolve().parent  # installed: next to this module; a checkout: <repo>/data
     for candidate in (here / _SPECTRUM_FILE, here.parents[1] / "data" / _SPECTRUM_FILE):
@@ -273,12 +294,16 @@ def default_spectrum():
 def default_table(n_samples=100_000, *, seed=0) -> Table:
     """The default data of ``linvae demo``: Gaussian samples with the embedded WorldClim spectrum (docs/theory.md §9).
 
+    The samples come from :func:`synthetic_data` with a Haar-random rotation, so features mix the principal
+    components.
+
     Args:
-      n_samples: number of rows.
-      seed: seed of the samples and their rotation.
+      n_samples: number of rows (default 100,000).
+      seed: seed of the samples and their rotation (default 0).
 
     Returns:
-      The :class:`Table` (``source`` is ``"synthetic"``, features ``x0..x{d-1}``).
+      The :class:`Table`, without a split: features ``pc_mix0 … pc_mix{d-1}``, ``source`` a one-line description
+      (synthetic Gaussian, the spectrum's variables, sample count and seed).
     """
     eigenvalues, info = default_spectrum()
     x, _ = synthetic_data(eigenvalues, n_samples, seed=seed)

@@ -63,14 +63,18 @@ def find_layers(directory) -> dict:
     """Map BIO number → GeoTIFF path for the WorldClim layers in ``directory`` (both naming schemes)
     (docs/how-to/worldclim.md).
 
-    Raises :class:`InputError` when the folder is missing, holds no layer, mixes resolutions, or holds one
-    variable twice.
+    Files are matched by name: ``wc2.1_<res>_bio_N.tif`` (WorldClim 2.1) or ``wc2.0_bio_<res>_NN.tif``
+    (WorldClim 2.0), in any case; other files are ignored.
 
     Args:
-      directory: the folder of GeoTIFF layers.
+      directory: the folder of GeoTIFF layers (``str`` or path-like).
 
     Returns:
-      ``{BIO number: path}``.
+      ``{BIO number: pathlib.Path}``, sorted by BIO number.
+
+    Raises:
+      InputError: the folder is missing or cannot be listed, holds no layer, mixes resolutions, or holds one
+        variable twice.
     """
     directory = pathlib.Path(directory)
     if not directory.is_dir():
@@ -281,6 +285,9 @@ def load_worldclim(directory, variables=None, *, derive_bio7=True) -> xr.Dataset
     """Read WorldClim bioclimatic layers into a Dataset over the cells valid in every chosen layer
     (docs/how-to/worldclim.md).
 
+    Each layer is masked with its own nodata value (and non-finite values); a cell is kept when every chosen
+    layer is valid there. Layers are read window by window, so peak memory is the mask, one window and the cells.
+
     Args:
       directory: folder with ``wc2.1_<res>_bio_N.tif`` and/or ``wc2.0_bio_<res>_NN.tif`` files (one resolution).
       variables: BIO numbers to keep (default: every layer found, plus BIO7 when derivable).
@@ -289,9 +296,13 @@ def load_worldclim(directory, variables=None, *, derive_bio7=True) -> xr.Dataset
     Returns:
       ``xarray.Dataset`` with one float64 variable ``BIO<n>`` per chosen layer over dimension ``cell``
       (``long_name``, ``units``, ``source_file``), coordinates ``lat``/``lon`` (cell centres, degrees),
-      ``row``/``col`` (raster indices) and ``cell_area`` (km²); attrs give the grid shape, transform and CRS.
-    Each layer is masked with its own nodata value (and non-finite values); a cell is kept when every chosen
-    layer is valid there.
+      ``row``/``col`` (raster indices) and ``cell_area`` (km²); attrs give the source folder, grid shape,
+      transform, CRS, the variables, the derivation of BIO7 and the WorldClim citation.
+
+    Raises:
+      InputError: as :func:`find_layers`; an unknown, missing or empty choice of ``variables``; a file that cannot
+        be read, has more than one band, is not on a north-up geographic grid, or is on another grid than the
+        first layer; or no cell valid in every chosen layer.
     """
     cells = _read_cells(directory, variables, derive_bio7)
     t = cells.grid.transform
@@ -322,9 +333,13 @@ class BlockSplitConfig:
     the paper's 499,599 / 153,897 / 154,027. ``seed`` seeds the block sampling.
 
     Attributes:
-      block_km: side ``L`` of the square equal-area blocks, in km.
-      fractions: train, validation and test proportions of cells (normalised to sum to 1).
-      seed: seed of the block sampling.
+      block_km: side ``L`` of the square equal-area blocks, in km (default 500).
+      fractions: ``(train, val, test)`` proportions of cells, three positive numbers normalised to sum to 1.
+      seed: non-negative integer seed of the block sampling (default 0).
+
+    Raises:
+      InputError: at construction, for fractions that are not three positive finite numbers, a block size that is
+        not a positive finite number, or a seed that is not a non-negative integer.
     """
 
     block_km: float = 500.0
@@ -349,8 +364,9 @@ class BlockSplit(NamedTuple):
 
     Attributes:
       labels: ``(N,)`` int8 per-cell labels, 0 train / 1 val / 2 test.
-      block: ``(N,)`` index of each cell's block (among the blocks that hold at least one cell).
-      attrs: provenance: block size, fractions, seed, counts, land areas.
+      block: ``(N,)`` integer index of each cell's block (among the blocks that hold at least one cell).
+      attrs: provenance for the results file: method, block size, seed, fractions, projection, block counts,
+        and per split the land area (km²) and cell count.
     """
 
     labels: np.ndarray   # (N,) int8
@@ -395,13 +411,18 @@ def spatial_block_split(lat, lon, cell_area, config: BlockSplitConfig = BlockSpl
 
     Args:
       lat: ``(N,)`` latitudes of the cell centres, degrees.
-      lon: ``(N,)`` longitudes, degrees.
-      cell_area: ``(N,)`` cell areas in km², the sampling weights.
-      config: the :class:`BlockSplitConfig`.
-      crs: coordinate reference system of ``lat``/``lon``.
+      lon: ``(N,)`` longitudes of the cell centres, degrees.
+      cell_area: ``(N,)`` positive cell areas in km²; a block's land area (its sampling weight) is their sum.
+      config: the :class:`BlockSplitConfig` (default: 500 km blocks, the paper's proportions, seed 0).
+      crs: geographic coordinate reference system of ``lat``/``lon``, anything rasterio accepts (default
+        ``"EPSG:4326"``).
 
     Returns:
       The :class:`BlockSplit`.
+
+    Raises:
+      InputError: cell areas that are not positive and finite or not one per cell, or too few blocks to give
+        each of train, validation and test at least one.
     """
     area = np.asarray(cell_area, np.float64)
     if area.shape != np.shape(lat) or not np.all(np.isfinite(area) & (area > 0)):
@@ -452,11 +473,17 @@ def worldclim_table(directory, variables=None, *, derive_bio7=True,
     Args:
       directory: folder of WorldClim GeoTIFF layers (:func:`find_layers`).
       variables: BIO numbers to keep (default: every layer found, plus BIO7 when derivable).
-      derive_bio7: compute BIO7 = BIO5 − BIO6 when it has no file.
-      split: the :class:`BlockSplitConfig` of the spatial-block split, or ``None`` for no split.
+      derive_bio7: compute BIO7 = BIO5 − BIO6 when BIO7 is asked for (or ``variables`` is None) but has no file
+        (default ``True``).
+      split: the :class:`BlockSplitConfig` of the spatial-block split (default: 500 km blocks, the paper's
+        proportions, seed 0), or ``None`` for no split.
 
     Returns:
-      The :class:`linvae.data.Table`.
+      The :class:`linvae.data.Table`: ``(N, d)`` float64 values, features ``BIO<n>``, ``split`` the per-cell
+      labels ``"train"`` / ``"val"`` / ``"test"`` (``None`` without a split).
+
+    Raises:
+      InputError: as :func:`load_worldclim` and :func:`spatial_block_split`.
     """
     cells = _read_cells(directory, variables, derive_bio7)
     lat, lon, area = cells.lat, cells.lon, cells.cell_area

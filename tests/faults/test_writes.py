@@ -54,3 +54,24 @@ def test_plot_on_missing_file(tmp_path, capsys):
 def test_report_csv_is_a_directory(tmp_path, capsys):
     err = _fails(capsys, ["report", str(tmp_path / "none.nc"), "--csv", str(tmp_path)])
     assert "is a directory" in err  # the output location is checked before the results file is read
+
+
+def test_two_scans_started_at_once_on_one_out(table, tmp_path):
+    """Two processes, different seeds, the same --out, started together: both finish, the file holds one complete
+    result (the last to finish), and each kept its own checkpoint until it finished (docs/training.md)."""
+    import os
+    import subprocess
+    import sys
+
+    import xarray as xr
+
+    out = tmp_path / "r.nc"
+    env = {**os.environ, "LINVAE_CHECKPOINT_EVERY": "0"}
+    procs = [subprocess.Popen([sys.executable, "-m", "linvae.cli", *_scan(table, out, "--seed", str(seed),
+                                                                        "--grid", "1e-3:1:6")],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    results = [proc.communicate(timeout=600) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], [err for _, err in results]
+    ds = xr.load_dataset(out)
+    assert ds.attrs["split_seed"] in (1, 2) and np.all(np.isfinite(ds["M2"].values))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc", "x.npy"]  # no checkpoint or temporary file left
