@@ -400,29 +400,25 @@ def spatial_block_split(lat, lon, cell_area, config: BlockSplitConfig = BlockSpl
     """Assign equal-area blocks to train / validation / test (docs/theory.md §9).
 
     Cell centres (``crs``, geographic) are projected to EPSG:6933 (EASE-Grid 2.0, cylindrical equal-area);
-    block ``(⌊x/L⌋, ⌊y/L⌋)`` with ``L = config.block_km`` has area L² everywhere. Blocks start at the
-    projection's origin (0°, 0°) and do not wrap across ±180°; edge blocks are partial, and near the poles a block
-    is long and thin on the ground.
+    block ``(⌊x/L⌋, ⌊y/L⌋)``, ``L = config.block_km``, has area L² everywhere (from the origin (0°, 0°), no wrap
+    across ±180°; edge blocks are partial, polar ones long and thin on the ground).
 
-    Training blocks are drawn without replacement with probability ∝ their land area ``Σ cell_area`` until
-    their cells come closest to ``fractions[0]`` of all cells (area-weighted sampling, seeded). The remaining
-    blocks are shuffled uniformly — so validation and test get alike mixes of large and small (coastal) blocks —
-    and divided so that validation holds ``fractions[1] / (fractions[1] + fractions[2])`` of their cells.
+    Training blocks are drawn without replacement, with probability ∝ land area ``Σ cell_area``, until their cells
+    come closest to ``fractions[0]`` of all cells. The others are shuffled uniformly (alike mixes of large and small
+    coastal blocks for validation and test); validation gets ``fractions[1] / (fractions[1] + fractions[2])`` of them.
 
     Args:
       lat: ``(N,)`` latitudes of the cell centres, degrees.
-      lon: ``(N,)`` longitudes of the cell centres, degrees.
+      lon: ``(N,)`` longitudes, degrees.
       cell_area: ``(N,)`` positive cell areas in km²; a block's land area (its sampling weight) is their sum.
       config: the :class:`BlockSplitConfig` (default: 500 km blocks, the paper's proportions, seed 0).
-      crs: geographic coordinate reference system of ``lat``/``lon``, anything rasterio accepts (default
-        ``"EPSG:4326"``).
+      crs: geographic coordinate reference system of ``lat``/``lon``, anything rasterio accepts.
 
     Returns:
       The :class:`BlockSplit`.
 
     Raises:
-      InputError: cell areas that are not positive and finite or not one per cell, or too few blocks to give
-        each of train, validation and test at least one.
+      InputError: cell areas not positive and finite or not one per cell; too few blocks for three parts.
     """
     area = np.asarray(cell_area, np.float64)
     if area.shape != np.shape(lat) or not np.all(np.isfinite(area) & (area > 0)):
