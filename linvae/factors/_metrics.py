@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from linvae._errors import InputError
+
 __all__ = [
     "FactorMetrics", "factor_covariance", "latent_factor_correlation", "gaussian_mutual_information",
     "joint_mutual_information", "mig", "sap", "factor_metrics", "discretise", "histogram_mutual_information",
@@ -172,6 +174,8 @@ def factor_metrics(encoder_weight, sigma2, mixing, noise_var, *, n_bins=20) -> F
 
 # ---- histogram (discretised) estimators on samples, plain numpy -----------------------------------------------
 
+BINNINGS = ("uniform", "quantile")
+
 def discretise(x, n_bins):
     """Bin each column of ``x`` ``(N, p)`` into ``n_bins`` equal-probability bins at its empirical quantiles;
     integer codes ``0 … n_bins − 1``. Equal values share a bin (a constant column is one bin) (docs/factors.md).
@@ -193,44 +197,74 @@ def _plugin_entropy(counts):
     return -np.sum(p * np.log(p))
 
 
-def histogram_mutual_information(z, v, n_bins=20):
-    """Plug-in estimate of ``I(z_i; v_j)`` in nats, ``(m, s)``, from samples ``z`` ``(N, m)`` and ``v`` ``(N, s)``
-    both discretised by :func:`discretise`: ``Σ p_ab log(p_ab / (p_a p_b))``. Biased upward by about
-    ``(n_bins − 1)² / (2N)`` from finite samples and downward by the discretisation (docs/factors.md).
+def _codes(z, v, n_bins, binning):
+    """Integer codes of ``z`` and ``v`` per column and the number of codes of each: ``"quantile"`` bins both into
+    ``n_bins`` equal-probability bins; ``"uniform"`` bins ``z`` into ``n_bins`` equal-width bins between each column's
+    extremes (``numpy.histogram``'s edges) and takes ``v`` as discrete labels (its distinct values)."""
+    if binning not in BINNINGS:
+        raise InputError(f"binning must be one of {', '.join(BINNINGS)}, found {binning!r}")
+    z, v = np.asarray(z, np.float64), np.asarray(v)
+    if binning == "quantile":
+        return discretise(z, n_bins), discretise(v, n_bins), n_bins, n_bins
+    cz = np.stack([np.digitize(col, np.histogram_bin_edges(col, n_bins)[:-1]) - 1 for col in z.T], axis=1)
+    labels = [np.unique(col, return_inverse=True) for col in v.T]
+    cv = np.stack([inverse.ravel() for _, inverse in labels], axis=1)
+    return cz, cv, n_bins, max(len(values) for values, _ in labels)
+
+
+def histogram_mutual_information(z, v, n_bins=20, binning="uniform"):
+    """Plug-in estimate of ``I(z_i; v_j)`` in nats, ``(m, s)``, from samples ``z`` ``(N, m)`` and ``v`` ``(N, s)``:
+    ``Σ p_ab log(p_ab / (p_a p_b))`` over the codes of ``binning`` (docs/factors.md, "Two MIG estimators").
+
+    ``"uniform"`` (disentanglement_lib's MIG): ``n_bins`` equal-width bins for each code, the factors as discrete
+    labels. ``"quantile"``: ``n_bins`` equal-probability bins for codes and factors alike (:func:`discretise`), for
+    continuous factors; biased upward by about ``(n_bins − 1)² / (2N)`` from finite samples and downward by the
+    discretisation.
 
     Args:
       z: ``(N, m)`` latent samples (e.g. posterior means).
-      v: ``(N, s)`` factor samples.
-      n_bins: equal-probability bins per variable.
+      v: ``(N, s)`` factor samples: discrete labels for ``"uniform"``, continuous values for ``"quantile"``.
+      n_bins: bins per code (and per factor for ``"quantile"``).
+      binning: ``"uniform"`` or ``"quantile"``.
 
     Returns:
       ``(m, s)`` mutual information in nats.
     """
-    cz, cv = discretise(z, n_bins), discretise(v, n_bins)
+    cz, cv, kz, kv = _codes(z, v, n_bins, binning)
     out = np.empty((cz.shape[1], cv.shape[1]))
     for i in range(cz.shape[1]):
-        hz = _plugin_entropy(np.bincount(cz[:, i], minlength=n_bins))
+        hz = _plugin_entropy(np.bincount(cz[:, i], minlength=kz))
         for j in range(cv.shape[1]):
-            hv = _plugin_entropy(np.bincount(cv[:, j], minlength=n_bins))
-            joint = _plugin_entropy(np.bincount(cz[:, i] * n_bins + cv[:, j], minlength=n_bins**2))
+            hv = _plugin_entropy(np.bincount(cv[:, j], minlength=kv))
+            joint = _plugin_entropy(np.bincount(cz[:, i] * kv + cv[:, j], minlength=kz * kv))
             out[i, j] = hz + hv - joint
     return out
 
 
-def histogram_mig(z, v, n_bins=20):
-    """MIG from samples with the histogram estimator, ``(per_factor, mean)``: gaps of
-    :func:`histogram_mutual_information` over the plug-in entropy of each discretised factor (``≈ log n_bins``)
-    (docs/factors.md).
+def histogram_mig(z, v, n_bins=20, binning="uniform"):
+    """MIG from samples, ``(per_factor, mean)``: gaps of :func:`histogram_mutual_information` over the plug-in
+    entropy of each factor's codes (docs/factors.md, "Two MIG estimators").
+
+    ``binning="uniform"`` reproduces the MIG of disentanglement_lib (Locatello et al. 2019), the number published
+    papers report: codes in ``n_bins`` equal-width bins, factors as the discrete labels they are, entropy
+    ``H(v_j)`` of the labels. ``binning="quantile"`` bins codes and factors into equal-probability bins (entropy
+    ``≈ log n_bins``), the estimator that matches the closed form of :func:`factor_metrics` for continuous factors.
+    The two differ when a monotone map squeezes a code (equal-width bins then waste most of their range) and when a
+    factor has rare middle values (equal-probability bins merge or split them).
 
     Args:
       z: ``(N, m)`` latent samples (at least two latents).
-      v: ``(N, s)`` factor samples.
-      n_bins: equal-probability bins per variable.
+      v: ``(N, s)`` factor samples: discrete labels for ``"uniform"``, continuous values for ``"quantile"``.
+      n_bins: bins per code (and per factor for ``"quantile"``).
+      binning: ``"uniform"`` or ``"quantile"``.
 
     Returns:
       ``(per_factor, mean)``: an ``(s,)`` array and a float.
+
+    Raises:
+      InputError: an unknown ``binning``.
     """
-    cv = discretise(v, n_bins)
-    entropy = np.array([_plugin_entropy(np.bincount(cv[:, j], minlength=n_bins)) for j in range(cv.shape[1])])
-    per_factor, mean = mig(histogram_mutual_information(z, v, n_bins), entropy)
+    cz, cv, kz, kv = _codes(z, v, n_bins, binning)
+    entropy = np.array([_plugin_entropy(np.bincount(cv[:, j], minlength=kv)) for j in range(cv.shape[1])])
+    per_factor, mean = mig(histogram_mutual_information(z, v, n_bins, binning), entropy)
     return np.asarray(per_factor), float(mean)
