@@ -12,8 +12,8 @@ Factors ``v ~ N(0, I_s)``, observations ``y = G v + n`` with ``n ~ N(0, σ_n² I
   discretised into ``n_bins`` equal-probability bins, ``H(v_j^Δ) = log n_bins`` nats: the normaliser of the
   histogram estimator with ``binning="quantile"`` (:func:`histogram_mig`), so the two are directly comparable. The
   closed form uses the continuous ``I``, which exceeds ``log n_bins`` when a latent resolves its factor finer than
-  the bins (``+inf`` for a noiseless copy), so the closed-form MIG is not capped at 1; the histogram estimate is.
-  The default ``binning="uniform"`` is the literature's MIG for discrete factors (docs/factors.md);
+  the bins (``+inf`` for a noiseless copy), so the closed-form MIG is not capped at 1 (the histogram one is; its
+  default ``binning="uniform"`` is the literature's MIG for discrete factors, docs/factors.md);
 - **SAP** (Kumar et al. 2018): per factor, the gap between the two largest ``R²`` of a linear regression of the
   factor on one latent, averaged over factors; for Gaussians ``R² = ρ²``, so SAP lies in [0, 1].
 
