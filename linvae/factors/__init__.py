@@ -5,15 +5,14 @@ Factors ``v ~ N(0, I_s)``, observations ``y = G v + n`` with ``n ~ N(0, σ_n² I
 ``z = A y + b + σ ⊙ ε``. Everything is jointly Gaussian, so the latent–factor statistics are closed forms of
 ``Cov(z, v) = A G`` and ``Var z_i = (A C Aᵀ)_ii + σ_i²`` (``Var v_j = 1``):
 
-- correlation ``ρ_ij = (A G)_ij / sqrt(Var z_i)``; mutual information ``I(z_i; v_j) = −½ log(1 − ρ_ij²)``
-  (**nats**), and of the whole code ``I(z; v) = ½ [log det(A C Aᵀ + Σ) − log det(σ_n² A Aᵀ + Σ)]``;
+- correlation ``ρ_ij = (A G)_ij / sqrt(Var z_i)``; ``I(z_i; v_j) = −½ log(1 − ρ_ij²)`` (**nats**), of the whole
+  code ``I(z; v) = ½ [log det(A C Aᵀ + Σ) − log det(σ_n² A Aᵀ + Σ)]``;
 - **MIG** (Chen et al. 2018): per factor, the gap between the two largest ``I(z_i; v_j)`` over latents divided by
   the factor's entropy, averaged over factors. The factors here are continuous, so the entropy is that of the factor
   discretised into ``n_bins`` equal-probability bins, ``H(v_j^Δ) = log n_bins`` nats: the normaliser of the
   histogram estimator with ``binning="quantile"`` (:func:`histogram_mig`), so the two are directly comparable. The
   closed form uses the continuous ``I``, which exceeds ``log n_bins`` when a latent resolves its factor finer than
-  the bins (``+inf`` for a noiseless copy), so the closed-form MIG is not capped at 1 (the histogram one is; its
-  default ``binning="uniform"`` is the literature's MIG for discrete factors, docs/factors.md);
+  the bins (``+inf`` for a noiseless copy), so the closed-form MIG is not capped at 1 (docs/factors.md);
 - **SAP** (Kumar et al. 2018): per factor, the gap between the two largest ``R²`` of a linear regression of the
   factor on one latent, averaged over factors; for Gaussians ``R² = ρ²``, so SAP lies in [0, 1].
 
