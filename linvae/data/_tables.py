@@ -129,10 +129,27 @@ def check_table(table: Table, *, block_rows=65536) -> None:
     if first is None:
         return
     row, col = first
-    where = (f"data row {row + 1} (line {row + table.first_line})" if table.first_line is not None
+    where = (f"data row {row + 1} (line {_data_line(table, row)})" if table.first_line is not None
              else f"row {row} (0-based)")
     raise InputError(f"{table.source!r} has {count} NaN or infinite cell(s), first at {where}, column "
                      f"{str(table.features[col])!r}; remove or fill them before scanning")
+
+
+def _data_line(table: Table, row):
+    """The file's 1-based line of data row ``row`` (0-based): the reader skips blank and ``#`` comment lines, so they
+    are counted here; ``first_line + row`` when the file cannot be read again."""
+    try:
+        with open(table.source, newline="") as f:
+            lines = itertools.islice(f, table.first_line - 1, None)
+            seen = -1
+            for number, line in enumerate(lines, start=table.first_line):
+                text = line.split("#", 1)[0].strip()
+                seen += bool(text)
+                if seen == row:
+                    return number
+    except OSError:
+        pass
+    return row + table.first_line
 
 
 def _default_names(d):

@@ -166,3 +166,11 @@ def test_200_rows_run_end_to_end(files, capsys, monkeypatch):
     assert _leftovers(files / "out") == ["r.nc"] and len(list((files / "figs").glob("*.png"))) >= 4
     assert main(["report", "out/r.nc"]) == 0 and "note: skipped renyi_entropy" in capsys.readouterr().out
     assert main(["plot", "out/r.nc", "--out", "figs2"]) == 0 and len(list((files / "figs2").glob("*.png"))) >= 4
+
+
+def test_csv_line_numbers_count_blank_and_comment_lines(tmp_path):
+    """The CSV reader skips blank and '#' lines; the message still names the file's own line."""
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,b\n1,2\n\n# a comment\n3,4\n\n5,nan\n6,7\n")
+    with pytest.raises(InputError, match=r"first at data row 3 \(line 7\), column 'b'"):
+        check_table(linvae.load_table(path))
