@@ -38,7 +38,8 @@ class FactorScan(NamedTuple):
 
     Attributes:
       T: ``(G,)`` information prices ``T = β σ_dec² / tr C``.
-      mode_thresholds: ``(d,)`` thresholds ``T_k = λ_k / tr C`` of ``C = G Gᵀ + σ_n² I``.
+      mode_thresholds: ``(d,)`` β-VAE thresholds ``T_k = λ_k / tr C`` of ``C = G Gᵀ + σ_n² I`` (whatever the
+        encoder hook).
       encoder_weight: ``A``, ``(G, m, d)``.
       sigma2: ``σ²``, ``(G, m)``.
       metrics: the :class:`linvae.factors.FactorMetrics`, leading axis ``G``.
@@ -53,9 +54,8 @@ class FactorScan(NamedTuple):
 
 def beta_vae_encoder(eigenvalues, eigenvectors, T, n_latents):
     """Encoder ``(A, σ²)`` of the β-VAE global optimum at ``T`` (λ = 0; docs/theory.md §3): latent ``k`` carries PCA
-    mode
-    ``k`` of ``C`` with ``a_k = sqrt((1 − τ_k)/λ_k) u_kᵀ``, ``σ_k² = min(τ_k, 1)``
-    (:func:`linvae.theory.stationary_weights`).
+    mode ``k`` of ``C`` with ``a_k = sqrt((1 − τ_k)/λ_k) u_kᵀ``, ``σ_k² = min(τ_k, 1)``, ``τ_k = T V / λ_k``
+    (:func:`linvae.theory.stationary_weights`); collapsed and surplus latents have ``a_k = 0``, ``σ_k² = 1``.
 
     Args:
       eigenvalues: ``(d,)`` eigenvalues of ``C``, descending.
@@ -78,8 +78,8 @@ def lambda_beta_weights(eigenvalues, eigenvectors, T, n_latents, lam):
     the ``i``-th carried PCA mode ``k`` (the top ``min(K, d)`` modes, PCA order) with
     ``a_i = √(M_k² / λ_k) u_kᵀ`` and ``σ_i² = 1 − M_k² = p u / ((p − 1) u + 1)``, ``p = 1 + λ``, ``u`` the positive
     root of ``(p − 1) u² + u = τ_k / p``, ``τ_k = T V / λ_k``; active while ``T < (1 + λ)² λ_k / V``, otherwise (and
-    for surplus latents) ``a_i = 0``, ``σ_i² = 1``. ``A² = 1`` per latent. λ = 0 is :func:`beta_vae_encoder`.
-    ``lam`` may be traced (no recompilation for a new value).
+    for surplus latents) ``a_i = 0``, ``σ_i² = 1``. The posterior scale ``A² = mean μ_i² + σ_i²`` is 1 for every
+    latent. λ = 0 is :func:`beta_vae_encoder`. ``lam`` may be traced (no recompilation for a new value).
 
     Args:
       eigenvalues: ``(d,)`` eigenvalues of ``C``, descending.
@@ -138,6 +138,9 @@ def factor_scan(mixing, noise_var, T, n_latents, *, encoder: Callable = beta_vae
 
     Returns:
       The :class:`FactorScan`.
+
+    Raises:
+      InputError: ``mixing`` not a finite ``(d, s)`` matrix or ``noise_var`` negative or not finite.
     """
     G = np.asarray(mixing, np.float64)
     if G.ndim != 2 or not np.all(np.isfinite(G)) or not (np.isfinite(noise_var) and noise_var >= 0):
@@ -210,13 +213,9 @@ def factor_experiment(mixing, noise_var, lams, n_latents, *, T=None, beta=None, 
 
     The experiment of Vu, Wan & Wei (2026) in closed form: for each λ and each price, the global optimum of the
     λβ-VAE on ``C = G Gᵀ + σ_n² I`` (:func:`lambda_beta_weights`) and its latent–factor statistics
-    (:func:`factor_metrics`). β and ``T`` are related by ``T = β σ_dec² / V`` with ``V = tr C`` (docs/theory.md §1); the
-    λ penalty is divided by ``2σ_dec²`` like the reconstruction term, so the optimum depends on β and σ_dec² only
-    through ``T`` (the common convention ``σ_dec² = 1`` gives ``β = T V``).
-
-    The T axis (docs/factors.md): the λβ penalty moves every mode's threshold by the same factor,
-    ``T_k(λ) = (1 + λ)² λ_k / V``, so ``I(z; v) = 0`` exactly for ``T ≥ (1 + λ)² T_1``, and on the axis
-    ``T / (1 + λ)²`` the collapse points of every λ coincide (the curves differ near them).
+    (:func:`factor_metrics`). ``T = β σ_dec² / V``, ``V = tr C`` (docs/theory.md §1); the λ penalty is divided by
+    ``2σ_dec²`` like the reconstruction term, so the optimum depends on β and σ_dec² only through ``T``. Every
+    threshold moves to ``T_k(λ) = (1 + λ)² λ_k / V``, so ``I(z; v) = 0`` for ``T ≥ (1 + λ)² T_1`` (docs/factors.md).
 
     Args:
       mixing: ``G``, ``(d, s)``.
@@ -235,6 +234,9 @@ def factor_experiment(mixing, noise_var, lams, n_latents, *, T=None, beta=None, 
       ``joint_information``, ``mig``, ``mig_per_factor``, ``sap``, ``sap_per_factor``, ``sigma2``, ``threshold``
       ``(lam, mode)``, ``information_limit``, ``information_drop_T`` ``(lam,)``, ``mixing``, ``pca_eigenvalue``;
       coordinates ``beta`` ``(T,)`` and ``T_rescaled = T / (1 + λ)²`` ``(lam, T)``. Information in nats.
+
+    Raises:
+      InputError: an invalid argument, or not exactly one of ``T`` and ``beta``.
     """
     G, lams, grid = _check_experiment(mixing, noise_var, lams, n_latents, T, beta, sigma_dec2, fraction)
     spectrum = spectrum_from_covariance(np.zeros(G.shape[0]), np.asarray(G @ G.T + noise_var * np.eye(G.shape[0])))

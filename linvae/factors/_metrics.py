@@ -121,7 +121,8 @@ def mig(mutual_information, factor_entropy):
     in the same log base (docs/factors.md).
 
     Args:
-      mutual_information: ``(..., m, s)`` matrix ``I(z_i; v_j)`` (at least two latents).
+      mutual_information: ``(..., m, s)`` matrix ``I(z_i; v_j)``; with one latent (``m = 1``) the second-largest
+        value is taken as 0.
       factor_entropy: ``H(v_j)``, ``(s,)`` or a scalar, in the same log base.
 
     Returns:
@@ -137,7 +138,7 @@ def sap(score):
     ``j`` on latent ``i`` alone (docs/factors.md).
 
     Args:
-      score: ``(..., m, s)`` scores ``S_ij`` (at least two latents).
+      score: ``(..., m, s)`` scores ``S_ij``; with one latent (``m = 1``) the second-largest score is taken as 0.
 
     Returns:
       ``(per_factor, mean)``: ``(..., s)`` gaps and their mean over factors.
@@ -151,7 +152,7 @@ def factor_metrics(encoder_weight, sigma2, mixing, noise_var, *, n_bins=20) -> F
     """Closed-form MI, MIG and SAP of encoders ``(A, σ²)`` (leading axes allowed) on the factor model (docs/factors.md).
 
     MIG is normalised by ``log n_bins`` nats, the entropy of a factor discretised into ``n_bins`` equal-probability
-    bins (the normaliser of :func:`histogram_mig`); SAP uses ``R² = ρ²``.
+    bins (the normaliser of :func:`histogram_mig` with ``binning="quantile"``); SAP uses ``R² = ρ²``.
 
     Args:
       encoder_weight: ``A``, ``(..., m, d)`` encoder weights of ``m`` latents.
@@ -229,6 +230,9 @@ def histogram_mutual_information(z, v, n_bins=20, binning="uniform"):
 
     Returns:
       ``(m, s)`` mutual information in nats.
+
+    Raises:
+      InputError: an unknown ``binning``.
     """
     cz, cv, kz, kv = _codes(z, v, n_bins, binning)
     out = np.empty((cz.shape[1], cv.shape[1]))
@@ -253,7 +257,7 @@ def histogram_mig(z, v, n_bins=20, binning="uniform"):
     factor has rare middle values (equal-probability bins merge or split them).
 
     Args:
-      z: ``(N, m)`` latent samples (at least two latents).
+      z: ``(N, m)`` latent samples (with one latent the second-largest information is taken as 0).
       v: ``(N, s)`` factor samples: discrete labels for ``"uniform"``, continuous values for ``"quantile"``.
       n_bins: bins per code (and per factor for ``"quantile"``).
       binning: ``"uniform"`` or ``"quantile"``.

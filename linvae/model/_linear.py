@@ -184,8 +184,8 @@ def exact_terms(params: Params, mean, cov):
     ``R = ½ [tr(A C Aᵀ) + ‖b‖² + Σ σ_k² − Σ log σ_k² − K]``. (The slope ``S`` is ignored here.)
 
     Args:
-      params: the model's :class:`Params` (its encoder reads ``x`` uncentred: pass ``mean`` in the same frame).
-      mean: ``(d,)`` data mean ``x̄``.
+      params: the model's :class:`Params`; the covariance form takes the encoder's centre to be ``mean``.
+      mean: ``(d,)`` data mean ``x̄`` (also the centre the encoder subtracts).
       cov: ``(d, d)`` centred covariance ``C``.
 
     Returns:
@@ -246,7 +246,8 @@ def exact_loss(params: Params, mean, cov, beta, sigma_dec2, objective: Objective
 
 
 def init_params(key, n_features, n_latents, dtype=jnp.float32, scale=0.01) -> Params:
-    """Random small initialisation (docs/theory.md §6): ``A, W ~ N(0, scale²)``, ``S = 0``, ``s = 0``, biases 0.
+    """Random small initialisation for SGD training (docs/theory.md §6): ``A, W ~ N(0, scale²)`` i.i.d.,
+    ``S = 0``, ``s = 0`` (so ``σ² = 1``), biases 0.
 
     Args:
       key: a JAX PRNG key.
