@@ -10,13 +10,16 @@ import xarray as xr
 
 from linvae.train import CACHE_DIR_ENV, NO_CACHE_ENV, default_cache_dir
 
-ARGV = ["scan", "--data", "synthetic", "--grid", "1e-3:1:4", "--latents", "4", "--quiet"]
-
 
 def _run(tmp_path, out, *extra, **env):
+    data = tmp_path / "x.npy"
+    if not data.exists():
+        np.save(data, np.random.default_rng(0).normal(size=(300, 4)) * np.array([3.0, 2.0, 1.0, 0.5]))
     environ = {k: v for k, v in os.environ.items() if k not in (CACHE_DIR_ENV, NO_CACHE_ENV)}
     environ.update(env)
-    proc = subprocess.run([sys.executable, "-m", "linvae.cli", *ARGV, "--out", str(tmp_path / out), *extra],
+    argv = ["scan", "--data", str(data), "--grid", "1e-3:1:4", "--latents", "4", "--quiet",
+            "--out", str(tmp_path / out)]
+    proc = subprocess.run([sys.executable, "-m", "linvae.cli", *argv, *extra],
                           env=environ, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return xr.load_dataset(tmp_path / out)
