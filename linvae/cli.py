@@ -11,11 +11,11 @@ import os
 import pathlib
 import signal
 import sys
-import tempfile
 
 import numpy as np
 
 from linvae._errors import InputError
+from linvae._files import probe_writable, written_atomically
 
 # Down to 1e-5: a utility read at T_min is biased by (1 - (T_min/T_k)^2), so T_min must sit well below the
 # weakest threshold of interest (the default data's weakest non-zero mode has T_k = 2.4e-4).
@@ -270,17 +270,8 @@ def _output_file(path):
         raise InputError(f"output folder {str(out.parent)!r} does not exist; create it first")
     if out.is_dir():
         raise InputError(f"{str(out)!r} is a directory; name a file in it instead")
-    _probe_writable(out.parent)
+    probe_writable(out.parent)
     return out
-
-
-def _probe_writable(folder):
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".linvae-probe.", suffix=".tmp")
-    except OSError as err:
-        raise InputError(f"cannot write in {str(folder)!r} ({err.strerror}); choose a writable folder") from None
-    os.close(fd)
-    os.unlink(tmp)
 
 
 def _output_dir(path):
@@ -293,7 +284,7 @@ def _output_dir(path):
         parent = parent.parent
     if not parent.is_dir():
         raise InputError(f"cannot create {str(folder)!r}: {str(parent)!r} is a file; choose another folder")
-    _probe_writable(parent)
+    probe_writable(parent)
     return folder
 
 
@@ -328,18 +319,11 @@ def cmd_report(args):
     print(linvae.report(ds))
     if path is not None:
         table = linvae.duality_table(ds)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-        os.close(fd)
-        tmp = pathlib.Path(tmp)
         columns = list(table.data_vars)
-        try:
-            with open(tmp, "w") as f:
-                f.write(",".join(["rank"] + columns) + "\n")
-                for i, rank in enumerate(table["rank"].values):
-                    f.write(",".join([str(rank)] + [repr(float(table[c].values[i])) for c in columns]) + "\n")
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with written_atomically(path) as tmp, open(tmp, "w") as f:
+            f.write(",".join(["rank"] + columns) + "\n")
+            for i, rank in enumerate(table["rank"].values):
+                f.write(",".join([str(rank)] + [repr(float(table[c].values[i])) for c in columns]) + "\n")
         print(f"wrote {path}")
 
 

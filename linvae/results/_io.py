@@ -1,13 +1,12 @@
 """netCDF input and output of results Datasets: atomic writes, one-line errors."""
 
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 import xarray as xr
 
 from linvae._errors import InputError
+from linvae._files import written_atomically
 
 __all__ = ["save", "load"]
 
@@ -53,37 +52,9 @@ def save(ds: xr.Dataset, path) -> pathlib.Path:
         raise InputError(f"output folder {str(path.parent)!r} does not exist; create it first")
     if path.is_dir():
         raise InputError(f"{str(path)!r} is a directory; name a results file such as {str(path / 'scan.nc')!r}")
-    tmp = _unique_temp(path)
-    try:
+    with written_atomically(path) as tmp:  # concurrent writers each rename a complete file; the last one wins
         ds.to_netcdf(tmp, engine="netcdf4", encoding=_cf_encoding(ds))
-        os.replace(tmp, path)  # atomic: concurrent writers each rename a complete file; the last one wins
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
-
-
-def _unique_temp(path) -> pathlib.Path:
-    """Create an empty temporary file with a unique name next to ``path`` (docs/training.md, "Concurrent runs").
-
-    Two processes writing the same target never share a temporary file, and the rename into place stays on one
-    filesystem, so ``os.replace`` is atomic.
-
-    Args:
-      path: the file that will be written.
-
-    Returns:
-      The temporary file's path (``.NAME.XXXX.tmp`` in the target's folder); the caller renames or removes it.
-
-    Raises:
-      InputError: the folder does not exist or is not writable.
-    """
-    path = pathlib.Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    except OSError as err:
-        raise InputError(f"cannot write in {str(path.parent)!r} ({err.strerror}); choose a writable folder") from None
-    os.close(fd)
-    return pathlib.Path(tmp)
 
 
 def load(path) -> xr.Dataset:

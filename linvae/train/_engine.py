@@ -18,11 +18,9 @@ share. A single process takes the plain ``device_put`` / ``device_get`` path.
 """
 
 import functools
-import os
 import pathlib
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +32,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from linvae._errors import InputError
+from linvae._files import written_atomically
 
 __all__ = ["GridRun", "TrainResult", "grid_devices", "grid_sharding", "padded_size", "init_grid", "place", "shard_grid",
            "to_host", "point_flags", "run_grid", "save_checkpoint", "load_checkpoint", "tree_where", "all_finite",
@@ -245,14 +244,8 @@ def save_checkpoint(path, state, period, fingerprint):
     leaves = jax.tree.leaves(to_host(state))
     if jax.process_index() != 0:
         return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:  # a file object, so np.savez adds no ".npz" to the unique name
-            np.savez(f, period=period, fingerprint=fingerprint,
-                     **{f"leaf{i}": np.asarray(x) for i, x in enumerate(leaves)})
-        os.replace(tmp, path)
-    finally:
-        pathlib.Path(tmp).unlink(missing_ok=True)
+    with written_atomically(path) as tmp, open(tmp, "wb") as f:  # a file object: np.savez adds no ".npz"
+        np.savez(f, period=period, fingerprint=fingerprint, **{f"leaf{i}": np.asarray(x) for i, x in enumerate(leaves)})
 
 
 def load_checkpoint(path, like_state, fingerprint):
