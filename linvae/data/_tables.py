@@ -75,7 +75,7 @@ def load_table(path) -> Table:
         raise InputError(f"unsupported data file type {path.suffix!r} for {str(path)!r}; "
                          "expected .npy, .csv or .nc")
     try:
-        values, features, *split = reader(path)
+        values, features, extra = reader(path)  # extra: Table fields only some formats carry
     except InputError:
         raise
     except Exception as err:  # the readers' own errors vary by library; report them on one line
@@ -85,19 +85,7 @@ def load_table(path) -> Table:
         raise InputError(f"{str(path)!r} must hold a 2-D array (samples x features), found shape {values.shape}")
     if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
         raise InputError(f"{str(path)!r} must hold real numbers, found dtype {values.dtype}")
-    return Table(values=values, features=tuple(features), source=str(path), split=split[0] if split else None,
-                 first_line=_first_line(path) if path.suffix.lower() == ".csv" else None)
-
-
-def _first_line(path):
-    """The 1-based line of a CSV's first data row: 2 below a header line, else 1."""
-    with open(path, newline="") as f:
-        header = f.readline().strip().split(",")
-    try:
-        [float(h) for h in header]
-        return 1
-    except ValueError:
-        return 2
+    return Table(values=values, features=tuple(features), source=str(path), **extra)
 
 
 def check_table(table: Table, *, block_rows=65536) -> None:
@@ -164,7 +152,7 @@ def _read_npy(path):
         raise InputError(f"{str(path)!r} is named .npy but is not a NumPy array file: its content is {kind}; "
                          "save it with numpy.save, or give a CSV a .csv name")
     values = np.load(path, mmap_mode="r", allow_pickle=False)
-    return values, _default_names(values.shape[1] if values.ndim == 2 else 0)
+    return values, _default_names(values.shape[1] if values.ndim == 2 else 0), {}
 
 
 def _read_csv(path):
@@ -182,7 +170,7 @@ def _read_csv(path):
     values = np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2, dtype=np.float64)
     if values.shape[1] != len(names):
         raise InputError(f"{str(path)!r} has {len(names)} header columns but {values.shape[1]} data columns")
-    return values, names
+    return values, names, {"first_line": skip + 1}  # the 1-based line of data row 0
 
 
 def _read_netcdf(path):
@@ -204,7 +192,7 @@ def _read_netcdf(path):
         if labels is not None and labels.shape != (values.shape[0],):
             raise InputError(f"{str(path)!r}: 'split' must hold one label per sample ({values.shape[0]}), "
                              f"found shape {labels.shape}")
-        return values, names, labels
+        return values, names, {"split": labels}
 
 
 def feature_scale(cov, features):
