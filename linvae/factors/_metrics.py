@@ -234,7 +234,12 @@ def histogram_mutual_information(z, v, n_bins=20, binning="uniform"):
     Raises:
       InputError: an unknown ``binning``.
     """
-    cz, cv, kz, kv = _codes(z, v, n_bins, binning)
+    return _plugin_mutual_information(*_codes(z, v, n_bins, binning))
+
+
+def _plugin_mutual_information(cz, cv, kz, kv):
+    """``(m, s)`` plug-in ``I = H(a) + H(b) − H(a, b)`` of integer codes ``cz`` ``(N, m)`` (``kz`` values) and
+    ``cv`` ``(N, s)`` (``kv`` values)."""
     out = np.empty((cz.shape[1], cv.shape[1]))
     for i in range(cz.shape[1]):
         hz = _plugin_entropy(np.bincount(cz[:, i], minlength=kz))
@@ -270,5 +275,5 @@ def histogram_mig(z, v, n_bins=20, binning="uniform"):
     """
     cz, cv, kz, kv = _codes(z, v, n_bins, binning)
     entropy = np.array([_plugin_entropy(np.bincount(cv[:, j], minlength=kv)) for j in range(cv.shape[1])])
-    per_factor, mean = mig(histogram_mutual_information(z, v, n_bins, binning), entropy)
+    per_factor, mean = mig(_plugin_mutual_information(cz, cv, kz, kv), entropy)
     return np.asarray(per_factor), float(mean)
