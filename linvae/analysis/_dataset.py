@@ -118,11 +118,9 @@ def _means(params: Params, x):
 
 
 def _latent_spread(params: Params, x_eval, obs: Observables, rows, entropy):
-    """``Var_x μ_k`` (exact, from the data covariance), ``Var_x σ_k²`` (from :func:`observables`) and the Rényi
-    entropy of ``μ_k`` on the drawn ``rows``, each ``(G, K)``, float64."""
-    A = np.asarray(params.encoder_weight, np.float64)
-    var_mu = np.einsum("gkd,de,gke->gk", A, obs.x_cov, A)
-    var_sigma2 = obs.var_sigma2
+    """``Var_x μ_k`` and ``Var_x σ_k²`` (from :func:`observables`) and the Rényi entropy of ``μ_k`` on the drawn
+    ``rows``, each ``(G, K)``, float64."""
+    var_mu, var_sigma2 = obs.var_mu, obs.var_sigma2
     with jax.enable_x64(True):
         p64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), params)
         if len(rows) == 0:  # too few rows for one entropy batch: the criterion is skipped (NaN, never active)

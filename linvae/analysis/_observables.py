@@ -31,6 +31,7 @@ class Observables(NamedTuple):
       snr: ``mu2 / sigma2``, ``(G, K)``.
       A2: ``mu2 + sigma2``, ``(G, K)``.
       jensen_gap: ``log sigma2 − log_sigma2``, ``(G, K)``.
+      var_mu: ``Var_x μ_k = a_kᵀ C a_k`` over the evaluation rows, ``(G, K)``.
       var_sigma2: ``Var_x σ_k²`` over the evaluation rows, ``(G, K)``.
       x_mean: mean of ``x − center``, ``(d,)``.
       x_cov: centred (population) covariance ``C_xx`` of the evaluation data, ``(d, d)``.
@@ -45,6 +46,7 @@ class Observables(NamedTuple):
     snr: np.ndarray         # mu2 / sigma2 (G, K)
     A2: np.ndarray          # mu2 + sigma2 (G, K)
     jensen_gap: np.ndarray  # log sigma2 − log_sigma2 (G, K)
+    var_mu: np.ndarray      # Var_x μ_k (G, K)
     var_sigma2: np.ndarray  # Var_x σ_k² (G, K)
     x_mean: np.ndarray      # mean of x − center (d,)
     x_cov: np.ndarray       # centred (population) covariance C_xx of the evaluation data (d, d)
@@ -90,7 +92,8 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
 
     ``mu2 = mean μ_k²``, ``sigma2 = mean σ_k²``, ``log_sigma2 = mean log σ_k²``, ``kl = mean KL_k`` with
     ``KL_k = ½ [μ_k² + σ_k² − log σ_k² − 1]``; derived ``M2 = mu2 / (mu2 + sigma2)``, ``snr = mu2 / sigma2``,
-    ``A2 = mu2 + sigma2``, ``jensen_gap = log sigma2 − log_sigma2``, and ``var_sigma2 = Var_x σ_k²``.
+    ``A2 = mu2 + sigma2``, ``jensen_gap = log sigma2 − log_sigma2``, ``var_mu = Var_x μ_k`` and
+    ``var_sigma2 = Var_x σ_k²``.
 
     The encoder is affine, ``μ = A(x − c) + b`` and ``log σ² = S(x − c) + t``, so with the mean ``x̄`` and the
     (population) covariance ``C`` of ``x − c`` the first three terms are exact algebra on ``(G, K, d)`` arrays:
@@ -131,8 +134,8 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
     x_mean = s1 / n
     x_cov = s2 / n - np.outer(x_mean, x_mean)
     x_cov = 0.5 * (x_cov + x_cov.T)
-    mean_mu = A @ x_mean + b
-    mu2 = np.einsum("gkd,de,gke->gk", A, x_cov, A) + mean_mu**2
+    var_mu = np.einsum("gkd,de,gke->gk", A, x_cov, A)
+    mu2 = var_mu + (A @ x_mean + b) ** 2
     log_sigma2 = S @ x_mean + t
     mean_expm1 = np.where(affine, expm1_sum / n, np.expm1(t))
     sigma2 = 1.0 + mean_expm1
@@ -141,8 +144,8 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
     A2 = mu2 + sigma2
     return Observables(mu2=mu2, sigma2=sigma2, log_sigma2=log_sigma2, kl=0.5 * (mu2 + mean_expm1 - log_sigma2),
                        M2=mu2 / A2, snr=mu2 / sigma2, A2=A2,
-                       jensen_gap=np.where(affine, np.log(sigma2) - log_sigma2, 0.0), var_sigma2=var_sigma2,
-                       x_mean=x_mean, x_cov=x_cov, n_rows=int(n))
+                       jensen_gap=np.where(affine, np.log(sigma2) - log_sigma2, 0.0), var_mu=var_mu,
+                       var_sigma2=var_sigma2, x_mean=x_mean, x_cov=x_cov, n_rows=int(n))
 
 
 def rank_by_signal(M2):
