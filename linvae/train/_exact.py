@@ -76,7 +76,7 @@ from linvae.train import _engine
 from linvae.train._engine import TrainResult
 
 __all__ = ["ExactState", "ExactArgs", "EXACT_AXES", "scaled_loss", "lr_scaled_loss", "objective_loss", "hessian",
-           "objective_hessian", "make_period", "train_grid", "to_params", "objective_weights"]
+           "objective_hessian", "make_period", "kept_modes", "train_grid", "to_params", "objective_weights"]
 
 WARMUP = 600            # Adam updates in the first period
 NEWTON_PER_PERIOD = 10  # Newton iterations per later period
@@ -368,6 +368,12 @@ def objective_weights(objective, betas, eigenvalues):
     return betas / t_scale, np.full_like(betas, p)
 
 
+def kept_modes(eigenvalues):
+    """The modes the exact method parameterises: variance above ``1e-12`` of the largest (module docstring)."""
+    eigenvalues = np.asarray(eigenvalues)
+    return eigenvalues > 1e-12 * eigenvalues.max()
+
+
 def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_every=30.0, fingerprint="",
                resume=False, progress=True) -> TrainResult:
     """Train one model per β on the exact loss of ``config``'s objective (:class:`TrainResult`): data-unit
@@ -380,7 +386,7 @@ def train_grid(spectrum, betas, config, *, dtype, checkpoint=None, checkpoint_ev
     n_points = len(betas)
     g = _engine.padded_size(n_points, lapack_inside=True)
     eig = spectrum.eigenvalues
-    keep = eig > 1e-12 * eig.max()
+    keep = kept_modes(eig)
     K, kind = config.n_latents, config.objective
     keys = jax.random.split(jax.random.PRNGKey(config.seed), g)
     state, betas_p = _engine.init_grid(init_state, keys, betas, n_points, K, int(keep.sum()), dtype, 0.01, kind)

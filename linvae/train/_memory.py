@@ -30,6 +30,7 @@ from typing import NamedTuple
 import jax
 
 from linvae._errors import InputError
+from linvae.train._sgd import BLOCK_ROWS
 
 __all__ = ["MemoryEstimate", "estimate_memory", "available_memory", "check_memory", "MEMORY_LIMIT_ENV"]
 
@@ -37,7 +38,6 @@ MEMORY_LIMIT_ENV = "LINVAE_MEMORY_LIMIT"
 """Environment variable that overrides the memory the guard compares with (docs/training.md, "Memory")."""
 
 _HESSIAN_COPIES = {"beta": 2.25, "lr": 8.0}
-_VAL_BLOCK = 8192  # rows per validation block of the sgd method (linvae.train._sgd.device_blocks)
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -102,7 +102,7 @@ def estimate_memory(config, n_points, n_features, *, n_train=0, n_val=0, n_modes
                   "squared); use fewer --latents or grid points, or --method sgd")
     else:
         P = 3 * K * d + 2 * K + d
-        B, r = int(config.batch_size), min(_VAL_BLOCK, max(int(n_val), 1))
+        B, r = int(config.batch_size), min(BLOCK_ROWS, max(int(n_val), 1))
         params, batch, block = 12 * P, 8 * B * K + 2 * B * d, 4.5 * r * K
         per_point = b * (params + batch + block)
         shared = 1.5 * b * (int(n_train) + math.ceil(max(int(n_val), 1) / r) * r) * d

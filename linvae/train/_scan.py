@@ -150,12 +150,11 @@ def _memory_estimate(prep: _Prepared, n_points, config: ScanConfig):
     devices = _engine.grid_devices(lapack_inside=lapack)
     g = _engine.padded_size(n_points, lapack_inside=lapack)
     local = [dev for dev in devices if dev.process_index == jax.process_index()]
-    eig = prep.spectrum.eigenvalues
     shared = devices[0].platform == "cpu"
     return estimate_memory(config, g * len(local) // len(devices) if shared else g, prep.table.values.shape[1],
                            n_train=len(prep.split.train), n_val=len(prep.split.val),
-                           n_modes=int(np.sum(eig > 1e-12 * eig.max())), n_devices=len(local) if shared else
-                           len(devices), shares_memory=shared)
+                           n_modes=int(np.sum(_exact.kept_modes(prep.spectrum.eigenvalues))),
+                           n_devices=len(local) if shared else len(devices), shares_memory=shared)
 
 
 def _new_results(prep: _Prepared, T, config: ScanConfig, standardize) -> xr.Dataset:

@@ -29,7 +29,7 @@ from linvae.model import Objective, Params, expected_loss, init_params, sample_l
 from linvae.train import _engine
 from linvae.train._engine import TrainResult, all_finite, tree_where
 
-__all__ = ["SgdState", "SgdArgs", "SGD_AXES", "init_state", "make_period", "train_grid"]
+__all__ = ["SgdState", "SgdArgs", "SGD_AXES", "BLOCK_ROWS", "init_state", "make_period", "train_grid"]
 
 
 class SgdState(NamedTuple):
@@ -68,6 +68,7 @@ SGD_AXES = SgdArgs(beta=0, learning_rate=0, budget=None, patience=None, key=0, s
                    center=None, val_blocks=None, val_mask=None, sigma_dec2=None, objective=None, alpha_warmup=None)
 
 _ADAM = optax.scale_by_adam()
+BLOCK_ROWS = 8192  # rows per block of the validation (and final training-loss) pass
 
 
 def init_state(key, n_features, n_latents, dtype) -> SgdState:
@@ -176,7 +177,7 @@ def _grid_args(x_train, x_val, betas_p, config, dtype, grid_sh, replicated) -> S
     root = jax.random.PRNGKey(config.seed)
     put = lambda a: _engine.place(jnp.asarray(a, dtype), replicated)  # noqa: E731
     on_grid = lambda a: _engine.place(a, grid_sh)  # noqa: E731
-    val_blocks, val_mask = device_blocks(x_val, 8192, dtype)
+    val_blocks, val_mask = device_blocks(x_val, BLOCK_ROWS, dtype)
     return SgdArgs(
         beta=on_grid(jnp.asarray(betas_p, dtype)),
         learning_rate=on_grid(jnp.full((g,), config.effective_learning_rate, dtype)),
@@ -219,7 +220,7 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpo
                            fingerprint=fingerprint, resume=resume, progress=progress, sharding=grid_sh,
                            updates_per_period=eval_every)
     best = run.state.best_params
-    train_blocks, train_mask = device_blocks(x_train, 8192, dtype)
+    train_blocks, train_mask = device_blocks(x_train, BLOCK_ROWS, dtype)
     put = lambda a: _engine.place(jnp.asarray(a, dtype), replicated)  # noqa: E731
     _, distortion, rate, penalty = _engine.to_host(_grid_expected_loss()(
         _engine.shard_grid(best, grid_sh), put(train_blocks), put(train_mask), args.center, args.beta,
