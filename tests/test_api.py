@@ -19,7 +19,7 @@ API = {
     "linvae.theory": [
         "BetaChoice", "Branch", "Coupling", "Landau", "MeanPath", "MixedLatent", "PhaseDiagram", "beta_from_price",
         "choose_beta", "collapse_is_continuous", "coupling", "critical_betas", "follows_beta_law",
-        "information_price", "landau", "local_price", "lr_mixed_latent", "mean_path", "mode_loss", "mode_signal",
+        "held_out_signal", "information_price", "landau", "local_price", "lr_mixed_latent", "mean_path", "mode_loss", "mode_signal",
         "mode_threshold", "optimum", "phase_diagram", "price_grid", "reduced_loss", "reduced_min_loss",
         "sampled_path_utility", "signal_onsets", "stationary_weights", "thresholds",
     ],

@@ -80,15 +80,15 @@ def _with_collapse_fit(ds, m2_threshold, min_fit_points):
         threshold=m2_threshold, min_points=min_fit_points)
     measured = fit(ds["M2_ranked"].transpose("T", "rank").values)
     out = assign(ds, collapse_threshold=measured.threshold, collapse_fit_points=measured.n_points,
-                 collapse_fit_rmse=measured.rmse)
+                 collapse_fit_rmse=measured.rmse, collapse_variance_ratio=measured.variance_ratio)
     out["collapse_threshold"].attrs["note"] = f"NaN where fewer than {min_fit_points} points have M2 > {m2_threshold}"
     if follows_beta_law(objective):
         return out
     closed = np.sort(ds["theory_M2"].transpose("T", "mode").values, axis=1)[:, ::-1]
-    out = assign(out, theory_collapse_threshold=fit(np.pad(closed, ((0, 0), (0, max(0, K - closed.shape[1]))))[:, :K])
-                 .threshold)
+    padded = np.pad(closed, ((0, 0), (0, max(0, K - closed.shape[1]))))[:, :K]
+    out = assign(out, theory_collapse_threshold=fit(padded).threshold)
     out["collapse_threshold"].attrs["objective_note"] = (
-        f"fit of the {objective.kind!r} law M2(T; t_k) of linvae.theory.mode_signal (one parameter per rank), "
+        f"fit of the {objective.kind!r} law M2(T; t_k) of linvae.theory.mode_signal (with the variance ratio), "
         "reported as that objective's threshold; collapse_fit_rmse is its residual")
     return out
 

@@ -18,6 +18,9 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
     data are not distributed like the training data (e.g. a spatial-block split). It is listed by mode, like
     ``λ_k / V``: the comparison by rank assumes the shift does not reorder the modes.
 
+    ``variance_ratio`` is the fitted ratio ``r_k`` of evaluation to training variance along the rank's direction
+    (:func:`linvae.analysis.collapse_fit`; NaN where it was not fitted, or in older files without it).
+
     ``theory_threshold`` is the closed-form threshold of the scan's objective by rank: for the β-VAE and the
     sampled λβ-VAE the Dataset's ``theory_threshold`` sorted descending (rank k meets the k-th latest collapse);
     for the λβ- and LR-VAE the same objective-law fit as the measurement, applied to the closed-form ``M²`` ranked
@@ -57,7 +60,9 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
              "utility_eval_rel_diff": ("rank", np.where(eval_frac > 0, utility / eval_frac - 1, np.nan)),
              "theory_threshold": ("rank", theory),
              "threshold_theory_rel_diff": ("rank", np.where(theory > 0, fitted / theory - 1, np.nan)),
-             "fit_points": ("rank", ds["collapse_fit_points"].values)},
+             "fit_points": ("rank", ds["collapse_fit_points"].values),
+             "variance_ratio": ("rank", ds["collapse_variance_ratio"].values if "collapse_variance_ratio" in ds
+                                else np.full(K, np.nan))},
             coords={"rank": ds["rank"].values},
         )
 
@@ -115,10 +120,11 @@ def _duality_lines(ds):
     extra = "" if beta else f"  {'theory T_k':>10}  {'T_k rel':>8}"
     lines = [f"Duality (docs/theory.md §7): fitted collapse threshold T_k and utility dD_k (measured on the {where} "
              "split) vs PCA fraction lambda_k/V (training split);\n  eval frac = the evaluation split's variance share "
-             "along u_k, the T -> 0 limit of the utility"
+             "along u_k, the T -> 0 limit of the utility;\n  r = fitted ratio of evaluation to training variance "
+             "along the rank's direction (the fit's second parameter)"
              + ("" if beta else "; theory T_k = the objective's threshold"),
              f"{'rank':>4}  {'T_k (fit)':>10}  {'utility':>10}  {'lambda_k/V':>10}  {'T_k rel':>8}  {'util rel':>8}  "
-             f"{'points':>6}  {'eval frac':>10}  {'util rel':>8}{extra}"]
+             f"{'points':>6}  {'r':>6}  {'eval frac':>10}  {'util rel':>8}{extra}"]
     col = {name: table[name].values for name in table.data_vars}
     for i, rank in enumerate(table["rank"].values):
         if col["pca_fraction"][i] <= 0 and col["theory_threshold"][i] <= 0 and not np.isfinite(
@@ -129,6 +135,7 @@ def _duality_lines(ds):
         lines.append(f"{rank:>4}  {col['collapse_threshold'][i]:>10.4e}  {col['utility'][i]:>10.4e}  "
                      f"{col['pca_fraction'][i]:>10.4e}  {_percent(col['threshold_rel_diff'][i]):>8}  "
                      f"{_percent(col['utility_rel_diff'][i]):>8}  {int(col['fit_points'][i]):>6}  "
+                     f"{col['variance_ratio'][i]:>6.3f}  "
                      f"{col['eval_fraction'][i]:>10.4e}  {_percent(col['utility_eval_rel_diff'][i]):>8}" + extra)
     return lines
 

@@ -32,6 +32,7 @@ from linvae.plot._style import (
     shown_ranks,
     style_legend,
 )
+from linvae.theory import held_out_signal
 
 __all__ = ["plot_theory", "plot_order_parameters", "plot_truncation", "plot_duality", "plot_diagnostics",
            "plot_split_map", "plot_all"]
@@ -79,7 +80,8 @@ def plot_theory(ds):
 def plot_order_parameters(ds, *, min_signal=0.01):
     """Order-parameter collapse scan (paper Fig. 1): ``mean μ_k²``, ``M_k²`` and ``mean log σ_k²`` vs ``T``.
 
-    ``M_k²`` carries the fitted laws ``[1 − T/T_k]_+`` (``collapse_threshold``); ``mean log σ_k²`` follows
+    ``M_k²`` carries the fitted laws ``r_k m / (r_k m + 1 − m)``, ``m = [1 − T/T_k]_+`` (``collapse_threshold``,
+    ``collapse_variance_ratio``; docs/theory.md §7); ``mean log σ_k²`` follows
     ``log T − log T_k`` on the active branch (slope +1 on a log-T axis, docs/theory.md §3), shown by an offset guide.
     Closed forms (``theory_M2``, ``theory_log_sigma2``; ``mean μ² = M²`` there since ``A² = 1``) are thin.
 
@@ -111,8 +113,10 @@ def plot_order_parameters(ds, *, min_signal=0.01):
                 ax.plot(T, closed[:, k], color=colors[k], **THEORY)
             ax.plot(T, measured[:, k], color=colors[k], **MEASURED)
         ax.set(xscale="log", ylabel=ylabel, title=title)
+    ratio = np.nan_to_num(ds["collapse_variance_ratio"].values[:n], nan=1.0) if "collapse_variance_ratio" in ds \
+        else np.ones(n)
     for k in np.flatnonzero(np.isfinite(Tk) & (Tk > 0) & beta_law(ds)):
-        axes[1].plot(fine, collapse_law(fine, Tk[k]), color=colors[k], **FIT)
+        axes[1].plot(fine, held_out_signal(collapse_law(fine, Tk[k]), ratio[k]), color=colors[k], **FIT)
     # slope +1 guide one nat below rank 1's law, so it runs beside the curves instead of over them
     T1 = next((t for t in (Tk[0], ds["theory_threshold"].values[0]) if np.isfinite(t) and t > 0), T.max())
     active = fine < T1
@@ -120,7 +124,7 @@ def plot_order_parameters(ds, *, min_signal=0.01):
     axes[0].set_ylim(bottom=-0.03 * max(1.0, np.nanmax(ranked(ds, "mu2_ranked")[:, :n])))
     axes[1].set_ylim(-0.03, 1.03)
     axes[2].set_xlabel(T_LABEL)
-    fitted = [(r"fitted law $[1 - T/T_k]_+$ (middle)", FIT)] if beta_law(ds) else []
+    fitted = [(r"fitted law $r_k m/(r_k m + 1 - m)$, $m = [1 - T/T_k]_+$ (middle)", FIT)] if beta_law(ds) else []
     style_legend(fig, [("measured", MEASURED), *fitted, ("closed form", THEORY),
                         (r"slope +1 guide $\ln T - \ln T_1 - 1$ (bottom)", GUIDE)],
                   loc="outside lower center", ncol=2)
@@ -228,7 +232,7 @@ def plot_duality(ds, *, min_signal=0.01):
                 f"{', '.join(map(str, skipped))}", transform=ax.transAxes, ha="right", va="bottom",
                 fontsize="small", color="0.35")
     ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), aspect="equal", title=title,
-           xlabel=(r"collapse threshold $T_k$ (fit of $M_k^2 = [1 - T/T_k]_+$)" if beta_law(ds) else
+           xlabel=(r"collapse threshold $T_k$ (fit with variance ratio $r_k$)" if beta_law(ds) else
                    f"collapse threshold $T_k$ (fit of the {ds.attrs.get('objective')} law; not a duality)"),
            ylabel=r"utility $\Delta\tilde D_k = \tilde D_{k-1} - \tilde D_k$ (best T)")
     ax.legend(frameon=False, fontsize="small", loc="upper left")

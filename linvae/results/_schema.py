@@ -154,10 +154,13 @@ SCHEMA = {
         "jensen_gap_ranked": (_TR, "Jensen gap of the ranked latent", _ONE),
     }),
     **_group("spectra", {
-        "collapse_threshold": (("rank",), "fitted collapse threshold T_k of M_k^2 = [1 - T/T_k]_+", _ONE),
+        "collapse_threshold": (("rank",), "fitted collapse threshold T_k of M_k^2 = r m / (r m + 1 - m), m the "
+                               "objective's training law (beta-VAE: [1 - T/T_k]_+)", _ONE),
+        "collapse_variance_ratio": (("rank",), "fitted ratio r_k of evaluation to training variance along the rank's "
+                                    "direction (1 on the training split; NaN: not fitted, r = 1 assumed)", _ONE),
         "collapse_fit_points": (("rank",), "number of T points used in the collapse fit (M_k^2 above the "
                                 "threshold)", _ONE, _I32),
-        "collapse_fit_rmse": (("rank",), "rms residual of M_k^2 - [1 - T/T_k]_+ on the fitted points", _ONE),
+        "collapse_fit_rmse": (("rank",), "rms residual of the fitted law on the fitted points", _ONE),
         "truncated_distortion": (_TN, "normalised distortion from posterior means keeping ranked latents 1..k, "
                                  "bias refitted", _ONE),
         "utility": (_TR, "utility of ranked latent k: D_{k-1} - D_k (truncated distortion)", _ONE),

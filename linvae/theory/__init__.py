@@ -22,6 +22,7 @@ from linvae.theory._family import (
     coupling,
     critical_betas,
     follows_beta_law,
+    held_out_signal,
     landau,
     mode_loss,
     mode_signal,
@@ -39,7 +40,7 @@ __all__ = [
     "BetaChoice", "choose_beta", "MeanPath", "mean_path", "sampled_path_utility", "signal_onsets",
     # the reduction to one mode and the Landau analysis
     "Coupling", "coupling", "reduced_loss", "reduced_min_loss", "mode_loss", "Landau", "landau",
-    "collapse_is_continuous", "follows_beta_law",
+    "collapse_is_continuous", "follows_beta_law", "held_out_signal",
     # LR latents reading two modes; phase diagrams
     "MixedLatent", "lr_mixed_latent", "PhaseDiagram", "phase_diagram",
     # units: the information price T = β σ_dec² / V

@@ -51,7 +51,7 @@ from linvae.theory._branch import Branch
 __all__ = [
     "Coupling", "normalised_spectrum", "lr_cost", "coupling", "thresholds", "critical_betas", "mode_threshold",
     "one_mode_optimum", "one_mode_optimum_jit", "mode_signal", "mode_loss", "reduced_loss", "landau",
-    "collapse_is_continuous", "follows_beta_law",
+    "collapse_is_continuous", "follows_beta_law", "held_out_signal",
 ]
 
 _BETA = Objective()
@@ -287,6 +287,24 @@ def mode_signal(T, t, total_variance, objective: Objective = _BETA, sigma_dec2=1
     kappa, t_scale = _kappa(t, total_variance, objective, sigma_dec2)
     _, _, log_s, below = _active_branch(jnp.asarray(T, t.dtype), t, kappa, t_scale)
     return jnp.where(below & (t > 0), -jnp.expm1(log_s), 0)
+
+
+def held_out_signal(M2, ratio):
+    """Signal fraction measured on data with ``ratio`` times the training variance along a latent's direction, of a
+    latent with training signal fraction ``M2`` on the active branch (docs/theory.md §7, "Collapse spectrum").
+
+    Every objective's optimum has ``A² = 1``, so ``σ² = 1 − M²`` does not depend on the input while ``mean μ²``
+    scales with the data's variance: ``r m / (r m + 1 − m)``. It vanishes where ``m`` does, so the threshold is
+    unchanged; ``ratio = 1`` returns ``M2``. Plain arithmetic: numpy and JAX arrays alike, in their own precision.
+
+    Args:
+      M2: training signal fraction ``m`` in ``[0, 1)`` (e.g. :func:`mode_signal`).
+      ratio: ``r``, evaluation over training variance along the latent's direction (``> 0``); broadcasts.
+
+    Returns:
+      The held-out ``M²``.
+    """
+    return ratio * M2 / (ratio * M2 + 1 - M2)
 
 
 def _penalties(objective, t, u, distortion, alpha_n):

@@ -52,6 +52,18 @@ def test_stationary_weights_sample_identities(synthetic):
     np.testing.assert_allclose(out["truncated_distortion"], D, rtol=1e-9, atol=1e-14)
 
 
+def test_held_out_variance_ratio_is_fitted_with_the_threshold(synthetic):
+    """Evaluation data with another variance along each mode (known ``r_k``): the fitted thresholds are still
+    ``λ_k / V`` and the fitted ratios are the evaluation rows' ``mean y_k² / λ_k`` (docs/theory.md §7)."""
+    _, Q, ds, _ = synthetic
+    r_true = np.array([1.3, 0.8, 1.1, 0.7, 1.25, 0.9, 1.15, 0.75, 1.0])
+    y = np.random.default_rng(11).standard_normal((20_000, LAM.size)) * np.sqrt(LAM * r_true)
+    out = add_analysis(ds, y @ Q.T)
+    fitted = out["collapse_variance_ratio"].values[:8]
+    np.testing.assert_allclose(out["collapse_threshold"][:8], LAM[:8] / LAM.sum(), rtol=1e-5)
+    np.testing.assert_allclose(fitted, (y[:, :8] ** 2).mean(0) / LAM[:8], rtol=1e-5)
+
+
 def test_mean_path_closed_form_matches_measured_utilities(synthetic):
     _, _, ds, out = synthetic
     tol = 8 * np.sqrt(2 / N)                         # sampling error of a variance and of V from N rows

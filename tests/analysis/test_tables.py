@@ -18,7 +18,8 @@ def analysed(objective="beta", eval_fraction=True):
     ds = xr.Dataset(
         {"pca_fraction": ("mode", [0.6, 0.4, 1e-15]), "theory_threshold": ("mode", [0.6, 0.4, 1e-15]),
          "collapse_threshold": ("rank", [0.66, 0.38, np.nan, np.nan]),
-         "utility_spectrum": ("rank", [0.55, 0.4, 0.0, 0.0]), "collapse_fit_points": ("rank", [5, 3, 0, 0])},
+         "utility_spectrum": ("rank", [0.55, 0.4, 0.0, 0.0]), "collapse_fit_points": ("rank", [5, 3, 0, 0]),
+         "collapse_variance_ratio": ("rank", [1.2, np.nan, np.nan, np.nan])},
         coords={"rank": [1, 2, 3, 4], "mode": [1, 2, 3], "T": [1e-3, 1e-2, 1e-1]},
         attrs={"objective": objective})
     if eval_fraction:
@@ -46,7 +47,8 @@ def test_duality_table_on_known_values():
         "eval_fraction": [0.5, 0.45, 0, 0],          # by mode, 0 where the training fraction is 0
         "utility_eval_rel_diff": [0.1, 0.4 / 0.45 - 1, nan, nan],
         "theory_threshold": [0.6, 0.4, 0, 0],        # β-VAE: λ_k / V in PCA order
-        "threshold_theory_rel_diff": [0.1, -0.05, nan, nan], "fit_points": [5, 3, 0, 0]}
+        "threshold_theory_rel_diff": [0.1, -0.05, nan, nan], "fit_points": [5, 3, 0, 0],
+        "variance_ratio": [1.2, nan, nan, nan]}
     assert set(table.data_vars) == set(expected)
     for name, value in expected.items():
         np.testing.assert_allclose(table[name], value, rtol=1e-12, atol=1e-15, err_msg=name)
@@ -80,22 +82,25 @@ def test_report_prints_the_duality_table_and_the_activity_counts():
     ds = analysed()
     lines = report(ds).splitlines()
     assert lines[0].startswith("Duality (docs/theory.md §7)") and "measured on the test split" in lines[0]
-    assert "theory T_k" not in "\n".join(lines[:3])               # the β-VAE has no separate theory column
+    assert "theory T_k" not in "\n".join(lines[:4])               # the β-VAE has no separate theory column
+    assert lines[3].split()[9:11] == ["points", "r"]
     # ranks 3 and 4 carry no mode, no threshold and no fit: not printed
-    assert lines[3] == "   1  6.6000e-01  5.5000e-01  6.0000e-01   +10.00%    -8.33%       5  5.0000e-01   +10.00%"
-    assert lines[4].startswith("   2  3.8000e-01  4.0000e-01  4.0000e-01    -5.00%    +0.00%       3  4.5000e-01")
-    assert lines[5].startswith("Active latents per criterion (docs/theory.md §8")
-    header = lines[6].split()
+    assert lines[4] == ("   1  6.6000e-01  5.5000e-01  6.0000e-01   +10.00%    -8.33%       5   1.200  5.0000e-01   "
+                        "+10.00%")
+    assert lines[5].startswith("   2  3.8000e-01  4.0000e-01  4.0000e-01    -5.00%    +0.00%       3     nan  "
+                               "4.5000e-01")
+    assert lines[6].startswith("Active latents per criterion (docs/theory.md §8")
+    header = lines[7].split()
     assert header[0] == "T" and "M2>0.1" in header and "KL>0.01" in header and "Var(mu)>=0.01" in header
     counts = activity_counts(ds)
-    assert len(lines) == 7 + 3                                    # three prices: every one is printed
-    for i, line in enumerate(lines[7:]):
+    assert len(lines) == 8 + 3                                    # three prices: every one is printed
+    for i, line in enumerate(lines[8:]):
         T, *numbers = line.split()
         assert float(T) == pytest.approx(ds["T"].values[i], rel=1e-3)
         assert [int(v) for v in numbers] == [int(counts[c][i]) for c in counts.data_vars]
     other = report(analysed("lr").assign_attrs(analysis_split="train")).splitlines()
-    assert "measured on the train split" in other[0] and "theory T_k" in other[2]
-    assert other[3].endswith("  7.5000e-01   -12.00%")             # theory T_k and its relative difference
+    assert "measured on the train split" in other[0] and "theory T_k" in other[3]
+    assert other[4].endswith("  7.5000e-01   -12.00%")             # theory T_k and its relative difference
 
 
 def summary_dataset(method, objective=None):
