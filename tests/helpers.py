@@ -100,11 +100,12 @@ def random_data(seed=1, n=500, d=5):
     return 0.5 + rng.normal(size=(n, d)) @ rng.normal(size=(d, d)), 0.3 * rng.normal(size=d)
 
 
-def numpy_renyi(x, alpha=2.0):
-    """Independent reference: Silverman bandwidth, RBF Gram, unit-trace normalisation, numpy eigenvalues."""
+def numpy_renyi(x, alpha=2.0, bandwidth=None):
+    """Independent reference: Silverman bandwidth (or a given one), RBF Gram, unit-trace normalisation, numpy
+    eigenvalues."""
     x = np.asarray(x, np.float64)
     n = x.size
-    h = 1.0592238410488122 * np.std(x, ddof=1) * n ** (-0.2)  # (4/3)^{1/5} σ̂ n^{−1/5}
+    h = 1.0592238410488122 * np.std(x, ddof=1) * n ** (-0.2) if bandwidth is None else bandwidth  # (4/3n)^{1/5} σ̂
     K = np.exp(-np.subtract.outer(x, x) ** 2 / (2 * h**2)) if h > 0 else np.ones((n, n))
     lam = np.clip(np.linalg.eigvalsh(K / np.trace(K)), 0, None)
     return np.log2(np.sum(lam**alpha)) / (1 - alpha)

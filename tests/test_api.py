@@ -19,7 +19,8 @@ API = {
     "linvae.theory": [
         "BetaChoice", "Branch", "Coupling", "Landau", "MeanPath", "MixedLatent", "PhaseDiagram", "beta_from_price",
         "choose_beta", "collapse_is_continuous", "coupling", "critical_betas", "follows_beta_law",
-        "held_out_signal", "information_price", "landau", "local_price", "lr_mixed_latent", "mean_path", "mode_loss", "mode_signal",
+        "held_out_signal", "information_price", "landau", "local_price", "lr_mixed_latent", "mean_path", "mode_loss",
+        "mode_signal",
         "mode_threshold", "optimum", "phase_diagram", "price_grid", "reduced_loss", "reduced_min_loss",
         "sampled_path_utility", "signal_onsets", "stationary_weights", "thresholds",
     ],
@@ -37,7 +38,8 @@ API = {
         "ACTIVE", "ActivityThresholds", "BONHEME_LEGEND", "CollapseFit", "Criteria", "MIXED", "Observables",
         "Onsets", "PASSIVE", "activity_counts", "activity_criteria", "add_activity_criteria", "add_analysis",
         "bonheme_class", "collapse_fit", "criterion_onsets", "duality_table", "gaussian_entropy",
-        "mean_representation_entropy", "observables", "onset_levels", "rank_by_signal", "renyi_entropy", "report",
+        "mean_representation_entropy", "observables", "onset_levels", "prior_bandwidth", "rank_by_signal",
+        "renyi_entropy", "report",
         "row_blocks", "scan_summary", "silverman_bandwidth", "truncated_distortion",
     ],
     "linvae.train": [

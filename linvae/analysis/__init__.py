@@ -22,6 +22,7 @@ from linvae.analysis._criteria import (
     gaussian_entropy,
     mean_representation_entropy,
     onset_levels,
+    prior_bandwidth,
     renyi_entropy,
     silverman_bandwidth,
 )
@@ -39,7 +40,8 @@ __all__ = [
     "truncated_distortion",
     # activity criteria
     "ActivityThresholds", "Criteria", "Onsets", "activity_criteria", "onset_levels", "criterion_onsets",
-    "renyi_entropy", "silverman_bandwidth", "mean_representation_entropy", "gaussian_entropy", "bonheme_class",
+    "renyi_entropy", "silverman_bandwidth", "prior_bandwidth", "mean_representation_entropy", "gaussian_entropy",
+    "bonheme_class",
     "BONHEME_LEGEND", "PASSIVE", "MIXED", "ACTIVE",
     # tables and report text
     "duality_table", "activity_counts", "scan_summary", "report",

@@ -8,9 +8,11 @@ frozen :class:`ActivityThresholds`. The rules, with ``x`` running over held-out 
 - Bonheme & Grzes: with ``Var_x σ_k² < w``, ``mean σ_k²`` within ``δ`` of 0 is *active*, within ``δ`` of 1 is
   *passive*; everything else is *mixed*. Encoded as small integers, :data:`BONHEME_LEGEND`:
   ``0 = passive``, ``1 = mixed``, ``2 = active`` (ordered by activity);
-- entropy of the mean representation, two ways:
+- entropy of the mean representation, three ways:
   the matrix-based Rényi entropy of order α (default 2) of the normalised RBF Gram matrix of ``μ_k`` over batches
-  of samples (Sanchez Giraldo, Rao & Principe 2015; as used by Clapham 2026), and for Gaussian ``μ_k`` the closed
+  of samples (Sanchez Giraldo, Rao & Principe 2015; as used by Clapham 2026) with a bandwidth fixed in the prior's
+  units (:func:`prior_bandwidth`, linvae's default: it sees scale) and with the published per-latent Silverman
+  bandwidth (scale-invariant: it sees only whether ``μ_k`` varies at all); and for Gaussian ``μ_k`` the closed
   form ``½ log(2πe Var μ_k)``.
 
 Units: **every entropy here is in bits (log base 2)**, the Rényi estimator's and the Gaussian closed form's alike,
@@ -38,7 +40,8 @@ from linvae.theory import signal_onsets
 
 __all__ = [
     "ActivityThresholds", "Criteria", "Onsets", "BONHEME_LEGEND", "PASSIVE", "MIXED", "ACTIVE",
-    "silverman_bandwidth", "renyi_entropy", "mean_representation_entropy", "gaussian_entropy", "bonheme_class",
+    "silverman_bandwidth", "prior_bandwidth", "renyi_entropy", "mean_representation_entropy", "gaussian_entropy",
+    "bonheme_class",
     "activity_criteria", "onset_levels", "criterion_onsets",
 ]
 
@@ -65,7 +68,9 @@ class ActivityThresholds:
       var_mu: ``Var_x μ_k ≥ v`` [0.01].
       bonheme_var_sigma2: Bonheme & Grzes need ``Var_x σ_k² < w`` [0.1].
       bonheme_tol: ``mean σ_k²`` within ``δ`` of 0 (active) or of 1 (passive) [0.1].
-      renyi_entropy: Rényi entropy of the mean representation ``> h`` bits [1.0].
+      renyi_entropy: Rényi entropy of the mean representation ``> h`` bits [0.1], both bandwidths (with the
+        prior's, order 2, batches of 100, Gaussian ``μ_k``: ``Var μ_k`` above about 0.0067; with Silverman's: any
+        ``μ_k ≢ 0``). Low because skewed real data concentrate ``μ_k`` and lower its entropy (docs/criteria.md).
       gaussian_entropy: ``½ log2(2πe Var μ_k) > h`` bits [0.0, i.e. ``Var μ_k > 1/(2πe) ≈ 0.059``].
     """
 
@@ -74,7 +79,7 @@ class ActivityThresholds:
     var_mu: float = 0.01
     bonheme_var_sigma2: float = 0.1
     bonheme_tol: float = 0.1
-    renyi_entropy: float = 1.0
+    renyi_entropy: float = 0.1
     gaussian_entropy: float = 0.0
 
     def __post_init__(self):
@@ -98,16 +103,18 @@ class Criteria(NamedTuple):
       kl: bool, ``R_k > ε``.
       active_units: bool, ``Var μ_k ≥ v``.
       bonheme: int8, :data:`BONHEME_LEGEND` (0 passive, 1 mixed, 2 active).
-      renyi_entropy: bool, Rényi entropy of ``μ_k`` ``> h`` (bits).
+      renyi_entropy: bool, Rényi entropy of ``μ_k`` ``> h`` (bits), linvae's bandwidth (default the prior's).
       gaussian_entropy: bool, ``½ log2(2πe Var μ_k) > h`` (bits).
+      renyi_entropy_silverman: bool, the same rule on the entropy with Silverman's per-latent bandwidth.
     """
 
     signal_fraction: np.ndarray   # bool: M² > m
     kl: np.ndarray                # bool: R_k > ε
     active_units: np.ndarray      # bool: Var μ_k ≥ v
     bonheme: np.ndarray           # int8: BONHEME_LEGEND (0 passive, 1 mixed, 2 active)
-    renyi_entropy: np.ndarray     # bool: Rényi entropy of μ_k > h (bits)
+    renyi_entropy: np.ndarray     # bool: Rényi entropy of μ_k > h (bits), fixed bandwidth (default the prior's)
     gaussian_entropy: np.ndarray  # bool: ½ log2(2πe Var μ_k) > h (bits)
+    renyi_entropy_silverman: np.ndarray  # bool: the same rule with Silverman's per-latent bandwidth
 
 
 class Onsets(NamedTuple):
@@ -120,9 +127,10 @@ class Onsets(NamedTuple):
       active_units: ``Var μ = 1 − τ ≥ v ⇔ τ ≤ 1 − v``.
       bonheme_active: ``σ² = τ`` within ``δ`` of 0 ``⇔ τ ≤ δ`` (``Var σ² = 0``).
       bonheme_passive: ``σ² = min(τ, 1)`` within ``δ`` of 1 ``⇔ τ ≥ 1 − δ``; mixed in between.
-      renyi_entropy: the scale-invariant estimator counts any ``μ_k ≢ 0``, so ``τ < 1`` (see
-        :func:`criterion_onsets`).
+      renyi_entropy: fixed bandwidth ``h_k``: ``1 − τ > v*`` with ``v*`` where the order-2 estimate of Gaussian
+        samples crosses the threshold (:func:`onset_levels`).
       gaussian_entropy: ``½ log2(2πe (1 − τ)) > h ⇔ τ < 1 − 2^{2h} / (2πe)``, clipped to [0, 1].
+      renyi_entropy_silverman: the scale-invariant estimator counts any ``μ_k ≢ 0``, so ``τ < 1``.
     """
 
     signal_fraction: float   # M² = 1 − τ > m           ⇔ τ < 1 − m
@@ -130,8 +138,9 @@ class Onsets(NamedTuple):
     active_units: float      # Var μ = 1 − τ ≥ v        ⇔ τ ≤ 1 − v
     bonheme_active: float    # σ² = τ within δ of 0     ⇔ τ ≤ δ   (Var σ² = 0)
     bonheme_passive: float   # σ² = min(τ, 1) within δ of 1 ⇔ τ ≥ 1 − δ; mixed in between
-    renyi_entropy: float     # scale-invariant estimator: any μ_k ≢ 0 counts ⇒ τ < 1 (see criterion_onsets)
+    renyi_entropy: float     # fixed bandwidth: 1 − τ above the variance v* where the estimate crosses h
     gaussian_entropy: float  # ½ log2(2πe (1 − τ)) > h  ⇔ τ < 1 − 2^{2h} / (2πe), clipped to [0, 1]
+    renyi_entropy_silverman: float  # scale-invariant estimator: any μ_k ≢ 0 counts ⇒ τ < 1
 
 
 def silverman_bandwidth(samples):
@@ -147,6 +156,24 @@ def silverman_bandwidth(samples):
     x = jnp.asarray(samples)
     n = x.shape[-1]
     return (4 / (3 * n)) ** 0.2 * jnp.std(x, axis=-1, ddof=1)
+
+
+def prior_bandwidth(batch_size=100):
+    """Silverman's rule applied to the prior ``N(0, 1)`` instead of each latent's own spread: the fixed bandwidth
+    ``h = (4 / (3n))^{1/5}`` (0.423 for batches of 100) that makes the Rényi entropy see scale, linvae's default
+    (docs/criteria.md, "Two bandwidths").
+
+    In prior units a latent's spread means something: an active latent of the optimum has ``Var μ_k = M_k²`` and a
+    collapsed one ``0`` up to rounding. With this bandwidth float32 residue of ``10⁻⁸`` scores ``~10⁻¹⁵`` bits, where
+    Silverman's per-latent rule scores it like a unit Gaussian.
+
+    Args:
+      batch_size: samples per batch ``n``.
+
+    Returns:
+      The bandwidth, a float.
+    """
+    return (4 / (3 * batch_size)) ** 0.2
 
 
 def renyi_entropy(samples, *, alpha=2.0, bandwidth=None, method=None):
@@ -261,7 +288,7 @@ def bonheme_class(mean_sigma2, var_sigma2, *, var_max=0.1, tol=0.1):
 
 
 def activity_criteria(*, M2, rate, var_mu, mean_sigma2, var_sigma2, renyi,
-                      thresholds: ActivityThresholds = ActivityThresholds()) -> Criteria:
+                      thresholds: ActivityThresholds = ActivityThresholds(), renyi_silverman=None) -> Criteria:
     """Every criterion of docs/theory.md §8 from per-latent statistics of one common shape (e.g. ``(T, latent)``).
 
     Args:
@@ -270,8 +297,9 @@ def activity_criteria(*, M2, rate, var_mu, mean_sigma2, var_sigma2, renyi,
       var_mu: ``Var_x μ_k``.
       mean_sigma2: mean of ``σ_k²`` across the data.
       var_sigma2: variance of ``σ_k²`` across the data.
-      renyi: Rényi entropy of ``μ_k`` (bits, :func:`renyi_entropy`).
+      renyi: Rényi entropy of ``μ_k`` (bits, :func:`renyi_entropy`), linvae's bandwidth.
       thresholds: the :class:`ActivityThresholds`.
+      renyi_silverman: the same with Silverman's bandwidth (``None``: never active).
 
     Returns:
       The :class:`Criteria`, each of the common shape.
@@ -284,10 +312,13 @@ def activity_criteria(*, M2, rate, var_mu, mean_sigma2, var_sigma2, renyi,
         bonheme=bonheme_class(mean_sigma2, var_sigma2, var_max=t.bonheme_var_sigma2, tol=t.bonheme_tol),
         renyi_entropy=np.asarray(renyi) > t.renyi_entropy,
         gaussian_entropy=gaussian_entropy(var_mu) > t.gaussian_entropy,
+        renyi_entropy_silverman=(np.zeros(np.shape(M2), bool) if renyi_silverman is None
+                                 else np.asarray(renyi_silverman) > t.renyi_entropy),
     )
 
 
-def onset_levels(thresholds: ActivityThresholds = ActivityThresholds()) -> Onsets:
+def onset_levels(thresholds: ActivityThresholds = ActivityThresholds(), *, bandwidth="prior",
+                 batch_size=100) -> Onsets:
     """Onsets ``τ*`` of every criterion on the closed-form β-VAE branch (docs/theory.md §3, §8); mode ``k`` switches at
     ``T = T_k τ*``.
 
@@ -297,10 +328,18 @@ def onset_levels(thresholds: ActivityThresholds = ActivityThresholds()) -> Onset
     ``½ log2(2πe (1 − τ)) > h ⇔ τ < 1 − 2^{2h}/(2πe)`` (0 when ``h ≥ ½ log2(2πe) ≈ 2.05`` bits: never active).
     The Rényi estimator with Silverman's bandwidth is scale-invariant (:func:`renyi_entropy`), so on this branch it
     only tells ``μ_k ≢ 0`` from ``μ_k ≡ 0``: ``τ* = 1`` (the collapse itself) for any threshold between 0 and the
-    value of a Gaussian sample set (≈ 2.2 bits for batches of 100).
+    value of a Gaussian sample set (≈ 2.2 bits for batches of 100). With a fixed bandwidth ``h`` the order-2
+    estimate of ``n`` Gaussian samples of variance ``v`` is, through the mean of ``tr Â²``,
+    ``−log2(1/n + (1 − 1/n) / √(1 + 4v/h²))``; it crosses the threshold ``H`` at
+    ``v* = (h²/4) [((1 − 1/n) / (2^{−H} − 1/n))² − 1]``, so ``τ* = 1 − v*`` (prior bandwidth, ``H = 0.1``:
+    ``τ* ≈ 0.993``). The estimator averages ``−log2 tr Â²`` over batches, a little above this (Jensen), so the
+    measured switch sits slightly before ``T_k τ*``.
 
     Args:
       thresholds: the :class:`ActivityThresholds`.
+      bandwidth: the Rényi criterion's bandwidth, ``"prior"`` (:func:`prior_bandwidth`), ``"silverman"`` or a
+        fixed float (order 2).
+      batch_size: the entropy's batch size ``n``.
 
     Returns:
       The :class:`Onsets` ``τ*``.
@@ -312,13 +351,26 @@ def onset_levels(thresholds: ActivityThresholds = ActivityThresholds()) -> Onset
         active_units=1 - t.var_mu,
         bonheme_active=t.bonheme_tol,
         bonheme_passive=1 - t.bonheme_tol,
-        renyi_entropy=1.0,
+        renyi_entropy=_renyi_onset(t.renyi_entropy, bandwidth, batch_size),
         gaussian_entropy=float(np.clip(1 - 2 ** (2 * t.gaussian_entropy) / (2 * np.pi * np.e), 0, 1)),
+        renyi_entropy_silverman=1.0,
     )
 
 
+def _renyi_onset(threshold, bandwidth, n):
+    """``τ* = 1 − v*`` of the order-2 entropy at a fixed bandwidth (1 for Silverman's: any spread counts)."""
+    if isinstance(bandwidth, str) and bandwidth == "silverman" or threshold <= 0:
+        return 1.0
+    h = prior_bandwidth(n) if isinstance(bandwidth, str) else float(bandwidth)
+    trace = 2.0 ** -threshold
+    if trace <= 1 / n:  # above the estimator's ceiling log2 n: never active
+        return 0.0
+    return float(np.clip(1 - h**2 / 4 * (((1 - 1 / n) / (trace - 1 / n)) ** 2 - 1), 0, 1))
+
+
 def criterion_onsets(eigenvalues, objective: Objective = Objective(),
-                     thresholds: ActivityThresholds = ActivityThresholds(), sigma_dec2=1.0, *, iterations=64):
+                     thresholds: ActivityThresholds = ActivityThresholds(), sigma_dec2=1.0, *, iterations=64,
+                     bandwidth="prior", batch_size=100):
     """Onset prices ``T`` ``(criterion, mode)`` of every criterion on the closed-form optimum of ``objective``
     (docs/theory.md §5, §8); criteria in the order of :class:`Onsets`.
 
@@ -334,6 +386,8 @@ def criterion_onsets(eigenvalues, objective: Objective = Objective(),
       thresholds: the :class:`ActivityThresholds`.
       sigma_dec2: decoder noise variance ``σ_dec²``.
       iterations: bisection steps on ``log T``.
+      bandwidth: the Rényi criterion's bandwidth (:func:`onset_levels`).
+      batch_size: the Rényi entropy's batch size.
 
     Returns:
       Array ``(criterion, mode)`` of onset prices ``T``.
@@ -341,5 +395,5 @@ def criterion_onsets(eigenvalues, objective: Objective = Objective(),
     if isinstance(eigenvalues, ActivityThresholds):
         raise TypeError("criterion_onsets takes the eigenvalues first (linvae 0.2); the onsets on tau = T/T_k of the "
                         "beta-VAE are onset_levels(thresholds)")
-    levels = 1 - np.asarray(onset_levels(thresholds), np.float64)
+    levels = 1 - np.asarray(onset_levels(thresholds, bandwidth=bandwidth, batch_size=batch_size), np.float64)
     return signal_onsets(eigenvalues, levels, objective, sigma_dec2, iterations=iterations)

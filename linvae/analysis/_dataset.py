@@ -21,6 +21,7 @@ from linvae.analysis._criteria import (
     criterion_onsets,
     gaussian_entropy,
     mean_representation_entropy,
+    prior_bandwidth,
 )
 from linvae.analysis._fits import collapse_fit
 from linvae.analysis._observables import Observables, observables, rank_by_signal
@@ -117,31 +118,35 @@ def _means(params: Params, x):
     return jax.vmap(lambda p: encode(p, x, 0.0)[0].T)(params)
 
 
-def _latent_spread(params: Params, x_eval, obs: Observables, rows, entropy):
-    """``Var_x μ_k`` and ``Var_x σ_k²`` (from :func:`observables`) and the Rényi entropy of ``μ_k`` on the drawn
-    ``rows``, each ``(G, K)``, float64."""
-    var_mu, var_sigma2 = obs.var_mu, obs.var_sigma2
+def _renyi(params: Params, x_eval, rows, entropy):
+    """The Rényi entropies of ``μ_k`` on the drawn ``rows`` with ``entropy``'s bandwidth and with Silverman's, each
+    ``(G, K)``, float64 (NaN when there are too few rows for one batch)."""
+    G, K = params.encoder_weight.shape[:2]
+    if len(rows) == 0:  # too few rows for one entropy batch: the criterion is skipped (NaN, never active)
+        return np.full((G, K), np.nan), np.full((G, K), np.nan)
     with jax.enable_x64(True):
         p64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), params)
-        if len(rows) == 0:  # too few rows for one entropy batch: the criterion is skipped (NaN, never active)
-            return var_mu, var_sigma2, np.full(var_mu.shape, np.nan)
         mu = _means(p64, jnp.asarray(np.asarray(x_eval[rows], np.float64)))  # (G, K, n) in drawing order
         # One grid point at a time: the Gram matrices of all points at once would not fit in memory.
-        renyi = np.stack([np.asarray(mean_representation_entropy(mu[g], **entropy)) for g in range(mu.shape[0])])
-    return var_mu, var_sigma2, renyi
+        per_point = lambda **kw: np.stack([np.asarray(mean_representation_entropy(mu[g], **kw))  # noqa: E731
+                                           for g in range(G)])
+        silverman = per_point(**dict(entropy, bandwidth=None))
+        return (silverman if entropy["bandwidth"] is None else per_point(**entropy)), silverman
 
 
 def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds = ActivityThresholds(), *,
-                          batch_size=100, n_batches=10, seed=0, alpha=2.0, bandwidth=None,
+                          batch_size=100, n_batches=10, seed=0, alpha=2.0, bandwidth="prior",
                           entropy_method=None, block_rows=8192, obs=None) -> xr.Dataset:
     """Activity criteria of docs/theory.md §8 on held-out data, added to a copy of a scan's Dataset.
 
     Statistics (float64, whatever the training precision): ``M²``, ``R_k`` and ``mean σ_k²`` from
     :func:`linvae.analysis.observables`; ``Var_x μ_k = a_k C a_kᵀ`` exactly from its data covariance (``μ`` is
     affine in ``x``); ``Var_x σ_k²`` from one more streamed pass; the Rényi entropy on ``n_batches`` batches of
-    ``batch_size`` rows drawn without replacement (seeded) from ``x_eval``. With fewer than ``batch_size`` rows
-    the entropy criterion is skipped (``renyi_entropy`` NaN, never active) and the attr ``skipped_criteria`` says
-    so (docs/how-to/own-data.md, "Minimum sizes").
+    ``batch_size`` rows drawn without replacement (seeded) from ``x_eval``, twice: with ``bandwidth`` (default the
+    prior's, :func:`linvae.analysis.prior_bandwidth`, which sees scale) as ``renyi_entropy``, and with the
+    published per-latent Silverman bandwidth as ``renyi_entropy_silverman`` (docs/criteria.md, "Two bandwidths").
+    With fewer than ``batch_size`` rows the entropy criterion is skipped (``renyi_entropy`` NaN, never active) and
+    the attr ``skipped_criteria`` says so (docs/how-to/own-data.md, "Minimum sizes").
 
     Args:
       ds: a results Dataset holding trained parameters (:func:`linvae.scan`).
@@ -151,7 +156,8 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
       n_batches: number of batches drawn for the Rényi entropy.
       seed: seed of the draw of the batches.
       alpha: order ``α`` of the Rényi entropy (:func:`linvae.analysis.renyi_entropy`).
-      bandwidth: its kernel bandwidth (``None``: Silverman's rule per sample set).
+      bandwidth: its kernel bandwidth: ``"prior"`` (default), ``"silverman"`` (per latent and batch, the published
+        estimator) or a fixed positive float in latent units.
       entropy_method: its ``method``, ``"trace"`` or ``"eigvalsh"`` (``None``: chosen by ``α``).
       block_rows: rows per block of the streamed passes (:func:`linvae.analysis.observables`).
       obs: the observables of ``x_eval`` under ``ds``'s parameters, when already computed.
@@ -167,28 +173,44 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
     if n < 1 or n_batches < 1 or batch_size < 1:
         raise InputError(f"the criteria need at least 1 evaluation row, n_batches >= 1 and batch_size >= 1, found "
                          f"{n} rows, n_batches={n_batches}, batch_size={batch_size}")
+    h = _bandwidth(bandwidth, batch_size)
     params = dataset_params(ds)
     if obs is None:
         obs = observables(params, x_eval, np.zeros(ds.sizes["feature"]), block_rows=block_rows)
     n_batches = min(int(n_batches), n // batch_size)  # 0 when n < batch_size: the entropy criterion is skipped
     rows = np.sort(np.random.default_rng(seed).choice(n, n_batches * batch_size, replace=False))
-    entropy = dict(batch_size=batch_size, alpha=alpha, bandwidth=bandwidth, method=entropy_method)
-    var_mu, var_sigma2, renyi = _latent_spread(params, x_eval, obs, rows, entropy)
-    crit = activity_criteria(M2=obs.M2, rate=obs.kl, var_mu=var_mu, mean_sigma2=obs.sigma2,
-                             var_sigma2=var_sigma2, renyi=renyi, thresholds=thresholds)
+    entropy = dict(batch_size=batch_size, alpha=alpha, bandwidth=h, method=entropy_method)
+    renyi, silverman = _renyi(params, x_eval, rows, entropy)
+    var_mu, var_sigma2 = obs.var_mu, obs.var_sigma2
+    crit = activity_criteria(M2=obs.M2, rate=obs.kl, var_mu=var_mu, mean_sigma2=obs.sigma2, var_sigma2=var_sigma2,
+                             renyi=renyi, thresholds=thresholds, renyi_silverman=silverman)
     with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
         onset_T = np.asarray(criterion_onsets(ds["pca_eigenvalue"].values, dataset_objective(ds), thresholds,
-                                              float(ds.attrs.get("sigma_dec2", 1.0))))
+                                              float(ds.attrs.get("sigma_dec2", 1.0)),
+                                              bandwidth="silverman" if h is None else h, batch_size=batch_size))
     out = assign(ds, coords=True, criterion=np.asarray(Onsets._fields, dtype=object))
     out = assign(out, var_mu=var_mu, var_sigma2=var_sigma2, renyi_entropy=renyi,
                  gaussian_entropy=gaussian_entropy(var_mu), bonheme_class=crit.bonheme, criterion_onset_T=onset_T,
                  active_signal_fraction=crit.signal_fraction, active_kl=crit.kl, active_units=crit.active_units,
-                 active_renyi_entropy=crit.renyi_entropy, active_gaussian_entropy=crit.gaussian_entropy)
+                 active_renyi_entropy=crit.renyi_entropy, active_gaussian_entropy=crit.gaussian_entropy,
+                 renyi_entropy_silverman=silverman, active_renyi_entropy_silverman=crit.renyi_entropy_silverman)
     _criteria_attrs(out, thresholds, dict(entropy, n_batches=n_batches, seed=seed))
     if n_batches == 0:
         out.attrs["skipped_criteria"] = (f"renyi_entropy: {n} evaluation rows are fewer than one batch of "
-                                         f"{batch_size}; active_renyi_entropy is 0 and renyi_entropy NaN")
+                                         f"{batch_size}; active_renyi_entropy(_silverman) is 0 and "
+                                         "renyi_entropy(_silverman) NaN")
     return out
+
+
+def _bandwidth(bandwidth, batch_size):
+    """The fixed bandwidth of ``"prior"`` or a float, ``None`` for ``"silverman"``; anything else is refused."""
+    if isinstance(bandwidth, str) and bandwidth in ("prior", "silverman"):
+        return prior_bandwidth(batch_size) if bandwidth == "prior" else None
+    if isinstance(bandwidth, (int, float)) and not isinstance(bandwidth, bool) and np.isfinite(bandwidth) \
+            and bandwidth > 0:
+        return float(bandwidth)
+    raise InputError(f"bandwidth must be 'prior', 'silverman' or a positive number, found {bandwidth!r}; e.g. "
+                     "'prior' (the default)")
 
 
 def _criteria_attrs(ds, thresholds: ActivityThresholds, entropy):
@@ -200,11 +222,14 @@ def _criteria_attrs(ds, thresholds: ActivityThresholds, entropy):
         "active_units": {"threshold": t.var_mu, "rule": "var_mu >= threshold"},
         "bonheme_class": {"var_sigma2_max": t.bonheme_var_sigma2, "tol": t.bonheme_tol, "legend": BONHEME_LEGEND},
         "active_renyi_entropy": {"threshold": t.renyi_entropy, "rule": "renyi_entropy > threshold (bits)"},
+        "active_renyi_entropy_silverman": {"threshold": t.renyi_entropy,
+                                           "rule": "renyi_entropy_silverman > threshold (bits)"},
         "active_gaussian_entropy": {"threshold": t.gaussian_entropy, "rule": "gaussian_entropy > threshold (bits)"},
         "renyi_entropy": {"alpha": float(entropy["alpha"]), "batch_size": int(entropy["batch_size"]),
                           "n_batches": int(entropy["n_batches"]), "seed": int(entropy["seed"]),
                           "method": entropy["method"] or ("trace" if entropy["alpha"] == 2 else "eigvalsh"),
                           "bandwidth": "silverman" if entropy["bandwidth"] is None else float(entropy["bandwidth"])},
+        "renyi_entropy_silverman": {"bandwidth": "silverman"},
     }
     for name, attrs in per_variable.items():
         ds[name].attrs.update(attrs)

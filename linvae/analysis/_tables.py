@@ -78,7 +78,10 @@ def activity_counts(ds: xr.Dataset) -> xr.Dataset:
       ``xarray.Dataset`` of counts along ``T``.
     """
     verdicts = {"M2": "active_signal_fraction", "kl": "active_kl", "active_units": "active_units",
-                "renyi_entropy": "active_renyi_entropy", "gaussian_entropy": "active_gaussian_entropy"}
+                "renyi_entropy": "active_renyi_entropy", "renyi_entropy_silverman": "active_renyi_entropy_silverman",
+                "gaussian_entropy": "active_gaussian_entropy"}
+    if "active_renyi_entropy_silverman" not in ds:  # files written before the second bandwidth
+        verdicts.pop("renyi_entropy_silverman")
     missing = [v for v in verdicts.values() if v not in ds]
     if missing:
         raise InputError(f"the Dataset lacks the activity verdicts {', '.join(missing)}; run "
@@ -145,8 +148,11 @@ def _activity_lines(ds):
     labels = {"M2": f"M2>{ds['active_signal_fraction'].attrs['threshold']:g}",
               "kl": f"KL>{ds['active_kl'].attrs['threshold']:g}",
               "active_units": f"Var(mu)>={ds['active_units'].attrs['threshold']:g}", "bonheme_active": "B&G active",
-              "renyi_entropy": "Renyi H2", "gaussian_entropy": "Gauss H", "theory": "closed form"}
-    lines = ["Active latents per criterion (docs/theory.md §8; thresholds in the variables' attrs):",
+              "renyi_entropy": "Renyi H2", "renyi_entropy_silverman": "H2 Silverm.", "gaussian_entropy": "Gauss H",
+              "theory": "closed form"}
+    lines = ["Active latents per criterion (docs/theory.md §8; thresholds in the variables' attrs):\n"
+             "  Renyi H2 = bandwidth fixed in prior units (sees scale); H2 Silverm. = the published per-latent "
+             "bandwidth (scale-free:\n  any varying mean counts, rounding residue included; docs/criteria.md)",
              f"  {'T':>9}  " + "  ".join(f"{labels[c]:>11}" for c in counts.data_vars)]
     n = ds.sizes["T"]
     for i in sorted(set(range(0, n, max(1, n // 8))) | {n - 1}):

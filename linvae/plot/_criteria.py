@@ -16,7 +16,9 @@ _PANELS = [
     ("active_kl", "KL rate $R_k$", ("kl",)),
     ("active_units", r"active units $\mathrm{Var}_x\,\mu_k$", ("active_units",)),
     ("bonheme_class", "Bonheme & Grzes (passive / mixed / active)", ("bonheme_active", "bonheme_passive")),
-    ("active_renyi_entropy", r"Rényi entropy of $\mu_k$", ("renyi_entropy",)),
+    ("active_renyi_entropy", r"Rényi entropy of $\mu_k$, prior bandwidth", ("renyi_entropy",)),
+    ("active_renyi_entropy_silverman", r"Rényi entropy of $\mu_k$, Silverman (published)",
+     ("renyi_entropy_silverman",)),
     ("active_gaussian_entropy", r"Gaussian entropy $\frac{1}{2}\log_2(2\pi e\,\mathrm{Var}\,\mu_k)$",
      ("gaussian_entropy",)),
 ]
@@ -48,7 +50,8 @@ def plot_activity_criteria(ds, *, max_rank=None):
     Returns:
       The matplotlib Figure.
     """
-    names = [name for name, _, _ in _PANELS]
+    panels = [p for p in _PANELS if p[0] in ds or p[0] != "active_renyi_entropy_silverman"]  # older files: 6
+    names = [name for name, _, _ in panels]
     require(ds, "rank_latent", "criterion_onset_T", *names)
     T = ds["T"].values
     order = ds["rank_latent"].transpose("T", "rank").values
@@ -62,12 +65,15 @@ def plot_activity_criteria(ds, *, max_rank=None):
     onset = ds["criterion_onset_T"]
     n_modes = min(max_rank, onset.sizes["mode"])
     x_edges, y_edges = _edges(T), np.arange(max_rank + 1) + 0.5
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7), sharex=True, sharey=True, layout="constrained")
-    for ax, (name, title, criteria) in zip(axes.flat, _PANELS):
+    ncols = (len(panels) + 1) // 2
+    fig, axes = plt.subplots(2, ncols, figsize=(4.3 * ncols, 7), sharex=True, sharey=True, layout="constrained")
+    for ax in axes.flat[len(panels):]:
+        ax.set_axis_off()
+    for ax, (name, title, criteria) in zip(axes.flat, panels):
         bonheme = name == "bonheme_class"
         ax.pcolormesh(x_edges, y_edges, ranked[name][:, :max_rank].T, cmap=_BONHEME if bonheme else _BINARY,
                       vmin=0, vmax=2 if bonheme else 1, shading="flat")
-        for criterion in criteria:
+        for criterion in (c for c in criteria if c in onset["criterion"].values):
             T_on = onset.sel(criterion=criterion).transpose("mode").values[:n_modes]
             k = np.arange(1, n_modes + 1)
             shown = (T_on > 0) & (T_on >= x_edges[0]) & (T_on <= x_edges[-1])
@@ -80,8 +86,11 @@ def plot_activity_criteria(ds, *, max_rank=None):
         if threshold is not None:
             ax.text(0.98, 0.02, f"threshold {threshold:g}", transform=ax.transAxes, ha="right", va="bottom",
                     fontsize="small", color="0.3")
-    for ax in axes[-1]:
+    for ax in axes[-1][:len(panels) - ncols]:
         ax.set_xlabel(T_LABEL)
+    if len(panels) % 2:  # the panel above the empty slot carries its own T axis
+        axes[0, -1].set_xlabel(T_LABEL)
+        axes[0, -1].xaxis.set_tick_params(labelbottom=True)
     for ax in axes[:, 0]:
         ax.set_ylabel("ranked latent k")
     fig.legend(handles=[Line2D([], [], ls="none", marker="s", ms=9, color="#31688e", label="called active"),

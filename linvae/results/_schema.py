@@ -172,8 +172,11 @@ SCHEMA = {
     **_group("activity criteria", {
         "var_mu": (_TL, "variance of the posterior mean across the data, Var_x mu_k = a_k C a_k^T", _ONE),
         "var_sigma2": (_TL, "variance of the posterior variance across the data, Var_x sigma_k^2", _ONE),
-        "renyi_entropy": (_TL, "matrix-based Renyi entropy of order alpha of mu_k (RBF Gram, Silverman "
-                          "bandwidth), mean over batches" + _BITS, _ONE),
+        "renyi_entropy": (_TL, "matrix-based Renyi entropy of order alpha of mu_k (RBF Gram, fixed bandwidth in "
+                          "latent units, by default Silverman's rule for the N(0, 1) prior; attribute bandwidth), "
+                          "mean over batches" + _BITS, _ONE),
+        "renyi_entropy_silverman": (_TL, "the same with the published per-latent Silverman bandwidth "
+                                    "(scale-invariant)" + _BITS, _ONE),
         "gaussian_entropy": (_TL, "Gaussian entropy of the mean representation 1/2 log2(2 pi e Var mu_k)" + _BITS,
                              _ONE),
         "active_signal_fraction": (_TL, "1 if M_k^2 > threshold (signal fraction criterion)", _ONE, _I8),
@@ -182,6 +185,8 @@ SCHEMA = {
         "bonheme_class": (_TL, "Bonheme & Grzes class from sigma_k^2 across the data: 0 = passive, 1 = mixed, "
                           "2 = active", _ONE, _I8),
         "active_renyi_entropy": (_TL, "1 if the Renyi entropy of mu_k > threshold (bits)", _ONE, _I8),
+        "active_renyi_entropy_silverman": (_TL, "1 if the Renyi entropy of mu_k with Silverman's bandwidth > "
+                                           "threshold (bits)", _ONE, _I8),
         "active_gaussian_entropy": (_TL, "1 if 1/2 log2(2 pi e Var mu_k) > threshold (bits)", _ONE, _I8),
         "criterion_onset_T": (("criterion", "mode"), "closed-form onset T_k tau* of each criterion for PCA mode k: "
                               "active below", _ONE),

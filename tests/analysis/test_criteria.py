@@ -22,6 +22,7 @@ from linvae.analysis import (
     gaussian_entropy,
     mean_representation_entropy,
     onset_levels,
+    prior_bandwidth,
     renyi_entropy,
 )
 from linvae.model import Objective
@@ -149,15 +150,40 @@ def test_onsets_match_criteria_on_the_closed_form_branch(thresholds_):
 
 
 def test_renyi_onset_is_the_collapse_on_closed_form_samples():
-    """Gaussian mean representations sqrt(1 − τ) y of the branch: the Rényi rule switches exactly at τ = 1."""
+    """Gaussian mean representations sqrt(1 − τ) y of the branch: with Silverman's bandwidth the Rényi rule
+    switches exactly at τ = 1."""
     T = np.geomspace(1e-3, 2.0, 30)
     b = jax.tree.map(np.asarray, optimum(T, LAM))
     y = np.random.default_rng(4).normal(size=200)
     mu = np.sqrt(b.mu2)[..., None] * y                            # (T, mode, N)
     renyi = np.asarray(mean_representation_entropy(mu, batch_size=100))
     flags = renyi > ActivityThresholds().renyi_entropy
-    np.testing.assert_array_equal(flags, b.tau < onset_levels().renyi_entropy)
+    np.testing.assert_array_equal(flags, b.tau < onset_levels().renyi_entropy_silverman)
     assert flags.any() and not flags.all()
+
+
+def test_prior_bandwidth_onset_matches_monte_carlo():
+    """Fixed bandwidth h: the mean of tr Â² over batches of n Gaussian samples of variance v is
+    1/n + (1 − 1/n)/√(1 + 4v/h²) (checked by Monte Carlo with numpy), and the averaged entropy crosses the
+    threshold within a few hundredths of a bit of v* = 1 − τ* of :func:`onset_levels`; the rule's verdicts on the
+    branch equal τ < τ* wherever τ is 10 % away from τ*."""
+    n, h = 100, (4 / 300) ** 0.2
+    assert prior_bandwidth(100) == pytest.approx(h, rel=1e-15)
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=(400, n))
+    for v in (0.01, 0.05, 0.3):
+        x = np.sqrt(v) * y
+        trace = np.mean(np.exp(-(x[:, :, None] - x[:, None, :]) ** 2 / h**2).sum((1, 2)) / n**2)
+        np.testing.assert_allclose(trace, 1 / n + (1 - 1 / n) / np.sqrt(1 + 4 * v / h**2), rtol=0.01)
+    tau_star = onset_levels().renyi_entropy
+    assert 0.9 < tau_star < 1
+    at_onset = float(mean_representation_entropy(np.sqrt(1 - tau_star) * y.ravel(), bandwidth=h))
+    assert 0 <= at_onset - ActivityThresholds().renyi_entropy < 0.05
+    tau = np.concatenate([np.linspace(0.01, 0.9 * tau_star, 20), np.linspace(1.1 * tau_star, 1.5, 5)])
+    mu = np.sqrt(np.clip(1 - tau, 0, None))[:, None] * y[:10].ravel()
+    flags = np.asarray(mean_representation_entropy(mu, bandwidth=h)) > ActivityThresholds().renyi_entropy
+    np.testing.assert_array_equal(flags, tau < tau_star)
+    assert onset_levels(bandwidth="silverman").renyi_entropy == 1.0
 
 
 @pytest.mark.parametrize("thresholds_", [ActivityThresholds(), CUSTOM])

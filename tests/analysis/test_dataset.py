@@ -166,9 +166,11 @@ def test_dataset_statistics_match_numpy(criteria_dataset):
     np.testing.assert_allclose(out["var_sigma2"], s2.var(1), rtol=1e-8, atol=1e-14)
     assert np.all(out["var_sigma2"].values[:, 1] > 0) and np.all(out["var_sigma2"].values[:, 0] == 0)
     some = [4]                                                   # numpy reference at one grid point
-    ref = np.array([[np.mean([numpy_renyi(mu[g, b * 100:(b + 1) * 100, k]) for b in range(10)])
-                     for k in range(CRITERIA_K)] for g in some])
-    np.testing.assert_allclose(out["renyi_entropy"][some], ref, rtol=1e-9, atol=1e-12)
+    for name, h in [("renyi_entropy_silverman", None), ("renyi_entropy", 1.0592238410488122 * 100 ** -0.2)]:
+        ref = np.array([[np.mean([numpy_renyi(mu[g, b * 100:(b + 1) * 100, k], bandwidth=h) for b in range(10)])
+                         for k in range(CRITERIA_K)] for g in some])
+        np.testing.assert_allclose(out[name][some], ref, rtol=1e-9, atol=1e-12, err_msg=name)
+    assert out["renyi_entropy"].attrs["bandwidth"] == pytest.approx((4 / 300) ** 0.2, rel=1e-15)
     with np.errstate(divide="ignore"):
         np.testing.assert_allclose(out["gaussian_entropy"], 0.5 * np.log2(2 * np.pi * np.e * mu.var(1)), rtol=1e-12)
     np.testing.assert_array_equal(out["active_units"], (mu.var(1) >= 0.01).astype(np.int8))
@@ -183,6 +185,7 @@ def test_dataset_verdicts_follow_closed_form_onsets_away_from_thresholds(criteri
     d = CRITERIA_LAM.size
     for flag, criterion in [("active_signal_fraction", "signal_fraction"), ("active_kl", "kl"),
                             ("active_units", "active_units"), ("active_renyi_entropy", "renyi_entropy"),
+                            ("active_renyi_entropy_silverman", "renyi_entropy_silverman"),
                             ("active_gaussian_entropy", "gaussian_entropy")]:
         T_on = onset.sel(criterion=criterion).values[None, :]
         clear = np.abs(T / np.where(T_on > 0, T_on, 1) - 1) > 0.1
@@ -196,7 +199,8 @@ def test_dataset_verdicts_follow_closed_form_onsets_away_from_thresholds(criteri
 def test_dataset_schema_attrs_and_netcdf_round_trip(criteria_dataset, tmp_path):
     _, _, ds, out = criteria_dataset
     for name in ("var_mu", "var_sigma2", "renyi_entropy", "gaussian_entropy", "active_signal_fraction",
-                 "active_kl", "active_units", "bonheme_class", "active_renyi_entropy", "active_gaussian_entropy"):
+                 "active_kl", "active_units", "bonheme_class", "active_renyi_entropy", "active_gaussian_entropy",
+                 "renyi_entropy_silverman", "active_renyi_entropy_silverman"):
         assert out[name].dims == ("T", "latent"), name
         assert out[name].attrs["long_name"] and "units" in out[name].attrs, name
     assert out["criterion_onset_T"].dims == ("criterion", "mode")

@@ -10,7 +10,8 @@ from linvae import InputError
 from linvae.analysis import ACTIVE, MIXED, PASSIVE, activity_counts, duality_table, report, scan_summary
 
 VERDICTS = {"M2": "active_signal_fraction", "kl": "active_kl", "active_units": "active_units",
-            "renyi_entropy": "active_renyi_entropy", "gaussian_entropy": "active_gaussian_entropy"}
+            "renyi_entropy": "active_renyi_entropy", "renyi_entropy_silverman": "active_renyi_entropy_silverman",
+            "gaussian_entropy": "active_gaussian_entropy"}
 
 
 def analysed(objective="beta", eval_fraction=True):
@@ -76,6 +77,8 @@ def test_activity_counts_sum_the_stored_verdicts():
     np.testing.assert_array_equal(counts["T"], ds["T"])
     with pytest.raises(InputError, match="active_kl.*add_activity_criteria"):
         activity_counts(ds.drop_vars("active_kl"))
+    older = activity_counts(ds.drop_vars("active_renyi_entropy_silverman"))  # files before the second bandwidth
+    assert "renyi_entropy_silverman" not in older and "renyi_entropy" in older
 
 
 def test_report_prints_the_duality_table_and_the_activity_counts():
@@ -90,11 +93,13 @@ def test_report_prints_the_duality_table_and_the_activity_counts():
     assert lines[5].startswith("   2  3.8000e-01  4.0000e-01  4.0000e-01    -5.00%    +0.00%       3     nan  "
                                "4.5000e-01")
     assert lines[6].startswith("Active latents per criterion (docs/theory.md §8")
-    header = lines[7].split()
+    assert "H2 Silverm. = the published per-latent bandwidth" in lines[7]
+    header = lines[9].split()
     assert header[0] == "T" and "M2>0.1" in header and "KL>0.01" in header and "Var(mu)>=0.01" in header
     counts = activity_counts(ds)
-    assert len(lines) == 8 + 3                                    # three prices: every one is printed
-    for i, line in enumerate(lines[8:]):
+    assert "H2" in header and "Silverm." in header
+    assert len(lines) == 10 + 3                                   # three prices: every one is printed
+    for i, line in enumerate(lines[10:]):
         T, *numbers = line.split()
         assert float(T) == pytest.approx(ds["T"].values[i], rel=1e-3)
         assert [int(v) for v in numbers] == [int(counts[c][i]) for c in counts.data_vars]

@@ -120,6 +120,13 @@ def test_demo_writes_results_and_figures(tmp_path, capsys):
     assert ds.sizes["mode"] == 11 and "theory_M2" in ds
     assert (tmp_path / "demo" / "theory.png").stat().st_size > 10_000
     assert "active modes" in out
+    # The default entropy criterion (prior bandwidth) counts the closed-form active latents at every T at least
+    # 10 % from a threshold; Silverman's per-latent bandwidth counts rounding residue of collapsed latents.
+    T, Tk = ds["T"].values[:, None], ds["theory_threshold"].values[None, :]
+    clear = np.all(np.abs(T / Tk - 1) > 0.1, axis=1)
+    renyi = ds["active_renyi_entropy"].values.sum(1)
+    np.testing.assert_array_equal(renyi[clear], ds["theory_n_active"].values[clear])
+    assert np.any(ds["active_renyi_entropy_silverman"].values.sum(1) > ds["theory_n_active"].values)
 
 
 def test_lr_is_a_hidden_alias_of_learning_rate(capsys):

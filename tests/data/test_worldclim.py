@@ -384,7 +384,8 @@ def test_real_split_sizes_disjoint_and_blockwise(worldclim):
 def test_real_test_block_thresholds_are_unbiased():
     """The exact scan of the 11 variables, measured on the held-out spatial blocks (whose climate differs: variance
     ratios 0.78-1.28 along the training directions): every mode above 1e-3 has its fitted threshold within 2 % of
-    ``λ_k / V``, and so has a random row split of the same table (docs/theory.md §7)."""
+    ``λ_k / V``, and so has a random row split of the same table (docs/theory.md §7). The Rényi criterion with the
+    prior bandwidth agrees with the closed-form active count (docs/criteria.md)."""
     table = linvae.worldclim_table(SHARED)
     config = linvae.ScanConfig(method="exact", n_latents=32)
     for split in (None, random_split(len(table.values), seed=2)):
@@ -394,6 +395,11 @@ def test_real_test_block_thresholds_are_unbiased():
         assert big.sum() == 7
         np.testing.assert_allclose(ds["collapse_threshold"].values[:11][big], frac[big], rtol=0.02)
         assert ds["collapse_variance_ratio"].notnull().sum() >= 7
+        # the default entropy criterion counts the closed-form active latents 10 % away from every threshold
+        T, Tk = ds["T"].values[:, None], ds["theory_threshold"].values[None, :]
+        clear = np.all(np.abs(T / Tk - 1) > 0.1, axis=1)
+        np.testing.assert_array_equal(ds["active_renyi_entropy"].values.sum(1)[clear],
+                                      ds["theory_n_active"].values[clear])
 
 
 @real

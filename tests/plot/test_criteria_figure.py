@@ -19,6 +19,6 @@ def test_plot_activity_criteria(criteria_dataset):
     order = np.broadcast_to(np.arange(CRITERIA_K), (out.sizes["T"], CRITERIA_K))
     fig = plot_activity_criteria(out.assign(rank_latent=(("T", "rank"), order)))
     fig.canvas.draw()                                             # renders every label (mathtext included)
-    assert len(fig.axes) == 6
-    assert all(ax.get_xscale() == "log" for ax in fig.axes)
+    assert len(fig.axes) == 8 and not fig.axes[-1].axison   # 7 criteria, the eighth slot empty
+    assert all(ax.get_xscale() == "log" for ax in fig.axes[:7])
     plt.close(fig)
