@@ -81,11 +81,8 @@ def plot_activity_criteria(ds, *, max_rank=None):
         ax.set_xscale("log")
         ax.set_xlim(x_edges[0], x_edges[-1])
         ax.set_ylim(max_rank + 0.5, 0.5)
-        ax.set_title(title, fontsize="medium")
-        threshold = ds[name].attrs.get("threshold")
-        if threshold is not None:
-            ax.text(0.98, 0.02, f"threshold {threshold:g}", transform=ax.transAxes, ha="right", va="bottom",
-                    fontsize="small", color="0.3")
+        threshold = ds[name].attrs.get("threshold")  # in the title: a label inside the axes would sit on data
+        ax.set_title(title + ("" if threshold is None else f" > {threshold:g}"), fontsize="medium")
     for ax in axes[-1][:len(panels) - ncols]:
         ax.set_xlabel(T_LABEL)
     if len(panels) % 2:  # the panel above the empty slot carries its own T axis

@@ -137,7 +137,9 @@ def plot_truncation(ds, *, min_signal=0.01):
     """Truncated distortion and rank pruning (paper Fig. 2, docs/theory.md §7 "Truncated reconstructions").
 
     Left: ``D̃_k(T)`` keeping the first ``k`` ranked latents. Right: best level ``min_T D̃_k`` vs ``k`` with the PCA
-    reference ``1 − Σ_{j≤k} λ_j/V`` (PCA's 0 drawn at a floor two decades down, as open triangles).
+    reference ``1 − Σ_{j≤k} λ_j/V`` (PCA's 0 drawn at a floor two decades down, as open triangles), for
+    ``k ≤ min(K, number of nonzero PCA modes)``: no rank beyond can carry signal, so none is drawn. One colour bar
+    (the kept rank) serves both panels.
 
     Args:
       ds: an analysed results Dataset of :func:`linvae.scan`.
@@ -156,6 +158,8 @@ def plot_truncation(ds, *, min_signal=0.01):
     best = np.nanmin(np.where(np.isfinite(D), D, np.inf), axis=0)
     best = np.where(np.isfinite(best), best, np.nan)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    frac = ds["pca_fraction"].values if "pca_fraction" in ds else np.ones(ds.sizes["mode"])
+    possible = int(min(kept.max(), np.sum(frac > 1e-12 * np.nanmax(frac))))  # zero modes never activate (§9)
     for k in range(1, n + 1):
         col = np.flatnonzero(kept == k)[0]
         ax1.plot(T, D[:, col], color=colors[k - 1], **MEASURED)
@@ -166,10 +170,13 @@ def plot_truncation(ds, *, min_signal=0.01):
     style_legend(ax1, [("measured (posterior means)", MEASURED),
                         ("best level of rank k", dict(lw=0.6, ls="--"))], loc="best", frameon=True,
                   framealpha=0.9, edgecolor="none")
-    rank_colorbar(fig, ax1, n, "kept rank k")
+    rank_colorbar(fig, [ax1, ax2], n, "kept rank k")
 
+    shown = kept <= max(possible, n)
+    kept, best = kept[shown], best[shown]
     pca_k = np.concatenate([[0], ds["mode"].values])  # mode k = keep modes 1..k; k = 0 keeps nothing
     pca = np.concatenate([[1.0], ds["pca_truncated_distortion"].values])
+    pca, pca_k = pca[pca_k <= kept.max()], pca_k[pca_k <= kept.max()]
     positive = best[np.isfinite(best)]
     floor = 10.0 ** (np.floor(np.log10(positive.min())) - 2) if positive.size else 1e-16
     ax2.plot(kept, np.where(best >= floor, best, np.nan), "k-", lw=0.8, zorder=1)
@@ -244,7 +251,11 @@ def plot_diagnostics(ds, *, min_signal=0.01):
     """Posterior-scale and Jensen-gap diagnostics (paper Fig. 4, Appendix C; docs/theory.md §7).
 
     ``A_k² = mean μ_k² + mean σ_k²`` (1 on the closed form; departures are latent-scale drift) and
-    ``J_k = ln mean σ_k² − mean ln σ_k²`` (0 for a constant posterior variance, ≥ 0 by Jensen).
+    ``J_k = ln mean σ_k² − mean ln σ_k²`` (0 for a constant posterior variance, ≥ 0 by Jensen). Values within the
+    training precision's resolution of their reference (16 ε: 1.9e-6 in float32, 3.6e-15 in float64) are drawn at
+    the reference, and a panel that is at its reference everywhere says so instead of showing rounding noise. On
+    held-out data ``A² = 1 + (r_k − 1) M²_train`` (the fitted variance ratio ``r_k`` of
+    ``collapse_variance_ratio``, docs/theory.md §7), drawn dashed where the β-VAE law applies.
 
     Args:
       ds: a results Dataset of :func:`linvae.scan` (or read back with ``linvae.results.load``), analysed.
@@ -257,20 +268,42 @@ def plot_diagnostics(ds, *, min_signal=0.01):
     T = ds["T"].values
     n = shown_ranks(ds, min_signal)
     colors = rank_colors(n)
+    precision = "float64" if ds.attrs.get("config_x64", 0) else "float32"
+    resolution = 16 * float(np.finfo(precision).eps)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
     panels = [("A2_ranked", 1.0, r"posterior scale $A_k^2 = \overline{\mu^2} + \overline{\sigma^2}$",
                r"Posterior scale ($A^2 = 1$ at the optimum)"),
               ("jensen_gap_ranked", 0.0, r"Jensen gap $J_k = \ln\overline{\sigma^2} - \overline{\ln\sigma^2}$"
                " (nats)", r"Posterior-variance Jensen gap ($J = 0$ if $\sigma^2$ is constant)")]
     for ax, (name, ref, ylabel, title) in zip(axes, panels):
-        values = ranked(ds, name)
+        values = ranked(ds, name)[:, :n]
+        values = np.where(np.abs(values - ref) <= resolution, ref, values)
         ax.axhline(ref, color="k", lw=0.9, ls="--", zorder=3)
         for k in range(n):
             ax.plot(T, values[:, k], color=colors[k], **MEASURED)
+        if np.all((values == ref) | np.isnan(values)):
+            ax.text(0.5, 0.62, f"{ref:g} at every point and rank, to {precision} resolution\n"
+                    f"(|deviation| ≤ 16 ε = {resolution:.1e})", transform=ax.transAxes, ha="center",
+                    fontsize="small", color="0.3")
         ax.set(xscale="log", xlabel=T_LABEL, ylabel=ylabel, title=title)
+    _held_out_scale(ds, axes[0], n, colors)
     rank_colorbar(fig, axes, n)
     fig.suptitle("Posterior-scale and Jensen-gap diagnostics")
     return fig
+
+
+def _held_out_scale(ds, ax, n, colors):
+    """The held-out prediction ``A² = 1 + (r_k − 1) m_k(T)`` of the fitted laws, where they are the β-VAE's."""
+    if not (beta_law(ds) and "collapse_variance_ratio" in ds and ds.attrs.get("analysis_split", "test") != "train"):
+        return
+    T = ds["T"].values
+    fine = np.geomspace(T.min(), T.max(), 400)
+    Tk, r = ds["collapse_threshold"].values[:n], ds["collapse_variance_ratio"].values[:n]
+    for k in np.flatnonzero(np.isfinite(Tk) & np.isfinite(r) & (Tk > 0)):
+        ax.plot(fine, 1 + (r[k] - 1) * collapse_law(fine, Tk[k]), color=colors[k], **FIT)
+    style_legend(ax, [("measured (held out)", MEASURED),
+                      (r"$1 + (r_k - 1)\,[1 - T/T_k]_+$, $r_k$ = held-out / training variance (fit)", FIT)],
+                 loc="best", fontsize="x-small")
 
 
 def plot_split_map(ds):

@@ -83,6 +83,10 @@ def test_truncation(ds):
     for line in right.get_lines():
         y = np.asarray(line.get_ydata(), float)
         assert np.all(y[np.isfinite(y)] > 0)
+    # no rank beyond min(K, nonzero PCA modes) is drawn: it cannot carry signal
+    possible = min(ds.sizes["rank"], int(np.sum(ds["pca_fraction"].values > 1e-12)))
+    xs = np.concatenate([np.asarray(c.get_offsets())[:, 0] for c in right.collections if len(c.get_offsets())])
+    assert xs.max() <= max(possible, n)
 
 
 def test_duality(ds):
@@ -121,8 +125,20 @@ def test_diagnostics(ds):
         assert ax.get_xscale() == "log"
         _assert_labelled(ax)
         assert len(_measured_lines(ax)) == n
-        refs = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+        refs = [line for line in ax.get_lines() if line.get_linestyle() == "--" and len(line.get_xdata()) == 2]
         assert len(refs) == 1 and np.all(np.asarray(refs[0].get_ydata()) == ref)
+    # held out: A² = 1 + (r_k − 1) m_k(T), one dashed prediction per fitted rank
+    predictions = [line for line in axes[0].get_lines() if len(line.get_xdata()) == 400]
+    assert len(predictions) == np.sum(np.isfinite(ds["collapse_variance_ratio"].values[:n]))
+    assert predictions and axes[0].get_legend() is not None
+    # a quantity at its reference to rounding is drawn exactly there, and the panel says so
+    resolution = 16 * np.finfo(np.float32).eps
+    at_ref = np.abs(ds["jensen_gap_ranked"].values[:, :n]) <= resolution
+    for line in _measured_lines(axes[1]):
+        y = np.asarray(line.get_ydata(), float)
+        assert np.all((y == 0) | ~at_ref.all(1) | np.isnan(y))
+    said = any("to float32 resolution" in t.get_text() for t in axes[1].texts)
+    assert said == bool(at_ref.all())
 
 
 def test_theory_figure_masks_zero_rate(ds):
