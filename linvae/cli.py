@@ -117,13 +117,15 @@ def cmd_demo(args):
     import linvae
 
     config = linvae.ScanConfig(method="exact", n_latents=args.latents, seed=args.seed)  # validated before mkdir
+    _bootstrap_count(args.bootstrap)
     out = _output_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = linvae.default_table(seed=args.seed)
     _, info = linvae.data.default_spectrum()
     print(f"default data: {table.values.shape[0]} Gaussian samples with the eigen-spectrum of the standardised "
           f"WorldClim 10' variables {', '.join(info['variables'])} ({info['n_cells']} land cells)")
-    ds = linvae.scan(table, _grid(DEFAULT_GRID), config, standardize=False, progress=not args.quiet)
+    ds = linvae.scan(table, _grid(DEFAULT_GRID), config, standardize=False, progress=not args.quiet,
+                     bootstrap=args.bootstrap)
     _write_results(ds, out / "results.nc", out)
     choice = linvae.choose_beta(0.01, ds["pca_eigenvalue"].values, n_latents=args.latents)
     print(f"choosing beta: T = 0.01 means beta = {float(choice.beta):.4g} (sigma_dec2 = 1), "
@@ -218,6 +220,7 @@ def cmd_scan(args):
         alpha_warmup=args.alpha_warmup, **_objective(args),
     )
     T = _grid(args.grid)
+    _bootstrap_count(args.bootstrap)
     out = _output_file(args.out)
     figures = _output_dir(args.figures) if args.figures else None
     table = _read_table(args)
@@ -225,10 +228,16 @@ def cmd_scan(args):
     every = _positive_or_zero("LINVAE_CHECKPOINT_EVERY", os.environ.get("LINVAE_CHECKPOINT_EVERY", "30"))
     ds = linvae.scan(table, T, config, standardize=args.standardize, checkpoint=checkpoint, resume=args.resume,
                      checkpoint_every=every, progress=not args.quiet, eval_split=args.eval_split,
-                     store_split=args.save_split)
+                     store_split=args.save_split, bootstrap=args.bootstrap)
     if jax.process_index() == 0:  # every process holds the whole result; one writes it
         _write_results(ds, out, figures)
         checkpoint.unlink(missing_ok=True)
+
+
+def _bootstrap_count(n):
+    if n != 0 and n < 2:
+        raise InputError(f"--bootstrap must be 0 (none) or at least 2 replicates, found {n}; e.g. --bootstrap 200")
+    return n
 
 
 def _scan_checkpoint(out, table, T, config, args):
@@ -399,6 +408,12 @@ def _training_options(p):
     p.add_argument("--x64", action="store_true", help="train in float64 (default float32)")
 
 
+def _bootstrap_option(p):
+    p.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                   help="add 95%% bootstrap intervals from N replicates (e.g. 200; resampling rows, or WorldClim's "
+                   "500 km blocks; default 0: none)")
+
+
 def _scan_parser(sub):
     p = sub.add_parser("scan", help="train linear VAEs over a whole T-grid in one compiled call")
     p.add_argument("--data", required=True, help="data file (.npy, .csv, .nc), 'worldclim:DIR' (GeoTIFF layers) "
@@ -415,6 +430,7 @@ def _scan_parser(sub):
                    help="split the analysis runs on (default test, held out)")
     p.add_argument("--save-split", action="store_true",
                    help="store each sample's split label (and WorldClim cell coordinates) in the results")
+    _bootstrap_option(p)
     _objective_options(p, warmup=True)
     _worldclim_options(p, split=True)
     p.set_defaults(func=cmd_scan)
@@ -436,6 +452,7 @@ def _file_parsers(sub):
     p.add_argument("--latents", type=int, default=32, help="number of latents K (default 32)")
     p.add_argument("--seed", type=int, default=0, help="seed of the default data and the training (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _bootstrap_option(p)
     p.set_defaults(func=cmd_demo)
 
 

@@ -8,6 +8,7 @@ variance ``σ² ≈ 1``, the prior's, for every input), ``MIXED`` (1: neither) a
 input); ``BONHEME_LEGEND`` is their legend, ``"0 = passive, 1 = mixed, 2 = active"``, stored in the results attrs.
 """
 
+from linvae.analysis._bootstrap import add_bootstrap, bootstrap_pca_fractions, percentile_interval, resample_counts
 from linvae.analysis._criteria import (
     ACTIVE,
     BONHEME_LEGEND,
@@ -34,10 +35,12 @@ from linvae.analysis._truncation import truncated_distortion
 
 __all__ = [
     # the Dataset entry points
-    "add_analysis", "add_activity_criteria",
+    "add_analysis", "add_activity_criteria", "add_bootstrap",
     # observables, ranking, fits, truncation
     "Observables", "observables", "row_blocks", "rank_by_signal", "CollapseFit", "collapse_fit",
     "truncated_distortion",
+    # bootstrap intervals
+    "bootstrap_pca_fractions", "percentile_interval", "resample_counts",
     # activity criteria
     "ActivityThresholds", "Criteria", "Onsets", "activity_criteria", "onset_levels", "criterion_onsets",
     "renyi_entropy", "silverman_bandwidth", "prior_bandwidth", "mean_representation_entropy", "gaussian_entropy",

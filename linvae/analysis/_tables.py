@@ -21,6 +21,10 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
     ``variance_ratio`` is the fitted ratio ``r_k`` of evaluation to training variance along the rank's direction
     (:func:`linvae.analysis.collapse_fit`; NaN where it was not fitted, or in older files without it).
 
+    With bootstrap intervals (:func:`linvae.analysis.add_bootstrap`) the table also has ``threshold_lower``,
+    ``threshold_upper``, ``utility_lower``, ``utility_upper``, ``pca_fraction_lower``, ``pca_fraction_upper`` and
+    ``separable`` (rank k's threshold interval lies above rank k + 1's), the level in its attrs.
+
     ``theory_threshold`` is the closed-form threshold of the scan's objective by rank: for the β-VAE and the
     sampled λβ-VAE the Dataset's ``theory_threshold`` sorted descending (rank k meets the k-th latest collapse);
     for the λβ- and LR-VAE the same objective-law fit as the measurement, applied to the closed-form ``M²`` ranked
@@ -52,7 +56,7 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
     utility = ds["utility_spectrum"].values
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = lambda a: np.where(frac > 0, a / frac - 1, np.nan)  # noqa: E731
-        return xr.Dataset(
+        return _with_intervals(ds, xr.Dataset(
             {"collapse_threshold": ("rank", fitted), "utility": ("rank", utility), "pca_fraction": ("rank", frac),
              "threshold_rel_diff": ("rank", rel(fitted)), "utility_rel_diff": ("rank", rel(utility)),
              "threshold_utility_rel_diff": ("rank", np.where(utility > 0, fitted / utility - 1, np.nan)),
@@ -64,7 +68,25 @@ def duality_table(ds: xr.Dataset) -> xr.Dataset:
              "variance_ratio": ("rank", ds["collapse_variance_ratio"].values if "collapse_variance_ratio" in ds
                                 else np.full(K, np.nan))},
             coords={"rank": ds["rank"].values},
-        )
+        ))
+
+
+def _with_intervals(ds, table):
+    """The bootstrap bounds by rank (``*_lower``, ``*_upper``; PCA fractions by mode) and ``separable``, where the
+    Dataset has them (:func:`linvae.analysis.add_bootstrap`)."""
+    if "collapse_threshold_ci" not in ds:
+        return table
+    K = table.sizes["rank"]
+    pca = np.full((K, 2), np.nan)
+    n = min(K, ds.sizes["mode"])
+    pca[:n] = ds["pca_fraction_ci"].transpose("mode", "bound").values[:n]
+    bounds = {"threshold": ds["collapse_threshold_ci"].transpose("rank", "bound").values,
+              "utility": ds["utility_spectrum_ci"].transpose("rank", "bound").values, "pca_fraction": pca}
+    for name, b in bounds.items():
+        table[f"{name}_lower"], table[f"{name}_upper"] = ("rank", b[:, 0]), ("rank", b[:, 1])
+    table["separable"] = ("rank", ds["rank_separable"].values.astype(bool))
+    table.attrs["level"] = float(ds["collapse_threshold_ci"].attrs.get("level", np.nan))
+    return table
 
 
 def activity_counts(ds: xr.Dataset) -> xr.Dataset:
@@ -143,6 +165,29 @@ def _duality_lines(ds):
     return lines
 
 
+def _interval_lines(ds):
+    """The bootstrap intervals by rank, inseparable ranks marked, when the Dataset has them."""
+    table = duality_table(ds)
+    if "separable" not in table:
+        return []
+    level = 100 * table.attrs["level"]
+    lines = [f"{level:g} % bootstrap intervals, {ds.attrs.get('bootstrap_replicates')} replicates (units: training "
+             f"{ds.attrs.get('bootstrap_train_unit')}, evaluation {ds.attrs.get('bootstrap_eval_unit')});\n"
+             f"  resampled: {ds.attrs.get('bootstrap_resampled')};\n"
+             "  '~' after the rank: its threshold interval overlaps the next rank's (not separable)",
+             f"{'rank':>4}  {'T_k low':>10}  {'T_k high':>10}  {'util low':>10}  {'util high':>10}  "
+             f"{'frac low':>10}  {'frac high':>10}"]
+    col = {name: table[name].values for name in table.data_vars}
+    for i, rank in enumerate(table["rank"].values):
+        if not np.isfinite(col["threshold_lower"][i]) and not col["pca_fraction"][i] > 0:
+            continue
+        mark = " " if col["separable"][i] else "~"
+        lines.append(f"{rank:>4}{mark} {col['threshold_lower'][i]:>10.4e}  {col['threshold_upper'][i]:>10.4e}  "
+                     f"{col['utility_lower'][i]:>10.4e}  {col['utility_upper'][i]:>10.4e}  "
+                     f"{col['pca_fraction_lower'][i]:>10.4e}  {col['pca_fraction_upper'][i]:>10.4e}")
+    return lines
+
+
 def _activity_lines(ds):
     counts = activity_counts(ds)
     labels = {"M2": f"M2>{ds['active_signal_fraction'].attrs['threshold']:g}",
@@ -164,8 +209,9 @@ def _activity_lines(ds):
 
 
 def report(ds: xr.Dataset) -> str:
-    """The report of an analysed scan, as ``linvae report`` prints it: the duality table by rank and the number of
-    latents each activity criterion calls active along ``T``, with a note on any criterion skipped for small data
+    """The report of an analysed scan, as ``linvae report`` prints it: the duality table by rank, its bootstrap
+    intervals when the Dataset has them (inseparable ranks marked ``~``), and the number of latents each activity
+    criterion calls active along ``T``, with a note on any criterion skipped for small data
     (docs/how-to/own-data.md).
 
     Args:
@@ -174,4 +220,4 @@ def report(ds: xr.Dataset) -> str:
     Returns:
       The report text.
     """
-    return "\n".join(_duality_lines(ds) + _activity_lines(ds))
+    return "\n".join(_duality_lines(ds) + _interval_lines(ds) + _activity_lines(ds))

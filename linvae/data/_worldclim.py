@@ -485,11 +485,11 @@ def worldclim_table(directory, variables=None, *, derive_bio7=True,
     lat, lon, area = cells.lat, cells.lon, cells.cell_area
     attrs = {"worldclim_variables": ",".join(f"BIO{b}" for b in cells.bio), "worldclim_derived": cells.derived,
              "feature_units": ",".join(BIOCLIM[b][1] for b in cells.bio)}
-    labels = None
+    labels, coords = None, {"lat": lat, "lon": lon, "cell_area": area}
     if split is not None:
         block_split = spatial_block_split(lat, lon, area, split, crs=cells.grid.crs)
         attrs.update(block_split.attrs)
         labels = np.asarray(SPLIT_NAMES)[block_split.labels]
+        coords["block"] = block_split.block.astype(np.int32)  # the bootstrap's resampling unit (linvae.scan)
     return Table(values=cells.values, features=tuple(f"BIO{b}" for b in cells.bio),
-                 source=cells.source, split=labels,
-                 attrs=attrs, coords={"lat": lat, "lon": lon, "cell_area": area})
+                 source=cells.source, split=labels, attrs=attrs, coords=coords)

@@ -81,7 +81,8 @@ def plot_order_parameters(ds, *, min_signal=0.01):
     """Order-parameter collapse scan (paper Fig. 1): ``mean μ_k²``, ``M_k²`` and ``mean log σ_k²`` vs ``T``.
 
     ``M_k²`` carries the fitted laws ``r_k m / (r_k m + 1 − m)``, ``m = [1 − T/T_k]_+`` (``collapse_threshold``,
-    ``collapse_variance_ratio``; docs/theory.md §7); ``mean log σ_k²`` follows
+    ``collapse_variance_ratio``; docs/theory.md §7) and, with bootstrap intervals, each threshold's interval as a
+    horizontal error bar at ``M² = 0``; ``mean log σ_k²`` follows
     ``log T − log T_k`` on the active branch (slope +1 on a log-T axis, docs/theory.md §3), shown by an offset guide.
     Closed forms (``theory_M2``, ``theory_log_sigma2``; ``mean μ² = M²`` there since ``A² = 1``) are thin.
 
@@ -117,6 +118,13 @@ def plot_order_parameters(ds, *, min_signal=0.01):
         else np.ones(n)
     for k in np.flatnonzero(np.isfinite(Tk) & (Tk > 0) & beta_law(ds)):
         axes[1].plot(fine, held_out_signal(collapse_law(fine, Tk[k]), ratio[k]), color=colors[k], **FIT)
+    intervals = []
+    if "collapse_threshold_ci" in ds:  # each fitted threshold's interval, where its law reaches M² = 0
+        xerr = _error_bars(ds["collapse_threshold_ci"], Tk, n)
+        for k in np.flatnonzero(np.isfinite(Tk) & (Tk > 0)):
+            axes[1].errorbar(Tk[k], 0, xerr=xerr[:, k:k + 1], fmt="|", color=colors[k], ms=8, capsize=3, lw=1.2,
+                             zorder=4)
+        intervals = [(f"{_level(ds)} bootstrap interval of $T_k$ (at $M^2 = 0$)", dict(ls="-", marker="|"))]
     # slope +1 guide one nat below rank 1's law, so it runs beside the curves instead of over them
     T1 = next((t for t in (Tk[0], ds["theory_threshold"].values[0]) if np.isfinite(t) and t > 0), T.max())
     active = fine < T1
@@ -125,7 +133,7 @@ def plot_order_parameters(ds, *, min_signal=0.01):
     axes[1].set_ylim(-0.03, 1.03)
     axes[2].set_xlabel(T_LABEL)
     fitted = [(r"fitted law $r_k m/(r_k m + 1 - m)$, $m = [1 - T/T_k]_+$ (middle)", FIT)] if beta_law(ds) else []
-    style_legend(fig, [("measured", MEASURED), *fitted, ("closed form", THEORY),
+    style_legend(fig, [("measured", MEASURED), *fitted, *intervals, ("closed form", THEORY),
                         (r"slope +1 guide $\ln T - \ln T_1 - 1$ (bottom)", GUIDE)],
                   loc="outside lower center", ncol=2)
     rank_colorbar(fig, axes, n)
@@ -205,7 +213,8 @@ def plot_truncation(ds, *, min_signal=0.01):
 def plot_duality(ds, *, min_signal=0.01):
     """Utility–threshold duality (paper Fig. 3, docs/theory.md §7): ``ΔD̃_k`` vs fitted ``T_k``, one point per rank.
 
-    In theory both equal ``λ_k/V``; the PCA fractions are drawn as open squares on the diagonal ``y = x``.
+    In theory both equal ``λ_k/V``; the PCA fractions are drawn as open squares on the diagonal ``y = x``. With
+    bootstrap intervals (:func:`linvae.analysis.add_bootstrap`) each point carries both as error bars.
     Ranks without a fitted law (NaN threshold) or with a non-positive value are skipped.
 
     Args:
@@ -232,6 +241,11 @@ def plot_duality(ds, *, min_signal=0.01):
                label=r"PCA fraction $\lambda_k/V$ (on $y = x$)", zorder=2)
     ax.scatter(Tk[ok], utility[ok], c=colors[ok], s=30, edgecolors="k", linewidths=0.4, zorder=3,
                label="ranked mode (fit, truncation)")
+    if "collapse_threshold_ci" in ds and ok.any():
+        xerr, yerr = (_error_bars(ds[name], centre, n)[:, ok] for name, centre in (
+            ("collapse_threshold_ci", Tk), ("utility_spectrum_ci", utility)))
+        ax.errorbar(Tk[ok], utility[ok], xerr=xerr, yerr=yerr, fmt="none", ecolor="0.25", elinewidth=0.8,
+                    capsize=2, zorder=2.5, label=f"{_level(ds)} bootstrap interval")
     skipped = np.flatnonzero(~ok) + 1
     title = "Reconstruction utility vs collapse threshold"
     if skipped.size:
@@ -245,6 +259,16 @@ def plot_duality(ds, *, min_signal=0.01):
     ax.legend(frameon=False, fontsize="small", loc="upper left")
     rank_colorbar(fig, ax, n)
     return fig
+
+
+def _error_bars(ci, centre, n):
+    """``(2, n)`` distances from ``centre`` to the interval's bounds (0 where the estimate lies outside)."""
+    bounds = ci.transpose(..., "bound").values[:n]
+    return np.nan_to_num(np.maximum(np.stack([centre - bounds[:, 0], bounds[:, 1] - centre]), 0))
+
+
+def _level(ds):
+    return f"{100 * float(ds['collapse_threshold_ci'].attrs.get('level', 0.95)):g} %"
 
 
 def plot_diagnostics(ds, *, min_signal=0.01):

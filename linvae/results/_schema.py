@@ -70,6 +70,7 @@ SCHEMA = {
         "n_kept": (("n_kept",), "number of ranked latents kept", None, _I32),
         "feature": (("feature",), "data feature", None),
         "criterion": (("criterion",), "activity criterion", None),
+        "bound": (("bound",), "bound of a confidence interval: lower, upper", None),
     }),
     **_group("data and PCA", {
         "data_mean": (("feature",), "mean of each feature of the data the spectrum was computed on", _ONE, None,
@@ -161,6 +162,14 @@ SCHEMA = {
         "collapse_fit_points": (("rank",), "number of T points used in the collapse fit (M_k^2 above the "
                                 "threshold)", _ONE, _I32),
         "collapse_fit_rmse": (("rank",), "rms residual of the fitted law on the fitted points", _ONE),
+        "pca_fraction_ci": (("mode", "bound"), "bootstrap percentile interval of lambda_k / V (level in attrs)",
+                            _ONE),
+        "collapse_threshold_ci": (("rank", "bound"), "bootstrap percentile interval of the fitted collapse "
+                                  "threshold T_k (level in attrs)", _ONE),
+        "utility_spectrum_ci": (("rank", "bound"), "bootstrap percentile interval of the utility spectrum "
+                                "(level in attrs)", _ONE),
+        "rank_separable": (("rank",), "1 if rank k's threshold interval lies above rank k+1's (disjoint)", _ONE,
+                           _I8),
         "truncated_distortion": (_TN, "normalised distortion from posterior means keeping ranked latents 1..k, "
                                  "bias refitted", _ONE),
         "utility": (_TR, "utility of ranked latent k: D_{k-1} - D_k (truncated distortion)", _ONE),

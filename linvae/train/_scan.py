@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from linvae._errors import InputError
-from linvae.analysis import add_activity_criteria, add_analysis, observables
+from linvae.analysis import add_activity_criteria, add_analysis, add_bootstrap, observables
 from linvae.data import Spectrum, Split, Table, check_table, random_split, split_from_labels, standardized_spectrum
 from linvae.results import PARAMETER_DIMS, SCHEMA, assign, dataset_params, theory_dataset
 from linvae.theory import beta_from_price
@@ -49,7 +49,7 @@ class _Prepared(NamedTuple):
 
 def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split: Split | None = None,
          checkpoint=None, checkpoint_every=30.0, resume=False, progress=True, analyse=True, eval_split="test",
-         store_split=False) -> xr.Dataset:
+         store_split=False, bootstrap=0) -> xr.Dataset:
     """Train linear VAEs over a T-grid in one compiled, vmapped call and return the results Dataset.
 
     Args:
@@ -72,6 +72,9 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
       eval_split: the split part the analysis is measured on, ``"test"``, ``"val"`` or ``"train"``.
       store_split: add the per-sample split labels ``sample_split`` (0 train, 1 val, 2 test; dimension
         ``sample``) and the data's per-sample coordinates (e.g. WorldClim ``lat``, ``lon``, ``cell_area``).
+      bootstrap: number of bootstrap replicates of the 95 % intervals of :func:`linvae.analysis.add_bootstrap`
+        (0: none); rows are resampled, or the data's ``block`` coordinate (WorldClim's spatial blocks) where it
+        has one. Needs ``analyse``.
 
     Returns:
       ``xarray.Dataset`` in the schema of :mod:`linvae.results` with training variables added.
@@ -81,6 +84,8 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         docs/training.md, "Memory"), or every grid point diverged; all found before training except the last.
     """
     T = _check_grid(T, eval_split)
+    if bootstrap and (not analyse or int(bootstrap) != bootstrap or bootstrap < 2):
+        raise InputError(f"bootstrap must be 0 or an integer >= 2 with analyse=True, found {bootstrap!r}; e.g. 200")
     prep = _prepare(data, split, config.seed, standardize)
     _check_sizes(prep, config)
     check_memory(_memory_estimate(prep, len(T), config))
@@ -96,6 +101,12 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
                          "standardise the data (drop --no-standardize) or lower --learning-rate")
     if analyse:
         ds = _analyse(ds, prep.rows(eval_split), eval_split)
+    if bootstrap:
+        blocks = (prep.table.coords or {}).get("block")
+        groups = {part: None if blocks is None else np.asarray(blocks)[getattr(prep.split, part)]
+                  for part in ("train", eval_split)}
+        ds = add_bootstrap(ds, prep.rows("train"), prep.rows(eval_split), n_replicates=int(bootstrap),
+                           train_groups=groups["train"], eval_groups=groups[eval_split], seed=config.seed)
     return _add_split(ds, prep) if store_split else ds
 
 

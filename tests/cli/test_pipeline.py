@@ -48,17 +48,21 @@ def test_cli_scan_report_plot_and_bad_inputs(tmp_path, capsys):
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "r.nc"
     code = main(["scan", "--data", str(tmp_path / "x.npy"), "--method", "exact", "--latents", "6",
-                 "--grid", "1e-4:1:12", "--out", str(out), "--figures", str(tmp_path / "fig"), "--quiet"])
+                 "--grid", "1e-4:1:12", "--out", str(out), "--figures", str(tmp_path / "fig"), "--quiet",
+                 "--bootstrap", "20"])
     printed = capsys.readouterr().out
     assert code == 0 and out.exists() and not list(tmp_path.glob("*.ckpt.npz"))
-    assert "Duality" in printed and "converged" in printed
+    assert "Duality" in printed and "converged" in printed and "95 % bootstrap intervals, 20 replicates" in printed
     assert len(list((tmp_path / "fig").glob("*.png"))) >= 4 and len(list((tmp_path / "fig").glob("*.pdf"))) >= 4
     ds = linvae.load(out)
     assert ds.attrs["method"] == "exact" and ds.attrs["n_train"] == 2100 and ds.attrs["config_standardize"] == 1
-    assert {"collapse_threshold", "utility_spectrum", "M2_ranked", "encoder_weight", "diverged"} <= set(ds.data_vars)
+    assert {"collapse_threshold", "utility_spectrum", "M2_ranked", "encoder_weight", "diverged",
+            "collapse_threshold_ci", "pca_fraction_ci", "utility_spectrum_ci", "rank_separable"} <= set(ds.data_vars)
+    assert ds["collapse_threshold_ci"].dims == ("rank", "bound") and ds.attrs["bootstrap_replicates"] == 20
     assert main(["report", str(out), "--csv", str(tmp_path / "d.csv")]) == 0
     lines = (tmp_path / "d.csv").read_text().splitlines()
     assert lines[0].startswith("rank,collapse_threshold,utility,pca_fraction") and len(lines) == 7
+    assert "threshold_lower" in lines[0] and "separable" in lines[0]
     assert main(["plot", str(out), "--out", str(tmp_path / "fig2")]) == 0
     assert len(list((tmp_path / "fig2").glob("*.png"))) >= 4
     capsys.readouterr()
@@ -68,6 +72,8 @@ def test_cli_scan_report_plot_and_bad_inputs(tmp_path, capsys):
         "bad latents": ["scan", "--data", str(tmp_path / "x.npy"), "--latents", "0", "--out", str(tmp_path / "b.nc")],
         "bad steps": ["scan", "--data", str(tmp_path / "x.npy"), "--steps", "0", "--out", str(tmp_path / "b.nc")],
         "bad grid": ["scan", "--data", str(tmp_path / "x.npy"), "--grid", "1:2", "--out", str(tmp_path / "b.nc")],
+        "bad bootstrap": ["scan", "--data", str(tmp_path / "x.npy"), "--bootstrap", "1", "--out",
+                          str(tmp_path / "b.nc")],
         "theory file to report": ["report", str(tmp_path / "missing.nc")],
     }
     for case, argv in bad.items():
