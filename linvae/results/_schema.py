@@ -208,6 +208,7 @@ SCHEMA = {
                 {"standard_name": "longitude"}),
         "cell_area": (("sample",), "area of each sample's grid cell (WGS 84)", "km2", None,
                       {"standard_name": "cell_area"}),
+        "block": (("sample",), "index of the sample's spatial block (the bootstrap's resampling unit)", None, _I32),
     }),
 }
 """Every variable and coordinate of a results Dataset, ``{name: Variable}`` (docs/schema.md)."""
