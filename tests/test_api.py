@@ -35,12 +35,12 @@ API = {
         "dataset_params", "load", "named", "new_dataset", "provenance", "save", "schema_markdown", "theory_dataset",
     ],
     "linvae.analysis": [
-        "ACTIVE", "ActivityThresholds", "BONHEME_LEGEND", "CollapseFit", "Criteria", "MIXED", "Observables",
-        "Onsets", "PASSIVE", "activity_counts", "activity_criteria", "add_activity_criteria", "add_analysis",
-        "bonheme_class", "collapse_fit", "criterion_onsets", "duality_table", "gaussian_entropy",
-        "mean_representation_entropy", "observables", "onset_levels", "prior_bandwidth", "rank_by_signal",
-        "renyi_entropy", "report",
-        "row_blocks", "scan_summary", "silverman_bandwidth", "truncated_distortion",
+        "ACTIVE", "ActivityThresholds", "BONHEME_LEGEND", "CollapseFit", "Criteria", "MIXED", "Observables", "Onsets",
+        "PASSIVE", "activity_counts", "activity_criteria", "add_activity_criteria", "add_analysis", "add_bootstrap",
+        "bonheme_class", "bootstrap_pca_fractions", "collapse_fit", "criterion_onsets", "duality_table",
+        "gaussian_entropy", "mean_representation_entropy", "observables", "onset_levels", "percentile_interval",
+        "prior_bandwidth", "rank_by_signal", "renyi_entropy", "report", "resample_counts", "row_blocks",
+        "scan_summary", "silverman_bandwidth", "truncated_distortion",
     ],
     "linvae.train": [
         "CACHE_DIR_ENV", "GridRun", "Interrupted", "MEMORY_LIMIT_ENV", "MemoryEstimate", "NO_CACHE_ENV", "ScanConfig",

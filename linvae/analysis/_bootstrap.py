@@ -198,29 +198,30 @@ def add_bootstrap(ds: xr.Dataset, x_train, x_eval, *, n_replicates=200, level=0.
     affine = not refit and bool(np.any(np.asarray(params.log_sigma2_weight) != 0))
     e_mean, e_cov, e_sigma2 = _weighted_moments(x_eval, e_units, resample_counts(n_e, R, seed + 1),
                                                 _sigma2_rows(params) if affine else None)
-    fit = lambda T, M2: collapse_fit(  # noqa: E731
-        T, M2, objective, total_variance=float(ds.attrs["total_variance"]), sigma_dec2=float(ds.attrs["sigma_dec2"]),
-        threshold=ds.attrs.get("analysis_m2_threshold", 0.1), min_points=ds.attrs.get("analysis_min_fit_points", 2)
-    ).threshold
-    thresholds, utilities = np.full((R, K), np.nan), np.full((R, K), np.nan)
-    if refit:
+    if refit:  # the optimum of every (replicate, T), evaluated in the replicate's own standardised units
         with jax.enable_x64(True):
             grid = jax.tree.map(np.asarray, _optima(jnp.asarray(eig), jnp.asarray(vec), jnp.asarray(T), K))
-    for r in range(R):
-        if refit:  # evaluation moments in the replicate's own standardised units
-            p = jax.tree.map(lambda a, r=r: a[r], grid)
-            m, C = (e_mean[r] - mean_r[r]) / scale_r[r], e_cov[r] / np.outer(scale_r[r], scale_r[r])
-            sigma2 = np.exp(p.log_sigma2_bias)
-        else:
-            p, m, C = params, e_mean[r], e_cov[r]
-            sigma2 = e_sigma2[r].reshape(len(T), K) if affine else np.exp(np.asarray(params.log_sigma2_bias))
-        thresholds[r], utilities[r] = _spectra_of(T, p, m, C, sigma2, fit)
+        models = [(jax.tree.map(lambda a, r=r: a[r], grid), (e_mean[r] - mean_r[r]) / scale_r[r],
+                   e_cov[r] / np.outer(scale_r[r], scale_r[r]), np.exp(grid.log_sigma2_bias[r])) for r in range(R)]
+    else:
+        models = [(params, e_mean[r], e_cov[r], e_sigma2[r].reshape(len(T), K) if affine
+                   else np.exp(np.asarray(params.log_sigma2_bias))) for r in range(R)]
+    thresholds, utilities = np.stack([np.stack(_spectra_of(T, *model, _fit(ds, objective))) for model in models],
+                                     axis=1)
     what = ("training and evaluation units; the optimum of each replicate and T recomputed (exact beta-VAE)"
             if refit else "evaluation units only; the trained parameters kept")
     return _with_intervals(ds, level, R, eig / eig.sum(1, keepdims=True), thresholds, utilities, {
         "bootstrap_resampled": what, "bootstrap_seed": int(seed),
         "bootstrap_train_unit": "rows" if train_groups is None else f"{n_t} groups",
         "bootstrap_eval_unit": "rows" if eval_groups is None else f"{n_e} groups"})
+
+
+def _fit(ds, objective):
+    """The scan's collapse fit (its objective, ``V``, ``σ_dec²`` and analysis settings), thresholds only."""
+    return lambda T, M2: collapse_fit(
+        T, M2, objective, total_variance=float(ds.attrs["total_variance"]), sigma_dec2=float(ds.attrs["sigma_dec2"]),
+        threshold=ds.attrs.get("analysis_m2_threshold", 0.1), min_points=ds.attrs.get("analysis_min_fit_points", 2)
+    ).threshold
 
 
 def _check(ds, x_train, x_eval, n_replicates, level):

@@ -184,22 +184,24 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
     var_mu, var_sigma2 = obs.var_mu, obs.var_sigma2
     crit = activity_criteria(M2=obs.M2, rate=obs.kl, var_mu=var_mu, mean_sigma2=obs.sigma2, var_sigma2=var_sigma2,
                              renyi=renyi, thresholds=thresholds, renyi_silverman=silverman)
-    with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
-        onset_T = np.asarray(criterion_onsets(ds["pca_eigenvalue"].values, dataset_objective(ds), thresholds,
-                                              float(ds.attrs.get("sigma_dec2", 1.0)),
-                                              bandwidth="silverman" if h is None else h, batch_size=batch_size))
+    onset_T = _onsets(ds, thresholds, h, batch_size)
     out = assign(ds, coords=True, criterion=np.asarray(Onsets._fields, dtype=object))
     out = assign(out, var_mu=var_mu, var_sigma2=var_sigma2, renyi_entropy=renyi,
                  gaussian_entropy=gaussian_entropy(var_mu), bonheme_class=crit.bonheme, criterion_onset_T=onset_T,
                  active_signal_fraction=crit.signal_fraction, active_kl=crit.kl, active_units=crit.active_units,
                  active_renyi_entropy=crit.renyi_entropy, active_gaussian_entropy=crit.gaussian_entropy,
                  renyi_entropy_silverman=silverman, active_renyi_entropy_silverman=crit.renyi_entropy_silverman)
-    _criteria_attrs(out, thresholds, dict(entropy, n_batches=n_batches, seed=seed))
-    if n_batches == 0:
-        out.attrs["skipped_criteria"] = (f"renyi_entropy: {n} evaluation rows are fewer than one batch of "
-                                         f"{batch_size}; active_renyi_entropy(_silverman) is 0 and "
-                                         "renyi_entropy(_silverman) NaN")
+    _criteria_attrs(out, thresholds, dict(entropy, n_batches=n_batches, seed=seed, n_rows=n))
     return out
+
+
+def _onsets(ds, thresholds, bandwidth, batch_size):
+    """Closed-form onset prices ``(criterion, mode)`` of the scan's objective, in float64."""
+    with jax.enable_x64(True):
+        return np.asarray(criterion_onsets(ds["pca_eigenvalue"].values, dataset_objective(ds), thresholds,
+                                           float(ds.attrs.get("sigma_dec2", 1.0)),
+                                           bandwidth="silverman" if bandwidth is None else bandwidth,
+                                           batch_size=batch_size))
 
 
 def _bandwidth(bandwidth, batch_size):
@@ -233,4 +235,8 @@ def _criteria_attrs(ds, thresholds: ActivityThresholds, entropy):
     }
     for name, attrs in per_variable.items():
         ds[name].attrs.update(attrs)
+    if entropy["n_batches"] == 0:
+        ds.attrs["skipped_criteria"] = (f"renyi_entropy: {entropy['n_rows']} evaluation rows are fewer than one batch "
+                                        f"of {entropy['batch_size']}; active_renyi_entropy(_silverman) is 0 and "
+                                        "renyi_entropy(_silverman) NaN")
     ds.attrs.update({f"criteria_{f.name}": getattr(t, f.name) for f in dataclasses.fields(t)})

@@ -34,6 +34,14 @@ def _edges(T):
     return np.exp(np.concatenate([[logT[0] - step[0] / 2], mid, [logT[-1] + step[1] / 2]]))
 
 
+def _last_called(ranked, K):
+    """One past the last rank any criterion calls active somewhere (at least 1, at most ``K``)."""
+    called = np.zeros(K, bool)
+    for name, value in ranked.items():
+        called |= np.any(value == (2 if name == "bonheme_class" else 1), axis=0)
+    return min(K, int(np.flatnonzero(called).max()) + 2) if called.any() else 1
+
+
 def plot_activity_criteria(ds, *, max_rank=None):
     """One panel per criterion: where it calls each ranked latent active along the scan (docs/theory.md §8).
 
@@ -56,12 +64,7 @@ def plot_activity_criteria(ds, *, max_rank=None):
     T = ds["T"].values
     order = ds["rank_latent"].transpose("T", "rank").values
     ranked = {name: np.take_along_axis(ds[name].transpose("T", "latent").values, order, axis=1) for name in names}
-    K = order.shape[1]
-    if max_rank is None:
-        called = np.zeros(K, bool)
-        for name, value in ranked.items():
-            called |= np.any(value == (2 if name == "bonheme_class" else 1), axis=0)
-        max_rank = min(K, int(np.flatnonzero(called).max()) + 2) if called.any() else 1
+    max_rank = _last_called(ranked, order.shape[1]) if max_rank is None else max_rank
     onset = ds["criterion_onset_T"]
     n_modes = min(max_rank, onset.sizes["mode"])
     x_edges, y_edges = _edges(T), np.arange(max_rank + 1) + 0.5

@@ -118,13 +118,7 @@ def plot_order_parameters(ds, *, min_signal=0.01):
         else np.ones(n)
     for k in np.flatnonzero(np.isfinite(Tk) & (Tk > 0) & beta_law(ds)):
         axes[1].plot(fine, held_out_signal(collapse_law(fine, Tk[k]), ratio[k]), color=colors[k], **FIT)
-    intervals = []
-    if "collapse_threshold_ci" in ds:  # each fitted threshold's interval, where its law reaches M² = 0
-        xerr = _error_bars(ds["collapse_threshold_ci"], Tk, n)
-        for k in np.flatnonzero(np.isfinite(Tk) & (Tk > 0)):
-            axes[1].errorbar(Tk[k], 0, xerr=xerr[:, k:k + 1], fmt="|", color=colors[k], ms=8, capsize=3, lw=1.2,
-                             zorder=4)
-        intervals = [(f"{_level(ds)} bootstrap interval of $T_k$ (at $M^2 = 0$)", dict(ls="-", marker="|"))]
+    intervals = _threshold_intervals(ds, axes[1], Tk, colors)
     # slope +1 guide one nat below rank 1's law, so it runs beside the curves instead of over them
     T1 = next((t for t in (Tk[0], ds["theory_threshold"].values[0]) if np.isfinite(t) and t > 0), T.max())
     active = fine < T1
@@ -179,9 +173,14 @@ def plot_truncation(ds, *, min_signal=0.01):
                         ("best level of rank k", dict(lw=0.6, ls="--"))], loc="best", frameon=True,
                   framealpha=0.9, edgecolor="none")
     rank_colorbar(fig, [ax1, ax2], n, "kept rank k")
-
     shown = kept <= max(possible, n)
-    kept, best = kept[shown], best[shown]
+    _best_by_rank(ds, ax2, kept[shown], best[shown], n, colors)
+    fig.suptitle("Truncated distortion and rank pruning")
+    return fig
+
+
+def _best_by_rank(ds, ax2, kept, best, n, colors):
+    """The right panel of :func:`plot_truncation`: best truncated distortion vs rank, with the PCA reference."""
     pca_k = np.concatenate([[0], ds["mode"].values])  # mode k = keep modes 1..k; k = 0 keeps nothing
     pca = np.concatenate([[1.0], ds["pca_truncated_distortion"].values])
     pca, pca_k = pca[pca_k <= kept.max()], pca_k[pca_k <= kept.max()]
@@ -206,8 +205,6 @@ def plot_truncation(ds, *, min_signal=0.01):
             title="Best truncated distortion vs rank")
     ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.legend(frameon=False, fontsize="small", loc="upper right")
-    fig.suptitle("Truncated distortion and rank pruning")
-    return fig
 
 
 def plot_duality(ds, *, min_signal=0.01):
@@ -259,6 +256,17 @@ def plot_duality(ds, *, min_signal=0.01):
     ax.legend(frameon=False, fontsize="small", loc="upper left")
     rank_colorbar(fig, ax, n)
     return fig
+
+
+def _threshold_intervals(ds, ax, Tk, colors):
+    """Each fitted threshold's bootstrap interval as a horizontal error bar where its law reaches ``M² = 0``;
+    returns the legend entry (none without intervals)."""
+    if "collapse_threshold_ci" not in ds:
+        return []
+    xerr = _error_bars(ds["collapse_threshold_ci"], Tk, Tk.size)
+    for k in np.flatnonzero(np.isfinite(Tk) & (Tk > 0)):
+        ax.errorbar(Tk[k], 0, xerr=xerr[:, k:k + 1], fmt="|", color=colors[k], ms=8, capsize=3, lw=1.2, zorder=4)
+    return [(f"{_level(ds)} bootstrap interval of $T_k$ (at $M^2 = 0$)", dict(ls="-", marker="|"))]
 
 
 def _error_bars(ci, centre, n):

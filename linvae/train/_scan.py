@@ -83,9 +83,7 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
       InputError: bad data, grid or configuration, a grid that cannot fit in memory (:func:`linvae.train.check_memory`,
         docs/training.md, "Memory"), or every grid point diverged; all found before training except the last.
     """
-    T = _check_grid(T, eval_split)
-    if bootstrap and (not analyse or int(bootstrap) != bootstrap or bootstrap < 2):
-        raise InputError(f"bootstrap must be 0 or an integer >= 2 with analyse=True, found {bootstrap!r}; e.g. 200")
+    T = _check_grid(T, eval_split, bootstrap, analyse)
     prep = _prepare(data, split, config.seed, standardize)
     _check_sizes(prep, config)
     check_memory(_memory_estimate(prep, len(T), config))
@@ -102,20 +100,27 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
     if analyse:
         ds = _analyse(ds, prep.rows(eval_split), eval_split)
     if bootstrap:
-        blocks = (prep.table.coords or {}).get("block")
-        groups = {part: None if blocks is None else np.asarray(blocks)[getattr(prep.split, part)]
-                  for part in ("train", eval_split)}
-        ds = add_bootstrap(ds, prep.rows("train"), prep.rows(eval_split), n_replicates=int(bootstrap),
-                           train_groups=groups["train"], eval_groups=groups[eval_split], seed=config.seed)
+        ds = _bootstrap(ds, prep, eval_split, int(bootstrap), config.seed)
     return _add_split(ds, prep) if store_split else ds
 
 
-def _check_grid(T, eval_split):
+def _bootstrap(ds, prep: _Prepared, eval_split, n_replicates, seed):
+    """Bootstrap intervals resampling rows, or the data's ``block`` coordinate (WorldClim's spatial blocks)."""
+    blocks = (prep.table.coords or {}).get("block")
+    groups = {part: None if blocks is None else np.asarray(blocks)[getattr(prep.split, part)]
+              for part in ("train", eval_split)}
+    return add_bootstrap(ds, prep.rows("train"), prep.rows(eval_split), n_replicates=n_replicates,
+                         train_groups=groups["train"], eval_groups=groups[eval_split], seed=seed)
+
+
+def _check_grid(T, eval_split, bootstrap=0, analyse=True):
     T = np.asarray(T, np.float64)
     if T.ndim != 1 or T.size < 1 or not np.all(np.isfinite(T) & (T > 0)):
         raise InputError("T must be a non-empty 1-D grid of positive finite values; e.g. use linvae.price_grid")
     if eval_split not in Split._fields:
         raise InputError(f"eval_split must be one of train, val, test; found {eval_split!r}")
+    if bootstrap and (not analyse or int(bootstrap) != bootstrap or bootstrap < 2):
+        raise InputError(f"bootstrap must be 0 or an integer >= 2 with analyse=True, found {bootstrap!r}; e.g. 200")
     return T
 
 

@@ -11,9 +11,9 @@ EIG = np.array([3.0, 1.5, 0.6, 0.2])
 
 @pytest.fixture(scope="session")
 def written():
-    """Every variable and coordinate the library writes: theory only, a β-VAE scan with its split and per-sample
-    coordinates stored (WorldClim's lat, lon, cell_area, block) and bootstrap intervals, and a λβ scan (whose law is not the β-VAE's, so it adds the
-    fit of the closed form). Small: d = 4, K = 3, six prices, 2000 rows."""
+    """Every variable and coordinate the library writes: theory only, a β-VAE scan with its split, per-sample
+    coordinates (WorldClim's lat, lon, cell_area, block) and bootstrap intervals, and a λβ scan (whose law is not
+    the β-VAE's, so it adds the fit of the closed form). Small: d = 4, K = 3, six prices, 2000 rows."""
     x, _ = synthetic_data(EIG, 2000, seed=0)
     coords = {"lat": np.linspace(-60, 60, 2000), "lon": np.linspace(-170, 170, 2000), "cell_area": np.ones(2000),
               "block": np.arange(2000, dtype=np.int32) // 50}
