@@ -85,7 +85,8 @@ def plot_activity_criteria(ds, *, max_rank=None):
         ax.set_xlim(x_edges[0], x_edges[-1])
         ax.set_ylim(max_rank + 0.5, 0.5)
         threshold = ds[name].attrs.get("threshold")  # in the title: a label inside the axes would sit on data
-        ax.set_title(title + ("" if threshold is None else f" > {threshold:g}"), fontsize="medium")
+        sign = "≥" if name == "active_units" else ">"
+        ax.set_title(title + ("" if threshold is None else f" {sign} {threshold:g}"), fontsize="medium")
     for ax in axes[-1][:len(panels) - ncols]:
         ax.set_xlabel(T_LABEL)
     if len(panels) % 2:  # the panel above the empty slot carries its own T axis
