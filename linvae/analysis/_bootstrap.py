@@ -153,10 +153,14 @@ def _spectra_of(T, params: Params, mean, cov, sigma2, fit):
 
 def _sigma2_rows(params: Params):
     """``rows -> (b, G·K)`` posterior variances of an affine variance head, for the weighted evaluation pass."""
-    S = jnp.asarray(params.log_sigma2_weight, jnp.float64)
-    t = jnp.asarray(params.log_sigma2_bias, jnp.float64)
-    fn = jax.jit(lambda x: jnp.exp(jnp.einsum("nd,gkd->ngk", x, S) + t).reshape(x.shape[0], -1))
-    return lambda rows: np.asarray(fn(jnp.asarray(rows)))
+    S, t = np.asarray(params.log_sigma2_weight, np.float64), np.asarray(params.log_sigma2_bias, np.float64)
+    fn = jax.jit(lambda x, S, t: jnp.exp(jnp.einsum("nd,gkd->ngk", x, S) + t).reshape(x.shape[0], -1))
+
+    def sigma2(rows):
+        with jax.enable_x64(True):  # float64 whatever the training precision, like the analysis
+            return np.asarray(fn(jnp.asarray(rows), jnp.asarray(S), jnp.asarray(t)))
+
+    return sigma2
 
 
 def add_bootstrap(ds: xr.Dataset, x_train, x_eval, *, n_replicates=200, level=0.95, train_groups=None,

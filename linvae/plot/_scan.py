@@ -140,8 +140,9 @@ def plot_truncation(ds, *, min_signal=0.01):
 
     Left: ``D̃_k(T)`` keeping the first ``k`` ranked latents. Right: best level ``min_T D̃_k`` vs ``k`` with the PCA
     reference ``1 − Σ_{j≤k} λ_j/V`` (PCA's 0 drawn at a floor two decades down, as open triangles), for
-    ``k ≤ min(K, number of nonzero PCA modes)``: no rank beyond can carry signal, so none is drawn. One colour bar
-    (the kept rank) serves both panels.
+    ``k ≤ min(K, number of nonzero PCA modes)`` in both panels: no rank beyond can carry signal, so none is drawn
+    (a minibatch run's spurious residue there is in the order-parameter figure). One colour bar (the kept rank)
+    serves both panels.
 
     Args:
       ds: an analysed results Dataset of :func:`linvae.scan`.
@@ -152,7 +153,7 @@ def plot_truncation(ds, *, min_signal=0.01):
     """
     require(ds, "M2_ranked", "truncated_distortion", "pca_truncated_distortion")
     T = ds["T"].values
-    n = shown_ranks(ds, min_signal)
+    n = min(shown_ranks(ds, min_signal), _carriable(ds))
     colors = rank_colors(n)
     D = ds["truncated_distortion"].transpose("T", "n_kept").values
     kept = ds["n_kept"].values
@@ -160,8 +161,6 @@ def plot_truncation(ds, *, min_signal=0.01):
     best = np.nanmin(np.where(np.isfinite(D), D, np.inf), axis=0)
     best = np.where(np.isfinite(best), best, np.nan)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
-    frac = ds["pca_fraction"].values if "pca_fraction" in ds else np.ones(ds.sizes["mode"])
-    possible = int(min(kept.max(), np.sum(frac > 1e-12 * np.nanmax(frac))))  # zero modes never activate (§9)
     for k in range(1, n + 1):
         col = np.flatnonzero(kept == k)[0]
         ax1.plot(T, D[:, col], color=colors[k - 1], **MEASURED)
@@ -173,7 +172,7 @@ def plot_truncation(ds, *, min_signal=0.01):
                         ("best level of rank k", dict(lw=0.6, ls="--"))], loc="best", frameon=True,
                   framealpha=0.9, edgecolor="none")
     rank_colorbar(fig, [ax1, ax2], n, "kept rank k")
-    shown = kept <= max(possible, n)
+    shown = kept <= _carriable(ds)
     _best_by_rank(ds, ax2, kept[shown], best[shown], n, colors)
     fig.suptitle("Truncated distortion and rank pruning")
     return fig
@@ -210,7 +209,8 @@ def _best_by_rank(ds, ax2, kept, best, n, colors):
 def plot_duality(ds, *, min_signal=0.01):
     """Utility–threshold duality (paper Fig. 3, docs/theory.md §7): ``ΔD̃_k`` vs fitted ``T_k``, one point per rank.
 
-    In theory both equal ``λ_k/V``; the PCA fractions are drawn as open squares on the diagonal ``y = x``. With
+    In theory both equal ``λ_k/V``; the PCA fractions are drawn as open squares on the diagonal ``y = x``. Ranks
+    beyond ``min(K, number of nonzero PCA modes)`` cannot carry signal and are not drawn. With
     bootstrap intervals (:func:`linvae.analysis.add_bootstrap`) each point carries both as error bars.
     Ranks without a fitted law (NaN threshold) or with a non-positive value are skipped.
 
@@ -222,7 +222,7 @@ def plot_duality(ds, *, min_signal=0.01):
       The matplotlib Figure.
     """
     require(ds, "M2_ranked", "collapse_threshold", "utility_spectrum", "pca_fraction")
-    n = shown_ranks(ds, min_signal)
+    n = min(shown_ranks(ds, min_signal), _carriable(ds))
     colors = rank_colors(n)
     Tk = ds["collapse_threshold"].values[:n]
     utility = ds["utility_spectrum"].values[:n]
@@ -256,6 +256,13 @@ def plot_duality(ds, *, min_signal=0.01):
     ax.legend(frameon=False, fontsize="small", loc="upper left")
     rank_colorbar(fig, ax, n)
     return fig
+
+
+def _carriable(ds):
+    """How many ranks can carry signal at all: ``min(K, number of nonzero PCA modes)`` (zero modes never activate,
+    docs/theory.md §9); a rank beyond holds only training noise."""
+    frac = ds["pca_fraction"].values if "pca_fraction" in ds else np.ones(ds.sizes["mode"])
+    return max(1, int(min(ds.sizes["rank"], np.sum(frac > 1e-12 * np.nanmax(frac)))))
 
 
 def _threshold_intervals(ds, ax, Tk, colors):
