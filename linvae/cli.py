@@ -145,6 +145,8 @@ def _read_table(args, *, split=True):
         raise InputError(f"{', '.join(given)} only apply to --data worldclim:DIR; drop them for {args.data!r}")
     if args.data == "synthetic":
         return linvae.default_table(seed=args.seed)
+    if args.data == "synthetic:manifold":
+        return linvae.data.manifold_table(seed=args.seed)
     if args.data.lower().startswith("worldclim:"):
         config = None
         if split:
@@ -416,8 +418,8 @@ def _bootstrap_option(p):
 
 def _scan_parser(sub):
     p = sub.add_parser("scan", help="train linear VAEs over a whole T-grid in one compiled call")
-    p.add_argument("--data", required=True, help="data file (.npy, .csv, .nc), 'worldclim:DIR' (GeoTIFF layers) "
-                   "or 'synthetic' (embedded default)")
+    p.add_argument("--data", required=True, help="data file (.npy, .csv, .nc), 'worldclim:DIR' (GeoTIFF layers), "
+                   "'synthetic' (embedded default) or 'synthetic:manifold' (3 factors through a nonlinear map)")
     _training_options(p)
     p.add_argument("--no-standardize", dest="standardize", action="store_false",
                    help="keep raw feature units (default: standardise with training-split statistics)")

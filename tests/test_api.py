@@ -26,9 +26,10 @@ API = {
     ],
     "linvae.data": [
         "BIOCLIM", "BlockSplit", "BlockSplitConfig", "Spectrum", "Split", "Table", "check_table", "default_spectrum",
-        "default_table", "feature_scale", "find_layers", "load_table", "load_worldclim", "moments", "pca_spectrum",
-        "random_split", "spatial_block_split", "spectrum_from_covariance", "spectrum_from_eigenvalues",
-        "split_from_labels", "standardized_spectrum", "synthetic_data", "worldclim_table",
+        "default_table", "feature_scale", "find_layers", "load_table", "load_worldclim", "manifold_data",
+        "manifold_table", "moments", "pca_spectrum", "random_split", "spatial_block_split",
+        "spectrum_from_covariance", "spectrum_from_eigenvalues", "split_from_labels", "standardized_spectrum",
+        "synthetic_data", "worldclim_table",
     ],
     "linvae.results": [
         "FACTOR_SCHEMA", "PARAMETER_DIMS", "SCHEMA", "Variable", "add_theory", "assign", "dataset_objective",

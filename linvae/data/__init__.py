@@ -5,6 +5,7 @@ Attributes:
   BIOCLIM: the 19 WorldClim 2 bioclimatic variables, ``{n: (long name, units)}`` for BIO1 … BIO19.
 """
 
+from linvae.data._manifold import manifold_data, manifold_table
 from linvae.data._pca import Spectrum, moments, pca_spectrum, spectrum_from_covariance, spectrum_from_eigenvalues
 from linvae.data._splits import Split, random_split, split_from_labels
 from linvae.data._tables import (
@@ -30,7 +31,7 @@ from linvae.data._worldclim import (
 __all__ = [
     # tables
     "Table", "check_table", "load_table", "default_table", "default_spectrum", "synthetic_data", "feature_scale",
-    "standardized_spectrum",
+    "standardized_spectrum", "manifold_data", "manifold_table",
     # PCA
     "Spectrum", "moments", "pca_spectrum", "spectrum_from_covariance", "spectrum_from_eigenvalues",
     # splits
