@@ -51,7 +51,7 @@ def manifold_data(n_samples, *, n_factors=3, n_features=12, hidden=32, noise=0.0
 
 def manifold_table(n_samples=100_000, *, seed=0, **options) -> Table:
     """:func:`manifold_data` as a :class:`Table` for :func:`linvae.scan` (``--data synthetic:manifold``), without
-    a split; the factors are not part of the table (call :func:`manifold_data` for them).
+    a split; the factors are not part of the table (call :func:`manifold_data` for them) (docs/theory.md §9).
 
     Args:
       n_samples: number of rows (default 100,000).
