@@ -38,7 +38,7 @@ def resample_counts(n_units, n_replicates, seed=0):
     Args:
       n_units: number of resampling units (rows or blocks).
       n_replicates: number of replicates ``R``.
-      seed: seed of the draws.
+      seed: seed of the draws (an integer or a ``numpy.random.SeedSequence``).
 
     Returns:
       ``(R, n_units)`` counts, each row summing to ``n_units``.
@@ -183,7 +183,8 @@ def add_bootstrap(ds: xr.Dataset, x_train, x_eval, *, n_replicates=200, level=0.
       level: coverage of the intervals, in ``(0, 1)``.
       train_groups: optional ``(N_train,)`` resampling unit of each training row; ``None``: rows.
       eval_groups: optional ``(N,)`` resampling unit of each evaluation row; ``None``: rows.
-      seed: seed of the draws (training and evaluation draws are independent).
+      seed: seed of the draws. Training and evaluation draws are independent streams, except when ``x_eval`` is
+        ``x_train`` (the same object, same groups): then each replicate resamples those rows once for both.
 
     Returns:
       ``ds`` with the intervals and ``rank_separable``; global attrs ``bootstrap_*`` say what was resampled.
@@ -196,12 +197,14 @@ def add_bootstrap(ds: xr.Dataset, x_train, x_eval, *, n_replicates=200, level=0.
     params, objective = dataset_params(ds), dataset_objective(ds)
     refit = ds.attrs.get("method") == "exact" and objective.kind == "beta"
     (t_units, n_t), (e_units, n_e) = _units(train_groups, len(x_train)), _units(eval_groups, len(x_eval))
-    t_mean, t_cov, _ = _weighted_moments(x_train, t_units, resample_counts(n_t, R, seed))
+    t_counts = resample_counts(n_t, R, seed)
+    t_mean, t_cov, _ = _weighted_moments(x_train, t_units, t_counts)
     mean_r, scale_r, corr_r = _standardised(t_mean, t_cov, bool(ds.attrs.get("config_standardize", 1)))
     eig, vec = _spectrum(corr_r)
     affine = not refit and bool(np.any(np.asarray(params.log_sigma2_weight) != 0))
-    e_mean, e_cov, e_sigma2 = _weighted_moments(x_eval, e_units, resample_counts(n_e, R, seed + 1),
-                                                _sigma2_rows(params) if affine else None)
+    same = x_eval is x_train and eval_groups is train_groups  # the training rows: their own draws, not new ones
+    e_counts = t_counts if same else resample_counts(n_e, R, np.random.SeedSequence([int(seed), 1]))
+    e_mean, e_cov, e_sigma2 = _weighted_moments(x_eval, e_units, e_counts, _sigma2_rows(params) if affine else None)
     if refit:  # the optimum of every (replicate, T), evaluated in the replicate's own standardised units
         with jax.enable_x64(True):
             grid = jax.tree.map(np.asarray, _optima(jnp.asarray(eig), jnp.asarray(vec), jnp.asarray(T), K))
@@ -214,6 +217,7 @@ def add_bootstrap(ds: xr.Dataset, x_train, x_eval, *, n_replicates=200, level=0.
                                      axis=1)
     what = ("training and evaluation units; the optimum of each replicate and T recomputed (exact beta-VAE)"
             if refit else "evaluation units only; the trained parameters kept")
+    thresholds[:, ~np.isfinite(ds["collapse_threshold"].values)] = np.nan  # no interval around a missing estimate
     return _with_intervals(ds, level, R, eig / eig.sum(1, keepdims=True), thresholds, utilities, {
         "bootstrap_resampled": what, "bootstrap_seed": int(seed),
         "bootstrap_train_unit": "rows" if train_groups is None else f"{n_t} groups",
@@ -243,8 +247,12 @@ def _check(ds, x_train, x_eval, n_replicates, level):
 
 
 def _with_intervals(ds, level, R, fractions, thresholds, utilities, attrs):
-    """The intervals, ``rank_separable`` and the provenance attrs, named through the schema."""
+    """The intervals, ``rank_separable`` and the provenance attrs, named through the schema. A value missing (NaN)
+    in more than ``1 − level`` of the replicates gets no interval (NaN): the replicates that did give it are a
+    biased selection."""
     pca, tk, util = (percentile_interval(v, level) for v in (fractions, thresholds, utilities))
+    tk[np.mean(np.isfinite(thresholds), axis=0) < level] = np.nan
+    util[np.mean(np.isfinite(utilities), axis=0) < level] = np.nan
     below = np.concatenate([tk[1:, 1], [0.0]])              # the next rank's upper bound (0 past the last)
     separable = np.isfinite(tk[:, 0]) & (tk[:, 0] > np.nan_to_num(below, nan=0.0))
     out = assign(ds, coords=True, bound=np.asarray(["lower", "upper"], dtype=object))
@@ -252,5 +260,7 @@ def _with_intervals(ds, level, R, fractions, thresholds, utilities, attrs):
                  rank_separable=separable.astype(np.int8))
     for name in ("pca_fraction_ci", "collapse_threshold_ci", "utility_spectrum_ci"):
         out[name].attrs.update(level=float(level), replicates=int(R), method="percentile bootstrap")
+    out["collapse_threshold_ci"].attrs["note"] = (f"NaN where the point estimate is NaN or fewer than {level:g} of "
+                                                  "the replicates fit the rank")
     out.attrs.update(attrs, bootstrap_replicates=int(R), bootstrap_level=float(level))
     return out

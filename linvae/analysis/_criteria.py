@@ -318,7 +318,7 @@ def activity_criteria(*, M2, rate, var_mu, mean_sigma2, var_sigma2, renyi,
 
 
 def onset_levels(thresholds: ActivityThresholds = ActivityThresholds(), *, bandwidth="prior",
-                 batch_size=100) -> Onsets:
+                 batch_size=100, alpha=2.0) -> Onsets:
     """Onsets ``τ*`` of every criterion on the closed-form β-VAE branch (docs/theory.md §3, §8); mode ``k`` switches at
     ``T = T_k τ*``.
 
@@ -340,6 +340,7 @@ def onset_levels(thresholds: ActivityThresholds = ActivityThresholds(), *, bandw
       bandwidth: the Rényi criterion's bandwidth, ``"prior"`` (:func:`prior_bandwidth`), ``"silverman"`` or a
         fixed float (order 2).
       batch_size: the entropy's batch size ``n``.
+      alpha: the Rényi order; the fixed-bandwidth onset is the order-2 closed form, so another order gives NaN.
 
     Returns:
       The :class:`Onsets` ``τ*``.
@@ -351,7 +352,8 @@ def onset_levels(thresholds: ActivityThresholds = ActivityThresholds(), *, bandw
         active_units=1 - t.var_mu,
         bonheme_active=t.bonheme_tol,
         bonheme_passive=1 - t.bonheme_tol,
-        renyi_entropy=_renyi_onset(t.renyi_entropy, bandwidth, batch_size),
+        renyi_entropy=_renyi_onset(t.renyi_entropy, bandwidth, batch_size) if alpha == 2 or bandwidth == "silverman"
+        else float("nan"),
         gaussian_entropy=float(np.clip(1 - 2 ** (2 * t.gaussian_entropy) / (2 * np.pi * np.e), 0, 1)),
         renyi_entropy_silverman=1.0,
     )
@@ -370,7 +372,7 @@ def _renyi_onset(threshold, bandwidth, n):
 
 def criterion_onsets(eigenvalues, objective: Objective = Objective(),
                      thresholds: ActivityThresholds = ActivityThresholds(), sigma_dec2=1.0, *, iterations=64,
-                     bandwidth="prior", batch_size=100):
+                     bandwidth="prior", batch_size=100, alpha=2.0):
     """Onset prices ``T`` ``(criterion, mode)`` of every criterion on the closed-form optimum of ``objective``
     (docs/theory.md §5, §8); criteria in the order of :class:`Onsets`.
 
@@ -388,6 +390,7 @@ def criterion_onsets(eigenvalues, objective: Objective = Objective(),
       iterations: bisection steps on ``log T``.
       bandwidth: the Rényi criterion's bandwidth (:func:`onset_levels`).
       batch_size: the Rényi entropy's batch size.
+      alpha: the Rényi order (:func:`onset_levels`).
 
     Returns:
       Array ``(criterion, mode)`` of onset prices ``T``.
@@ -395,5 +398,6 @@ def criterion_onsets(eigenvalues, objective: Objective = Objective(),
     if isinstance(eigenvalues, ActivityThresholds):
         raise TypeError("criterion_onsets takes the eigenvalues first (linvae 0.2); the onsets on tau = T/T_k of the "
                         "beta-VAE are onset_levels(thresholds)")
-    levels = 1 - np.asarray(onset_levels(thresholds, bandwidth=bandwidth, batch_size=batch_size), np.float64)
+    levels = 1 - np.asarray(onset_levels(thresholds, bandwidth=bandwidth, batch_size=batch_size, alpha=alpha),
+                            np.float64)
     return signal_onsets(eigenvalues, levels, objective, sigma_dec2, iterations=iterations)

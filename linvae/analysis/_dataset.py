@@ -184,7 +184,7 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
     var_mu, var_sigma2 = obs.var_mu, obs.var_sigma2
     crit = activity_criteria(M2=obs.M2, rate=obs.kl, var_mu=var_mu, mean_sigma2=obs.sigma2, var_sigma2=var_sigma2,
                              renyi=renyi, thresholds=thresholds, renyi_silverman=silverman)
-    onset_T = _onsets(ds, thresholds, h, batch_size)
+    onset_T = _onsets(ds, thresholds, h, batch_size, alpha)
     out = assign(ds, coords=True, criterion=np.asarray(Onsets._fields, dtype=object))
     out = assign(out, var_mu=var_mu, var_sigma2=var_sigma2, renyi_entropy=renyi,
                  gaussian_entropy=gaussian_entropy(var_mu), bonheme_class=crit.bonheme, criterion_onset_T=onset_T,
@@ -195,13 +195,13 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
     return out
 
 
-def _onsets(ds, thresholds, bandwidth, batch_size):
+def _onsets(ds, thresholds, bandwidth, batch_size, alpha):
     """Closed-form onset prices ``(criterion, mode)`` of the scan's objective, in float64."""
     with jax.enable_x64(True):
         return np.asarray(criterion_onsets(ds["pca_eigenvalue"].values, dataset_objective(ds), thresholds,
                                            float(ds.attrs.get("sigma_dec2", 1.0)),
                                            bandwidth="silverman" if bandwidth is None else bandwidth,
-                                           batch_size=batch_size))
+                                           batch_size=batch_size, alpha=alpha))
 
 
 def _bandwidth(bandwidth, batch_size):

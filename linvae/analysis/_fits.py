@@ -85,8 +85,10 @@ def collapse_fit(T, M2_ranked, objective: Objective = Objective(), *, total_vari
     Tk, rmse, ratio = np.array(Tk), np.array(rmse), np.full(Tk.shape, np.nan)
     if variance_ratio:
         for k in np.flatnonzero(enough & (count >= 3) & (Tk > 0)):
-            q, ratio[k], rmse[k] = _ratio_fit(T[used[:, k]], M2[used[:, k], k], start[k], law)
-            Tk[k] = to_threshold(q)
+            fitted = _ratio_fit(T[used[:, k]], M2[used[:, k], k], start[k], law)
+            if fitted is not None:  # a failed solve keeps the r = 1 fit (r stays NaN)
+                q, ratio[k], rmse[k] = fitted
+                Tk[k] = to_threshold(q)
     return CollapseFit(np.where(enough, Tk, np.nan), count.astype(np.int64), np.where(enough, rmse, np.nan), ratio)
 
 
@@ -101,6 +103,8 @@ def _ratio_fit(T, M2, q0, law):
         return held_out_signal(law(T, p[0]), np.exp(p[1])) - M2
 
     sol = scipy.optimize.least_squares(residual, [q0, 0.0], xtol=1e-12, ftol=1e-12, gtol=1e-12)
+    if not (sol.success and np.all(np.isfinite(sol.x))):
+        return None
     return sol.x[0], np.exp(sol.x[1]), np.sqrt(np.mean(sol.fun**2))
 
 

@@ -109,8 +109,10 @@ def _bootstrap(ds, prep: _Prepared, eval_split, n_replicates, seed):
     blocks = (prep.table.coords or {}).get("block")
     groups = {part: None if blocks is None else np.asarray(blocks)[getattr(prep.split, part)]
               for part in ("train", eval_split)}
-    return add_bootstrap(ds, prep.rows("train"), prep.rows(eval_split), n_replicates=n_replicates,
-                         train_groups=groups["train"], eval_groups=groups[eval_split], seed=seed)
+    x_train = prep.rows("train")
+    x_eval = x_train if eval_split == "train" else prep.rows(eval_split)  # the same rows: one draw for both
+    return add_bootstrap(ds, x_train, x_eval, n_replicates=n_replicates, train_groups=groups["train"],
+                         eval_groups=groups["train"] if eval_split == "train" else groups[eval_split], seed=seed)
 
 
 def _check_grid(T, eval_split, bootstrap=0, analyse=True):

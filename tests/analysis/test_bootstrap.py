@@ -110,12 +110,26 @@ def test_evaluation_replicates_equal_the_analysis_of_resampled_rows(exact_scan):
     ds = add_analysis(ds, x_eval)
     out = add_bootstrap(ds, x_train, x_eval, n_replicates=3, seed=7)
     assert out.attrs["bootstrap_resampled"].startswith("evaluation units only")
-    counts = resample_counts(len(x_eval), 3, seed=8)                    # the evaluation draws use seed + 1
+    counts = resample_counts(len(x_eval), 3, seed=np.random.SeedSequence([7, 1]))  # the evaluation stream
     with jax.numpy_dtype_promotion("standard"):
         reps = [add_analysis(ds, np.repeat(x_eval, c, axis=0)) for c in counts]
     for name, var in (("collapse_threshold_ci", "collapse_threshold"), ("utility_spectrum_ci", "utility_spectrum")):
         expected = percentile_interval(np.stack([r[var].values for r in reps]))
         np.testing.assert_allclose(out[name].values, expected, rtol=1e-7, atol=1e-15, err_msg=name)
+
+
+def test_ranks_that_most_replicates_cannot_fit_get_no_interval(exact_scan):
+    """A rank fitted in fewer than 95 % of the replicates (here: a grid that barely reaches the weakest active mode)
+    gets NaN, not an interval from the biased subset of replicates that did fit it; nor is it called separable."""
+    ds, x_train, x_eval = exact_scan
+    T = ds["T"].values
+    fit = linvae.analysis.collapse_fit(T, ds["M2_ranked"].values, min_points=100)   # no rank reaches 100 points
+    none = ds.assign(collapse_threshold=("rank", fit.threshold))
+    out = add_bootstrap(none, x_train, x_eval, n_replicates=20)
+    assert np.all(np.isnan(out["collapse_threshold_ci"].values)) and np.all(out["rank_separable"].values == 0)
+    same = add_bootstrap(ds, x_train, x_train, n_replicates=20)     # analysed on the training rows themselves
+    np.testing.assert_allclose(same["collapse_threshold_ci"].values[:3], same["pca_fraction_ci"].values[:3],
+                               rtol=1e-6)
 
 
 def test_bootstrap_errors(exact_scan):
