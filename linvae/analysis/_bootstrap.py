@@ -19,9 +19,9 @@ import numpy as np
 import xarray as xr
 
 from linvae._errors import InputError
-from linvae.analysis._fits import collapse_fit
-from linvae.analysis._observables import rank_by_signal
-from linvae.analysis._truncation import truncated_distortion
+from linvae.analysis._dataset import scan_fit
+from linvae.analysis._observables import mean_square, rank_by_signal
+from linvae.analysis._truncation import truncated_distortion, utilities_at_best
 from linvae.model import Params
 from linvae.results import assign, dataset_objective, dataset_params
 from linvae.theory import stationary_weights
@@ -139,16 +139,12 @@ def _optima(eigenvalues, eigenvectors, T, n_latents):
     return both(jnp.zeros(eigenvalues.shape[-1], eigenvalues.dtype), eigenvalues, eigenvectors, T, n_latents)
 
 
-def _spectra_of(T, params: Params, mean, cov, sigma2, fit):
+def _spectra_of(params: Params, mean, cov, sigma2, fit):
     """Fitted thresholds and utility spectrum ``(K,)`` each, of one grid of models on evaluation moments."""
-    A = np.asarray(params.encoder_weight, np.float64)
-    mu_mean = A @ mean + np.asarray(params.encoder_bias, np.float64)
-    mu2 = np.einsum("gkd,de,gke->gk", A, cov, A) + mu_mean**2
+    _, mu2 = mean_square(params.encoder_weight, params.encoder_bias, mean, cov)
     order = rank_by_signal(mu2 / (mu2 + sigma2))
-    M2 = np.take_along_axis(mu2 / (mu2 + sigma2), order, axis=1)
-    D = truncated_distortion(cov, A, params.decoder_weight, order)
-    best = int(np.nanargmin(D[:, -1])) if np.any(np.isfinite(D[:, -1])) else 0
-    return fit(T, M2), D[best, :-1] - D[best, 1:]
+    utility, best = utilities_at_best(truncated_distortion(cov, params.encoder_weight, params.decoder_weight, order))
+    return fit(np.take_along_axis(mu2 / (mu2 + sigma2), order, axis=1)).threshold, utility[best]
 
 
 def _sigma2_rows(params: Params):
@@ -213,8 +209,8 @@ def add_bootstrap(ds: xr.Dataset, x_train, x_eval, *, n_replicates=200, level=0.
     else:
         models = [(params, e_mean[r], e_cov[r], e_sigma2[r].reshape(len(T), K) if affine
                    else np.exp(np.asarray(params.log_sigma2_bias))) for r in range(R)]
-    thresholds, utilities = np.stack([np.stack(_spectra_of(T, *model, _fit(ds, objective))) for model in models],
-                                     axis=1)
+    fit = scan_fit(ds, ds.attrs.get("analysis_m2_threshold", 0.1), ds.attrs.get("analysis_min_fit_points", 2))
+    thresholds, utilities = np.stack([np.stack(_spectra_of(*model, fit)) for model in models], axis=1)
     what = ("training and evaluation units; the optimum of each replicate and T recomputed (exact beta-VAE)"
             if refit else "evaluation units only; the trained parameters kept")
     thresholds[:, ~np.isfinite(ds["collapse_threshold"].values)] = np.nan  # no interval around a missing estimate
@@ -222,14 +218,6 @@ def add_bootstrap(ds: xr.Dataset, x_train, x_eval, *, n_replicates=200, level=0.
         "bootstrap_resampled": what, "bootstrap_seed": int(seed),
         "bootstrap_train_unit": "rows" if train_groups is None else f"{n_t} groups",
         "bootstrap_eval_unit": "rows" if eval_groups is None else f"{n_e} groups"})
-
-
-def _fit(ds, objective):
-    """The scan's collapse fit (its objective, ``V``, ``σ_dec²`` and analysis settings), thresholds only."""
-    return lambda T, M2: collapse_fit(
-        T, M2, objective, total_variance=float(ds.attrs["total_variance"]), sigma_dec2=float(ds.attrs["sigma_dec2"]),
-        threshold=ds.attrs.get("analysis_m2_threshold", 0.1), min_points=ds.attrs.get("analysis_min_fit_points", 2)
-    ).threshold
 
 
 def _check(ds, x_train, x_eval, n_replicates, level):

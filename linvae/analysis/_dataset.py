@@ -25,7 +25,7 @@ from linvae.analysis._criteria import (
 )
 from linvae.analysis._fits import collapse_fit
 from linvae.analysis._observables import Observables, observables, rank_by_signal
-from linvae.analysis._truncation import truncated_distortion
+from linvae.analysis._truncation import truncated_distortion, utilities_at_best
 from linvae.model import Params, encode
 from linvae.results import assign, dataset_objective, dataset_params
 from linvae.theory import follows_beta_law, mean_path
@@ -74,11 +74,8 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
 def _with_collapse_fit(ds, m2_threshold, min_fit_points):
     """The collapse fit of the measured ``M²`` by rank and, where the law is not the β-VAE's, the same fit of the
     closed-form ``M²`` ranked the same way (under LR the order by ``M²`` is not the order of the thresholds)."""
-    objective = dataset_objective(ds)
-    T, K = ds["T"].values, ds.sizes["rank"]
-    fit = lambda M2: collapse_fit(  # noqa: E731
-        T, M2, objective, total_variance=float(ds.attrs["total_variance"]), sigma_dec2=float(ds.attrs["sigma_dec2"]),
-        threshold=m2_threshold, min_points=min_fit_points)
+    objective, K = dataset_objective(ds), ds.sizes["rank"]
+    fit = scan_fit(ds, m2_threshold, min_fit_points)
     measured = fit(ds["M2_ranked"].transpose("T", "rank").values)
     out = assign(ds, collapse_threshold=measured.threshold, collapse_fit_points=measured.n_points,
                  collapse_fit_rmse=measured.rmse, collapse_variance_ratio=measured.variance_ratio)
@@ -94,13 +91,19 @@ def _with_collapse_fit(ds, m2_threshold, min_fit_points):
     return out
 
 
+def scan_fit(ds, m2_threshold, min_fit_points):
+    """``M2_ranked (T, rank) -> CollapseFit``: :func:`linvae.analysis.collapse_fit` with the scan's grid, objective,
+    ``V`` and ``σ_dec²`` (docs/theory.md §7)."""
+    return lambda M2: collapse_fit(
+        ds["T"].values, M2, dataset_objective(ds), total_variance=float(ds.attrs["total_variance"]),
+        sigma_dec2=float(ds.attrs["sigma_dec2"]), threshold=m2_threshold, min_points=min_fit_points)
+
+
 def _with_truncation(ds, obs: Observables, params: Params, order):
     """Measured truncated distortions and utilities, their mean-path closed forms and ``eval_fraction``."""
     T = ds["T"].values
     D = truncated_distortion(obs.x_cov, params.encoder_weight, params.decoder_weight, order)
-    utility = D[:, :-1] - D[:, 1:]
-    full = D[:, -1]
-    best = int(np.nanargmin(full)) if np.any(np.isfinite(full)) else 0
+    utility, best = utilities_at_best(D)
     with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
         theory = jax.tree.map(np.asarray, mean_path(T, ds["pca_eigenvalue"].values, dataset_objective(ds),
                                                     ds.sizes["rank"], float(ds.attrs["sigma_dec2"])))

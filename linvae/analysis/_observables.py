@@ -16,7 +16,7 @@ import numpy as np
 from linvae._errors import InputError
 from linvae.model import Params
 
-__all__ = ["Observables", "observables", "rank_by_signal", "row_blocks"]
+__all__ = ["Observables", "observables", "rank_by_signal", "row_blocks", "mean_square"]
 
 
 class Observables(NamedTuple):
@@ -134,8 +134,7 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
     x_mean = s1 / n
     x_cov = s2 / n - np.outer(x_mean, x_mean)
     x_cov = 0.5 * (x_cov + x_cov.T)
-    var_mu = np.einsum("gkd,de,gke->gk", A, x_cov, A)
-    mu2 = var_mu + (A @ x_mean + b) ** 2
+    var_mu, mu2 = mean_square(A, b, x_mean, x_cov)
     log_sigma2 = S @ x_mean + t
     mean_expm1 = np.where(affine, expm1_sum / n, np.expm1(t))
     sigma2 = 1.0 + mean_expm1
@@ -146,6 +145,24 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
                        M2=mu2 / A2, snr=mu2 / sigma2, A2=A2,
                        jensen_gap=np.where(affine, np.log(sigma2) - log_sigma2, 0.0), var_mu=var_mu,
                        var_sigma2=var_sigma2, x_mean=x_mean, x_cov=x_cov, n_rows=int(n))
+
+
+def mean_square(encoder_weight, encoder_bias, x_mean, x_cov):
+    """``Var_x μ_k = a_kᵀ C a_k`` and ``mean μ_k² = Var_x μ_k + (a_k·x̄ + b_k)²`` of an affine encoder from the data's
+    mean and (population) covariance, each ``(G, K)`` (docs/theory.md §7).
+
+    Args:
+      encoder_weight: ``A``, ``(G, K, d)``.
+      encoder_bias: ``b``, ``(G, K)``.
+      x_mean: ``x̄``, ``(d,)``.
+      x_cov: ``C``, ``(d, d)``.
+
+    Returns:
+      ``(var_mu, mu2)``.
+    """
+    A = np.asarray(encoder_weight, np.float64)
+    var_mu = np.einsum("gkd,de,gke->gk", A, x_cov, A)
+    return var_mu, var_mu + (A @ x_mean + np.asarray(encoder_bias, np.float64)) ** 2
 
 
 def rank_by_signal(M2):

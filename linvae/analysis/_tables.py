@@ -137,8 +137,7 @@ def _percent(x):
     return f"{100 * x:+.2f}%" if np.isfinite(x) else "n/a"
 
 
-def _duality_lines(ds):
-    table = duality_table(ds)
+def _duality_lines(ds, table):
     # the objective's own thresholds get a column where they are not λ_k/V (every objective but the β-VAE)
     beta = np.allclose(table["theory_threshold"].values, table["pca_fraction"].values, rtol=1e-9, atol=0)
     where = ds.attrs.get("analysis_split", "test")
@@ -165,9 +164,8 @@ def _duality_lines(ds):
     return lines
 
 
-def _interval_lines(ds):
+def _interval_lines(ds, table):
     """The bootstrap intervals by rank, inseparable ranks marked, when the Dataset has them."""
-    table = duality_table(ds)
     if "separable" not in table:
         return []
     level = 100 * table.attrs["level"]
@@ -220,4 +218,5 @@ def report(ds: xr.Dataset) -> str:
     Returns:
       The report text.
     """
-    return "\n".join(_duality_lines(ds) + _interval_lines(ds) + _activity_lines(ds))
+    table = duality_table(ds)
+    return "\n".join(_duality_lines(ds, table) + _interval_lines(ds, table) + _activity_lines(ds))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["truncated_distortion"]
+__all__ = ["truncated_distortion", "utilities_at_best"]
 
 
 def truncated_distortion(x_cov, encoder_weight, decoder_weight, order):
@@ -35,3 +35,18 @@ def truncated_distortion(x_cov, encoder_weight, decoder_weight, order):
     trace = np.trace(C)
     D = trace - 2 * np.cumsum(cross, axis=1) + quad_kept
     return np.concatenate([np.ones((D.shape[0], 1)), D / trace], axis=1)
+
+
+def utilities_at_best(D):
+    """Utilities ``ΔD̃_k = D̃_{k−1} − D̃_k`` ``(G, K)`` of truncated distortions ``D`` ``(G, K + 1)`` and the grid
+    point of lowest full-model distortion, where the utility spectrum is read (docs/theory.md §7; 0 when no point
+    is finite).
+
+    Args:
+      D: ``(G, K + 1)`` normalised truncated distortions (:func:`truncated_distortion`).
+
+    Returns:
+      ``(utility, best)``: the ``(G, K)`` utilities and the index of the best grid point.
+    """
+    full = D[:, -1]
+    return D[:, :-1] - D[:, 1:], int(np.nanargmin(full)) if np.any(np.isfinite(full)) else 0
