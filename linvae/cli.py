@@ -216,7 +216,8 @@ def cmd_scan(args):
     import linvae
 
     config = linvae.ScanConfig(
-        method=args.method, n_latents=args.latents, sigma_dec2=_positive("--sigma-dec2", args.sigma_dec2),
+        method=args.method, model=args.model, hidden=_widths(args.hidden), activation=args.activation,
+        n_latents=args.latents, sigma_dec2=_positive("--sigma-dec2", args.sigma_dec2),
         **_sgd_options(args), patience=args.patience, variance_head=args.variance_head,
         shared_batches=not args.independent_batches, seed=args.seed, x64=args.x64,
         alpha_warmup=args.alpha_warmup, **_objective(args),
@@ -234,6 +235,15 @@ def cmd_scan(args):
     if jax.process_index() == 0:  # every process holds the whole result; one writes it
         _write_results(ds, out, figures)
         checkpoint.unlink(missing_ok=True)
+
+
+def _widths(text):
+    """``--hidden 64,64`` as the tuple of widths."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(f"--hidden must be comma-separated whole widths, found {text!r}; "
+                         "e.g. --hidden 64,64") from None
 
 
 def _bootstrap_count(n):
@@ -390,6 +400,11 @@ def _theory_parser(sub):
 def _training_options(p):
     p.add_argument("--method", choices=["exact", "sgd"], default="exact",
                    help="exact: covariance-form loss (fast, deterministic); sgd: the paper's minibatch protocol")
+    p.add_argument("--model", choices=["linear", "mlp"], default="linear",
+                   help="linear (default) or mlp: MLP encoder and decoder (sgd, beta objective; docs/nonlinear.md)")
+    p.add_argument("--hidden", default="64,64", help="mlp: hidden widths, mirrored by the decoder (default 64,64)")
+    p.add_argument("--activation", choices=["gelu", "tanh", "relu", "identity"], default="gelu",
+                   help="mlp: hidden-layer activation (default gelu)")
     p.add_argument("--latents", type=int, default=32, help="number of latents K (default 32)")
     p.add_argument("--grid", default=DEFAULT_GRID, help=f"TMIN:TMAX:N log-spaced T grid (default {DEFAULT_GRID})")
     p.add_argument("--steps", type=int, default=None, help="update budget per point (default 500000)")
@@ -417,7 +432,7 @@ def _bootstrap_option(p):
 
 
 def _scan_parser(sub):
-    p = sub.add_parser("scan", help="train linear VAEs over a whole T-grid in one compiled call")
+    p = sub.add_parser("scan", help="train VAEs (linear or MLP) over a whole T-grid in one compiled call")
     p.add_argument("--data", required=True, help="data file (.npy, .csv, .nc), 'worldclim:DIR' (GeoTIFF layers), "
                    "'synthetic' (embedded default) or 'synthetic:manifold' (3 factors through a nonlinear map)")
     _training_options(p)

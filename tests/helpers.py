@@ -5,6 +5,7 @@ Test files import these with ``from helpers import ...`` (``pythonpath = ["tests
 """
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -13,7 +14,7 @@ import scipy.optimize
 
 from linvae.analysis import add_analysis
 from linvae.data import random_split
-from linvae.model import Objective, Params
+from linvae.model import MlpParams, Objective, Params, init_mlp_params
 from linvae.theory import optimum, price_grid
 
 # _sgd: internals on purpose (the hand-built inputs of the compiled sgd period: where sgd starts and what it reads)
@@ -146,12 +147,13 @@ def analysed_exact_scan(x, n_points, **objective):
     return add_analysis(ds, x[train] - x[train].mean(0))
 
 
-def sgd_inputs(x_train, x_val, betas, K):
+def sgd_inputs(x_train, x_val, betas, K, architecture=None):
     """Initial state and inputs of the compiled sgd period for a grid of β-VAEs, built by hand (float64, learning
-    rate 3e-3, no α warm-up): one point per β."""
+    rate 3e-3, no α warm-up): one point per β; linear, or an MLP of ``architecture = (hidden, activation)``."""
     G, d = len(betas), x_train.shape[1]
     key = jax.random.PRNGKey(0)
-    state = jax.vmap(_sgd.init_state, in_axes=(0, None, None, None))(jax.random.split(key, G), d, K, jnp.float64)
+    state = jax.vmap(_sgd.init_state, in_axes=(0, None, None, None, None))(jax.random.split(key, G), d, K,
+                                                                             jnp.float64, architecture)
     val_blocks, val_mask = _sgd.device_blocks(x_val, 256, jnp.float64)
     args = _sgd.SgdArgs(
         beta=jnp.asarray(betas), learning_rate=jnp.full((G,), 3e-3), budget=jnp.int32(10_000),
@@ -164,3 +166,39 @@ def sgd_inputs(x_train, x_val, betas, K):
 # ---- factors: the λβ factor experiment (fixture ``lambda_beta_experiment`` of tests/conftest.py) ------------------
 
 FACTOR_LAMS = np.array([0.0, 1.0, 3.0])   # (1 + λ)² = 1, 4, 16: powers of two, so the rescaled thresholds are exact
+
+
+# ---- MLP: a numpy transcription of docs/nonlinear.md and random parameters -------------------------------------
+
+NUMPY_ACTIVATIONS = {"gelu": lambda a: 0.5 * a * (1 + np.vectorize(math.erf)(a / math.sqrt(2))), "tanh": np.tanh,
+                     "relu": lambda a: np.maximum(a, 0), "identity": lambda a: a}
+
+
+def numpy_forward(params: MlpParams, x, center):
+    """Encoder and decoder of docs/nonlinear.md written out layer by layer in float64 numpy."""
+    phi = NUMPY_ACTIVATIONS[params.activation]
+    f64 = lambda a: np.asarray(a, np.float64)  # noqa: E731
+    h = f64(x) - center
+    for layer in params.encoder:
+        h = phi(h @ f64(layer.weight).T + f64(layer.bias))
+    mu = h @ f64(params.mean.weight).T + f64(params.mean.bias)
+    log_sigma2 = h @ f64(params.log_sigma2.weight).T + f64(params.log_sigma2.bias)
+    return mu, log_sigma2, numpy_decode(params, mu)
+
+
+def numpy_decode(params: MlpParams, z):
+    """The decoder of docs/nonlinear.md written out layer by layer in float64 numpy."""
+    f64 = lambda a: np.asarray(a, np.float64)  # noqa: E731
+    g = f64(z)
+    for layer in params.decoder:
+        g = NUMPY_ACTIVATIONS[params.activation](g @ f64(layer.weight).T + f64(layer.bias))
+    return g @ f64(params.output.weight).T + f64(params.output.bias)
+
+
+def random_mlp(activation, hidden=(7, 5), d=6, K=3, seed=0):
+    """An MLP with every weight and bias random (the initialisation's zero heads would hide mistakes)."""
+    p = init_mlp_params(jax.random.PRNGKey(seed), d, K, hidden, activation, jnp.float64)
+    leaves, tree = jax.tree.flatten(p)
+    keys = jax.random.split(jax.random.PRNGKey(seed + 1), len(leaves))
+    return jax.tree.unflatten(tree, [0.5 * jax.random.normal(k, leaf.shape, jnp.float64)
+                                     for k, leaf in zip(keys, leaves)])

@@ -12,9 +12,10 @@ API = {
         "pca_spectrum", "price_grid", "report", "save", "scan", "theory_dataset", "thresholds", "worldclim_table",
     ],
     "linvae.model": [
-        "OBJECTIVE_KINDS", "Objective", "Params", "WEIGHT_KINDS", "decode", "encode", "exact_loss", "exact_penalty",
-        "exact_terms", "expected_loss", "init_params", "kl_per_latent", "lr_penalty", "objective_penalty",
-        "sample_loss",
+        "ACTIVATIONS", "Dense", "MlpParams", "OBJECTIVE_KINDS", "Objective", "Params", "VALIDATION_SAMPLES",
+        "WEIGHT_KINDS", "decode", "encode", "exact_loss", "exact_penalty", "exact_terms", "expected_loss",
+        "init_mlp_params", "init_params", "kl_per_latent", "lr_penalty", "mlp_decode", "mlp_encode",
+        "mlp_sampled_error", "objective_penalty", "sample_loss",
     ],
     "linvae.theory": [
         "BetaChoice", "Branch", "Coupling", "Landau", "MeanPath", "MixedLatent", "PhaseDiagram", "beta_from_price",
@@ -32,13 +33,15 @@ API = {
         "synthetic_data", "worldclim_table",
     ],
     "linvae.results": [
-        "FACTOR_SCHEMA", "PARAMETER_DIMS", "SCHEMA", "Variable", "add_theory", "assign", "dataset_objective",
-        "dataset_params", "load", "named", "new_dataset", "provenance", "save", "schema_markdown", "theory_dataset",
+        "FACTOR_SCHEMA", "PARAMETER_DIMS", "SCHEMA", "Variable", "add_theory", "assign", "assign_params",
+        "dataset_objective", "dataset_params", "load", "mlp_schema", "named", "new_dataset", "provenance", "save",
+        "schema_markdown", "theory_dataset",
     ],
     "linvae.analysis": [
         "ACTIVE", "ActivityThresholds", "BONHEME_LEGEND", "CollapseFit", "Criteria", "MIXED", "Observables", "Onsets",
         "PASSIVE", "activity_counts", "activity_criteria", "add_activity_criteria", "add_analysis", "add_bootstrap",
-        "bonheme_class", "bootstrap_pca_fractions", "collapse_fit", "criterion_onsets", "duality_table",
+        "bonheme_class", "bootstrap_pca_fractions", "collapse_fit", "criterion_onsets", "decoded_truncated_distortion",
+        "duality_table",
         "gaussian_entropy", "mean_representation_entropy", "observables", "onset_levels", "percentile_interval",
         "prior_bandwidth", "rank_by_signal", "renyi_entropy", "report", "resample_counts", "row_blocks",
         "scan_summary", "silverman_bandwidth", "truncated_distortion",
@@ -56,7 +59,7 @@ API = {
     ],
     "linvae.plot": [
         "plot_activity_criteria", "plot_all", "plot_diagnostics", "plot_duality", "plot_factor_experiment",
-        "plot_lr_latents", "plot_order_parameters", "plot_phase_diagram", "plot_split_map", "plot_theory",
+        "plot_lr_latents", "plot_model_comparison", "plot_order_parameters", "plot_phase_diagram", "plot_split_map", "plot_theory",
         "plot_truncation", "rank_colors", "save_figure", "shown_ranks",
     ],
 }

@@ -31,14 +31,14 @@ from linvae.analysis._dataset import add_activity_criteria, add_analysis
 from linvae.analysis._fits import CollapseFit, collapse_fit
 from linvae.analysis._observables import Observables, observables, rank_by_signal, row_blocks
 from linvae.analysis._tables import activity_counts, duality_table, report, scan_summary
-from linvae.analysis._truncation import truncated_distortion
+from linvae.analysis._truncation import decoded_truncated_distortion, truncated_distortion
 
 __all__ = [
     # the Dataset entry points
     "add_analysis", "add_activity_criteria", "add_bootstrap",
     # observables, ranking, fits, truncation
     "Observables", "observables", "row_blocks", "rank_by_signal", "CollapseFit", "collapse_fit",
-    "truncated_distortion",
+    "truncated_distortion", "decoded_truncated_distortion",
     # bootstrap intervals
     "bootstrap_pca_fractions", "percentile_interval", "resample_counts",
     # activity criteria

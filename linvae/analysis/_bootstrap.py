@@ -186,7 +186,8 @@ def add_bootstrap(ds: xr.Dataset, x_train, x_eval, *, n_replicates=200, level=0.
       ``ds`` with the intervals and ``rank_separable``; global attrs ``bootstrap_*`` say what was resampled.
 
     Raises:
-      InputError: ``ds`` not analysed, rows of the wrong width, fewer than 2 replicates or a level outside (0, 1).
+      InputError: ``ds`` not analysed or of an MLP scan, rows of the wrong width, fewer than 2 replicates or a level
+        outside (0, 1).
     """
     _check(ds, x_train, x_eval, n_replicates, level)
     T, K, R = ds["T"].values, ds.sizes["latent"], int(n_replicates)
@@ -223,6 +224,9 @@ def add_bootstrap(ds: xr.Dataset, x_train, x_eval, *, n_replicates=200, level=0.
 def _check(ds, x_train, x_eval, n_replicates, level):
     if "collapse_threshold" not in ds:
         raise InputError("the Dataset is not analysed; run linvae.add_analysis first (linvae.scan does)")
+    if ds.attrs.get("config_model", "linear") != "linear":
+        raise InputError("bootstrap intervals are computed for linear-model scans only (they use the affine encoder's "
+                         "moments); drop --bootstrap for an MLP scan")
     d = ds.sizes["feature"]
     for name, x in (("x_train", x_train), ("x_eval", x_eval)):
         if np.ndim(x) != 2 or np.shape(x)[1] != d or np.shape(x)[0] < 2:

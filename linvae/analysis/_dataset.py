@@ -25,8 +25,8 @@ from linvae.analysis._criteria import (
 )
 from linvae.analysis._fits import collapse_fit
 from linvae.analysis._observables import Observables, observables, rank_by_signal
-from linvae.analysis._truncation import truncated_distortion, utilities_at_best
-from linvae.model import Params, encode
+from linvae.analysis._truncation import decoded_truncated_distortion, truncated_distortion, utilities_at_best
+from linvae.model import MlpParams, Params, encode
 from linvae.results import assign, dataset_objective, dataset_params
 from linvae.theory import follows_beta_law, mean_path
 
@@ -65,7 +65,7 @@ def add_analysis(ds: xr.Dataset, x_eval, *, m2_threshold=0.1, min_fit_points=2, 
     out = assign(ds, **{name: getattr(obs, name) for name in _PER_LATENT}, rank_latent=order,
                  **{f"{name}_ranked": np.take_along_axis(getattr(obs, name), order, axis=1) for name in _RANKED})
     out = _with_collapse_fit(out, m2_threshold, min_fit_points)
-    out = _with_truncation(out, obs, params, order)
+    out = _with_truncation(out, obs, params, order, x_eval)
     out.attrs.update(analysis_m2_threshold=float(m2_threshold), analysis_min_fit_points=int(min_fit_points),
                      analysis_n_eval=int(obs.n_rows))
     return out
@@ -99,10 +99,12 @@ def scan_fit(ds, m2_threshold, min_fit_points):
         sigma_dec2=float(ds.attrs["sigma_dec2"]), threshold=m2_threshold, min_points=min_fit_points)
 
 
-def _with_truncation(ds, obs: Observables, params: Params, order):
-    """Measured truncated distortions and utilities, their mean-path closed forms and ``eval_fraction``."""
+def _with_truncation(ds, obs: Observables, params: Params | MlpParams, order, x_eval):
+    """Measured truncated distortions and utilities, their mean-path closed forms and ``eval_fraction``; an MLP's
+    truncated reconstructions are decoded row by row (:func:`linvae.analysis.decoded_truncated_distortion`)."""
     T = ds["T"].values
-    D = truncated_distortion(obs.x_cov, params.encoder_weight, params.decoder_weight, order)
+    D = (decoded_truncated_distortion(params, x_eval, order) if isinstance(params, MlpParams)
+         else truncated_distortion(obs.x_cov, params.encoder_weight, params.decoder_weight, order))
     utility, best = utilities_at_best(D)
     with jax.enable_x64(True):  # closed forms in float64 whatever the training precision
         theory = jax.tree.map(np.asarray, mean_path(T, ds["pca_eigenvalue"].values, dataset_objective(ds),
@@ -116,15 +118,15 @@ def _with_truncation(ds, obs: Observables, params: Params, order):
 
 
 @jax.jit
-def _means(params: Params, x):
+def _means(params: Params | MlpParams, x):
     """Posterior means of a grid of models at the rows ``x``, ``(G, K, n)``."""
     return jax.vmap(lambda p: encode(p, x, 0.0)[0].T)(params)
 
 
-def _renyi(params: Params, x_eval, rows, entropy):
+def _renyi(params: Params | MlpParams, x_eval, rows, entropy, shape):
     """The Rényi entropies of ``μ_k`` on the drawn ``rows`` with ``entropy``'s bandwidth and with Silverman's, each
-    ``(G, K)``, float64 (NaN when there are too few rows for one batch)."""
-    G, K = params.encoder_weight.shape[:2]
+    ``(G, K)`` = ``shape``, float64 (NaN when there are too few rows for one batch)."""
+    G, K = shape
     if len(rows) == 0:  # too few rows for one entropy batch: the criterion is skipped (NaN, never active)
         return np.full((G, K), np.nan), np.full((G, K), np.nan)
     with jax.enable_x64(True):
@@ -183,7 +185,7 @@ def add_activity_criteria(ds: xr.Dataset, x_eval, thresholds: ActivityThresholds
     n_batches = min(int(n_batches), n // batch_size)  # 0 when n < batch_size: the entropy criterion is skipped
     rows = np.sort(np.random.default_rng(seed).choice(n, n_batches * batch_size, replace=False))
     entropy = dict(batch_size=batch_size, alpha=alpha, bandwidth=h, method=entropy_method)
-    renyi, silverman = _renyi(params, x_eval, rows, entropy)
+    renyi, silverman = _renyi(params, x_eval, rows, entropy, obs.M2.shape)
     var_mu, var_sigma2 = obs.var_mu, obs.var_sigma2
     crit = activity_criteria(M2=obs.M2, rate=obs.kl, var_mu=var_mu, mean_sigma2=obs.sigma2, var_sigma2=var_sigma2,
                              renyi=renyi, thresholds=thresholds, renyi_silverman=silverman)

@@ -14,9 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from linvae._errors import InputError
-from linvae.model import Params
+from linvae.model import MlpParams, Params, encode
 
-__all__ = ["Observables", "observables", "rank_by_signal", "row_blocks", "mean_square"]
+__all__ = ["Observables", "observables", "rank_by_signal", "row_blocks", "mean_square", "n_inputs"]
 
 
 class Observables(NamedTuple):
@@ -86,7 +86,7 @@ def _variance_sums(log_sigma2_weight, log_sigma2_bias, xc, weight):
     return weight @ e, weight @ (e - jnp.expm1(log_sigma2_bias)[:, None, :]) ** 2
 
 
-def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
+def observables(params: Params | MlpParams, x, center, *, block_rows=8192) -> Observables:
     """Per-latent held-out averages of a grid of models, from the data's moments and one streamed pass over ``x``
     (docs/theory.md §7).
 
@@ -95,7 +95,7 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
     ``A2 = mu2 + sigma2``, ``jensen_gap = log sigma2 − log_sigma2``, ``var_mu = Var_x μ_k`` and
     ``var_sigma2 = Var_x σ_k²``.
 
-    The encoder is affine, ``μ = A(x − c) + b`` and ``log σ² = S(x − c) + t``, so with the mean ``x̄`` and the
+    The linear encoder is affine, ``μ = A(x − c) + b`` and ``log σ² = S(x − c) + t``, so with the mean ``x̄`` and the
     (population) covariance ``C`` of ``x − c`` the first three terms are exact algebra on ``(G, K, d)`` arrays:
     ``mean μ_k² = a_kᵀ C a_k + (a_k·x̄ + b_k)²`` and ``mean log σ_k² = s_k·x̄ + t_k``. Only ``σ² = exp(log σ²)``
     is not affine: ``mean expm1(log σ_k²)`` and ``mean (σ_k² − e^{t_k})²`` are summed over the rows, in one jitted
@@ -103,10 +103,13 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
     ``σ² = e^t`` exactly, ``Var σ² = 0`` and a Jensen gap of exactly 0). ``expm1`` keeps ``KL_k`` accurate for a
     collapsed latent (``σ² → 1``), and the shift by ``e^t`` avoids the cancellation of ``mean σ⁴ − (mean σ²)²``.
     The pass over the data also returns ``x̄`` and ``C``, from which the truncated reconstructions follow exactly
-    (``C_xμ = C Aᵀ``, ``C_μμ = A C Aᵀ``). Always float64, whatever the training precision.
+    (``C_xμ = C Aᵀ``, ``C_μμ = A C Aᵀ``). An MLP encoder (:class:`linvae.model.MlpParams`, docs/nonlinear.md) is
+    not affine: the same pass sums ``μ``, ``μ²``, ``log σ²``, ``expm1(log σ²)`` and its square over the rows.
+    Always float64, whatever the training precision.
 
     Args:
-      params: a grid of :class:`linvae.model.Params`, every leaf with a leading grid axis ``G``.
+      params: a grid of :class:`linvae.model.Params` (or :class:`linvae.model.MlpParams`), every array with a leading
+        grid axis ``G``.
       x: ``(N, d)`` evaluation data (any array, e.g. a memory map: read one block at a time).
       center: ``(d,)`` the data mean the encoder subtracts.
       block_rows: rows per block of :func:`row_blocks`.
@@ -114,9 +117,13 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
     Returns:
       The :class:`Observables`.
     """
-    if np.ndim(x) != 2 or np.shape(x)[1] != np.shape(params.encoder_weight)[-1] or np.shape(x)[0] < 1:
-        raise InputError(f"evaluation data must be (N, {np.shape(params.encoder_weight)[-1]}) with N >= 1, "
-                         f"found shape {np.shape(x)}; pass held-out rows in the model's feature units")
+    d_model = n_inputs(params)
+    if np.ndim(x) != 2 or np.shape(x)[1] != d_model or np.shape(x)[0] < 1:
+        raise InputError(f"evaluation data must be (N, {d_model}) with N >= 1, found shape {np.shape(x)}; pass "
+                         "held-out rows in the model's feature units")
+    blocks = row_blocks(x, np.asarray(center, np.float64), block_rows)
+    if isinstance(params, MlpParams):
+        return _mlp_observables(params, blocks)
     n, d = np.shape(x)
     A, b, S, t = (np.asarray(getattr(params, name), np.float64) for name in (
         "encoder_weight", "encoder_bias", "log_sigma2_weight", "log_sigma2_bias"))
@@ -125,26 +132,70 @@ def observables(params: Params, x, center, *, block_rows=8192) -> Observables:
     expm1_sum, spread = np.zeros(t.shape), np.zeros(t.shape)
     with jax.enable_x64(True):
         S64, t64 = jnp.asarray(S), jnp.asarray(t)
-        for rows, padded, weight in row_blocks(x, np.asarray(center, np.float64), block_rows):
-            s1 += rows.sum(axis=0)
-            s2 += rows.T @ rows
+        for rows, padded, weight in blocks:
+            s1, s2 = s1 + rows.sum(axis=0), s2 + rows.T @ rows
             if affine.any():
                 e, q = _variance_sums(S64, t64, jnp.asarray(padded), jnp.asarray(weight))
                 expm1_sum, spread = expm1_sum + np.asarray(e), spread + np.asarray(q)
-    x_mean = s1 / n
-    x_cov = s2 / n - np.outer(x_mean, x_mean)
-    x_cov = 0.5 * (x_cov + x_cov.T)
+    x_mean, x_cov = _moments(s1, s2, n)
     var_mu, mu2 = mean_square(A, b, x_mean, x_cov)
-    log_sigma2 = S @ x_mean + t
     mean_expm1 = np.where(affine, expm1_sum / n, np.expm1(t))
-    sigma2 = 1.0 + mean_expm1
     shift = mean_expm1 - np.expm1(t)  # mean σ² − e^t
     var_sigma2 = np.where(affine, np.maximum(spread / n - shift**2, 0.0), 0.0)
+    return _assembled(mu2, var_mu, S @ x_mean + t, mean_expm1, var_sigma2, affine, x_mean, x_cov, n)
+
+
+def n_inputs(params: Params | MlpParams) -> int:
+    """The number of features ``d`` a grid of models reads (docs/theory.md §7).
+
+    Args:
+      params: :class:`linvae.model.Params` or :class:`linvae.model.MlpParams`, grid axis first.
+
+    Returns:
+      ``d``.
+    """
+    return int(np.shape(params.encoder[0].weight if isinstance(params, MlpParams) else params.encoder_weight)[-1])
+
+
+def _moments(s1, s2, n):
+    x_mean = s1 / n
+    x_cov = s2 / n - np.outer(x_mean, x_mean)
+    return x_mean, 0.5 * (x_cov + x_cov.T)
+
+
+def _assembled(mu2, var_mu, log_sigma2, mean_expm1, var_sigma2, varies, x_mean, x_cov, n) -> Observables:
+    """:class:`Observables` from the per-latent means; ``varies`` marks latents whose ``σ²`` depends on ``x``."""
+    sigma2 = 1.0 + mean_expm1
     A2 = mu2 + sigma2
     return Observables(mu2=mu2, sigma2=sigma2, log_sigma2=log_sigma2, kl=0.5 * (mu2 + mean_expm1 - log_sigma2),
                        M2=mu2 / A2, snr=mu2 / sigma2, A2=A2,
-                       jensen_gap=np.where(affine, np.log(sigma2) - log_sigma2, 0.0), var_mu=var_mu,
+                       jensen_gap=np.where(varies, np.log(sigma2) - log_sigma2, 0.0), var_mu=var_mu,
                        var_sigma2=var_sigma2, x_mean=x_mean, x_cov=x_cov, n_rows=int(n))
+
+
+@jax.jit
+def _encoder_sums(params: MlpParams, xc, weight):
+    """Weighted row sums of ``μ``, ``μ²``, ``log σ²``, ``expm1(log σ²)`` and its square over one block, each
+    ``(G, K)``."""
+    mu, log_sigma2 = jax.vmap(lambda p: encode(p, xc, 0.0))(params)
+    e = jnp.expm1(log_sigma2)
+    return tuple(jnp.einsum("n,gnk->gk", weight, a) for a in (mu, mu**2, log_sigma2, e, e**2))
+
+
+def _mlp_observables(params: MlpParams, blocks) -> Observables:
+    """The observables of an MLP encoder: per-latent sums over every row (docs/nonlinear.md)."""
+    sums, s1, s2, n = None, 0.0, 0.0, 0
+    with jax.enable_x64(True):
+        p64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), params)
+        for rows, padded, weight in blocks:
+            block = [np.asarray(b) for b in _encoder_sums(p64, jnp.asarray(padded), jnp.asarray(weight))]
+            sums = block if sums is None else [a + b for a, b in zip(sums, block)]
+            s1, s2, n = s1 + rows.sum(axis=0), s2 + rows.T @ rows, n + len(rows)
+    mean_mu, mu2, log_sigma2, mean_expm1, mean_e2 = (a / n for a in sums)
+    x_mean, x_cov = _moments(s1, s2, n)
+    var_sigma2 = np.maximum(mean_e2 - mean_expm1**2, 0.0)
+    return _assembled(mu2, np.maximum(mu2 - mean_mu**2, 0.0), log_sigma2, mean_expm1, var_sigma2,
+                      np.ones(mu2.shape, bool), x_mean, x_cov, n)
 
 
 def mean_square(encoder_weight, encoder_bias, x_mean, x_cov):

@@ -207,7 +207,8 @@ def _activity_lines(ds):
 
 
 def report(ds: xr.Dataset) -> str:
-    """The report of an analysed scan, as ``linvae report`` prints it: the duality table by rank, its bootstrap
+    """The report of an analysed scan, as ``linvae report`` prints it: for an MLP scan a line naming the model and
+    the linear reference (docs/nonlinear.md), the duality table by rank, its bootstrap
     intervals when the Dataset has them (inseparable ranks marked ``~``), and the number of latents each activity
     criterion calls active along ``T``, with a note on any criterion skipped for small data
     (docs/how-to/own-data.md).
@@ -219,4 +220,13 @@ def report(ds: xr.Dataset) -> str:
       The report text.
     """
     table = duality_table(ds)
-    return "\n".join(_duality_lines(ds, table) + _interval_lines(ds, table) + _activity_lines(ds))
+    return "\n".join(_model_lines(ds) + _duality_lines(ds, table) + _interval_lines(ds, table) + _activity_lines(ds))
+
+
+def _model_lines(ds):
+    """For an MLP scan: the model, and that the closed-form columns are the linear reference (docs/nonlinear.md)."""
+    if ds.attrs.get("config_model", "linear") != "mlp":
+        return []
+    return [f"Model: MLP VAE (hidden {ds.attrs.get('config_hidden', '?')}, {ds.attrs.get('config_activation', '?')}); "
+            "lambda_k/V, the closed form and its active count are the linear optimum of the same data, the reference "
+            "(docs/nonlinear.md)"]

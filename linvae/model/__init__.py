@@ -1,57 +1,49 @@
-"""The linear Gaussian VAE and the objective family: parameters, encoder, decoder and every loss term.
+"""The Gaussian VAEs and the objective family: parameters, encoders, decoders and every loss term.
 
-The bottom layer of linvae: it imports nothing from the rest of the package.
+The bottom layer of linvae: it imports nothing from the rest of the package. The linear VAE (:class:`Params`,
+docs/theory.md §2) is the model of the closed forms; the MLP VAE (:class:`MlpParams`, docs/nonlinear.md) goes
+through the same :func:`encode`, :func:`decode`, :func:`sample_loss` and :func:`expected_loss`.
 
 Attributes:
   OBJECTIVE_KINDS: the objective kinds, ``("beta", "lambda-beta", "lambda-beta-sampled", "lr")``
     (docs/theory.md §5).
   WEIGHT_KINDS: the kinds each weight applies to, ``{"lam": ("lambda-beta", "lambda-beta-sampled"),
     "alpha": ("lr",)}``.
+  ACTIVATIONS: the MLP's hidden-layer activations by name (docs/nonlinear.md).
+  VALIDATION_SAMPLES: posterior draws per row of an MLP's expected loss (docs/nonlinear.md).
 """
 
 from linvae.model._linear import (
-    Params as Params,
+    Params,
+    decode,
+    encode,
+    exact_loss,
+    exact_penalty,
+    exact_terms,
+    expected_loss,
+    init_params,
+    kl_per_latent,
+    lr_penalty,
+    objective_penalty,
+    sample_loss,
 )
-from linvae.model._linear import (
-    decode as decode,
+from linvae.model._mlp import (
+    ACTIVATIONS,
+    VALIDATION_SAMPLES,
+    Dense,
+    MlpParams,
+    init_mlp_params,
+    mlp_decode,
+    mlp_encode,
+    mlp_sampled_error,
 )
-from linvae.model._linear import (
-    encode as encode,
-)
-from linvae.model._linear import (
-    exact_loss as exact_loss,
-)
-from linvae.model._linear import (
-    exact_penalty as exact_penalty,
-)
-from linvae.model._linear import (
-    exact_terms as exact_terms,
-)
-from linvae.model._linear import (
-    expected_loss as expected_loss,
-)
-from linvae.model._linear import (
-    init_params as init_params,
-)
-from linvae.model._linear import (
-    kl_per_latent as kl_per_latent,
-)
-from linvae.model._linear import (
-    lr_penalty as lr_penalty,
-)
-from linvae.model._linear import (
-    objective_penalty as objective_penalty,
-)
-from linvae.model._linear import (
-    sample_loss as sample_loss,
-)
-from linvae.model._objective import OBJECTIVE_KINDS as OBJECTIVE_KINDS
-from linvae.model._objective import WEIGHT_KINDS as WEIGHT_KINDS
-from linvae.model._objective import Objective as Objective
+from linvae.model._objective import OBJECTIVE_KINDS, WEIGHT_KINDS, Objective
 
 __all__ = [
     "Params", "Objective", "OBJECTIVE_KINDS", "WEIGHT_KINDS",
     "encode", "decode", "kl_per_latent", "init_params",
     "sample_loss", "expected_loss", "exact_terms", "exact_loss",
     "objective_penalty", "exact_penalty", "lr_penalty",
+    "MlpParams", "Dense", "ACTIVATIONS", "VALIDATION_SAMPLES", "init_mlp_params", "mlp_encode", "mlp_decode",
+    "mlp_sampled_error",
 ]

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from linvae.model._mlp import MlpParams, mlp_decode, mlp_encode, mlp_sampled_error
 from linvae.model._objective import Objective
 
 __all__ = ["Params", "encode", "decode", "kl_per_latent", "sample_loss", "exact_terms", "exact_loss", "init_params",
@@ -57,34 +58,40 @@ class Params(NamedTuple):
     decoder_bias: jnp.ndarray       # c (d,)
 
 
-def encode(params: Params, x, center):
+def encode(params: Params | MlpParams, x, center):
     """Posterior mean and log-variance of the encoder, ``μ = A(x − center) + b`` and
-    ``log σ² = S(x − center) + s`` (docs/theory.md §2).
+    ``log σ² = S(x − center) + s`` (docs/theory.md §2); for :class:`linvae.model.MlpParams` the MLP's
+    (:func:`linvae.model.mlp_encode`, docs/nonlinear.md).
 
     Args:
-      params: the model's :class:`Params`.
+      params: the model's :class:`Params` (or :class:`linvae.model.MlpParams`).
       x: ``(N, d)`` data.
       center: ``(d,)`` the data mean the encoder subtracts (or a scalar 0).
 
     Returns:
       ``(μ, log σ²)``, each ``(N, K)``.
     """
+    if isinstance(params, MlpParams):
+        return mlp_encode(params, x, center)
     xc = x - center
     mu = xc @ params.encoder_weight.T + params.encoder_bias
     log_sigma2 = xc @ params.log_sigma2_weight.T + params.log_sigma2_bias
     return mu, log_sigma2
 
 
-def decode(params: Params, z):
-    """Decoder mean ``x̂ = W z + c`` (docs/theory.md §2).
+def decode(params: Params | MlpParams, z):
+    """Decoder mean ``x̂ = W z + c`` (docs/theory.md §2); for :class:`linvae.model.MlpParams` the MLP's
+    (:func:`linvae.model.mlp_decode`, docs/nonlinear.md).
 
     Args:
-      params: the model's :class:`Params`.
+      params: the model's :class:`Params` (or :class:`linvae.model.MlpParams`).
       z: ``(N, K)`` latent codes.
 
     Returns:
       ``(N, d)`` reconstructions.
     """
+    if isinstance(params, MlpParams):
+        return mlp_decode(params, z)
     return z @ params.decoder_weight.T + params.decoder_bias
 
 
@@ -143,18 +150,19 @@ def objective_penalty(params: Params, center, sq_err, mean_sq_err, sigma_dec2, o
         return objective.lam * sq_err / (2 * sigma_dec2)
     if kind == "lr":
         return objective.alpha * lr_penalty(params, center)
-    return jnp.zeros((), params.encoder_bias.dtype)
+    return jnp.zeros((), jnp.result_type(sq_err if mean_sq_err is None else mean_sq_err))
 
 
-def sample_loss(params: Params, x, center, eps, beta, sigma_dec2, objective: Objective = _BETA):
+def sample_loss(params: Params | MlpParams, x, center, eps, beta, sigma_dec2, objective: Objective = _BETA):
     """Minibatch estimate of ``(L, D, R)`` with one reparameterised sample per data point (docs/theory.md §2, §5, §6).
 
     ``L = D + β R + penalty`` with :func:`objective_penalty`; the λβ penalty uses the reconstruction decoded from
     the posterior mean ``μ(x)`` of the same minibatch rows, the LR penalty is the deterministic expression of
-    :func:`lr_penalty` (exact for the linear model, no prior sample needed).
+    :func:`lr_penalty` (exact for the linear model, no prior sample needed). An MLP (docs/nonlinear.md) goes through
+    the same lines with its own :func:`encode` and :func:`decode` (β-VAE only: the LR penalty is linear).
 
     Args:
-      params: the model's :class:`Params`.
+      params: the model's :class:`Params` (or :class:`linvae.model.MlpParams`).
       x: ``(N, d)`` data.
       center: ``(d,)`` fixed data mean.
       eps: ``(N, K)`` standard normal noise.
@@ -270,15 +278,17 @@ def init_params(key, n_features, n_latents, dtype=jnp.float32, scale=0.01) -> Pa
     )
 
 
-def expected_loss(params: Params, x_blocks, mask, center, beta, sigma_dec2, objective: Objective = _BETA):
+def expected_loss(params: Params | MlpParams, x_blocks, mask, center, beta, sigma_dec2,
+                  objective: Objective = _BETA):
     """Noise-expected loss, distortion, rate and objective penalty averaged over rows, streamed over row blocks
     (docs/theory.md §4, §5).
 
     For the linear decoder ``E_ε ‖x − x̂‖² = ‖x − W μ(x) − c‖² + Σ_k ‖w_k‖² σ_k²(x)`` exactly; the first term is the
-    mean-path error of the λβ penalty.
+    mean-path error of the λβ penalty. For an MLP (:class:`linvae.model.MlpParams`) the expectation is the average
+    over fixed posterior draws of :func:`linvae.model.mlp_sampled_error` (docs/nonlinear.md, "Validation").
 
     Args:
-      params: the model's :class:`Params`.
+      params: the model's :class:`Params` (or :class:`linvae.model.MlpParams`).
       x_blocks: ``(n_blocks, block, d)`` rows, zero-padded.
       mask: ``(n_blocks, block)``, 1 for real rows and 0 for padding.
       center: ``(d,)`` the data mean the encoder subtracts.
@@ -289,19 +299,25 @@ def expected_loss(params: Params, x_blocks, mask, center, beta, sigma_dec2, obje
     Returns:
       ``(L, D, R, penalty)`` with ``L = D + β R + penalty`` (:func:`objective_penalty`), means over the real rows.
     """
-    col_norm2 = jnp.sum(params.decoder_weight**2, axis=0)  # ‖w_k‖²
+    nonlinear = isinstance(params, MlpParams)
+    col_norm2 = None if nonlinear else jnp.sum(params.decoder_weight**2, axis=0)  # ‖w_k‖²
 
     def block_sums(carry, xm):
-        x, m = xm
+        x, m, index = xm
         mu, log_sigma2 = encode(params, x, center)
         mean_err = jnp.sum((x - decode(params, mu)) ** 2, axis=-1)
-        err = mean_err + jnp.exp(log_sigma2) @ col_norm2
+        if nonlinear:  # fixed draws per block: every evaluation sees the same noise
+            err = mlp_sampled_error(params, x, mu, log_sigma2, jax.random.fold_in(jax.random.PRNGKey(0), index))
+        else:
+            err = mean_err + jnp.exp(log_sigma2) @ col_norm2
         kl = jnp.sum(kl_per_latent(mu, log_sigma2), axis=-1)
         return (carry[0] + jnp.sum(m * err), carry[1] + jnp.sum(m * kl), carry[2] + jnp.sum(m * mean_err)), None
 
     zero = jnp.zeros((), x_blocks.dtype)
-    (err, kl, mean_err), _ = jax.lax.scan(block_sums, (zero, zero, zero), (x_blocks, mask))
+    (err, kl, mean_err), _ = jax.lax.scan(block_sums, (zero, zero, zero),
+                                          (x_blocks, mask, jnp.arange(x_blocks.shape[0])))
     n = jnp.sum(mask)
     distortion, rate = err / (2 * sigma_dec2 * n), kl / n
     penalty = objective_penalty(params, center, err / n, mean_err / n, sigma_dec2, objective)
     return distortion + beta * rate + penalty, distortion, rate, penalty
+

@@ -15,6 +15,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from linvae.plot._criteria import plot_activity_criteria
+from linvae.plot._nonlinear import plot_model_comparison
 from linvae.plot._style import (
     FIT,
     GUIDE,
@@ -391,7 +392,8 @@ _FIGURES = {"order_parameters": plot_order_parameters, "truncation": plot_trunca
 
 def plot_all(ds, out_dir, formats=("png", "pdf")):
     """Write every figure (``order_parameters``, ``truncation``, ``duality``, ``diagnostics``, ``theory``,
-    ``activity_criteria`` when the criteria are stored, ``split_map`` when the split labels are) into ``out_dir``
+    ``activity_criteria`` when the criteria are stored, ``split_map`` when the split labels are, ``model_comparison``
+    for an MLP scan, docs/nonlinear.md) into ``out_dir``
     in each of ``formats``; returns the paths (docs/how-to/cli.md).
 
     Args:
@@ -411,6 +413,8 @@ def plot_all(ds, out_dir, formats=("png", "pdf")):
         paths += save_figure(plot_activity_criteria(ds), out_dir / "activity_criteria", formats)
     if "sample_split" in ds and "lat" in ds.coords:
         paths += save_figure(plot_split_map(ds), out_dir / "split_map", formats)
+    if ds.attrs.get("config_model", "linear") == "mlp" and "active_kl" in ds:
+        paths += save_figure(plot_model_comparison(ds), out_dir / "model_comparison", formats)
     return paths
 
 

@@ -1,6 +1,6 @@
 """``python -m linvae.results``: print the results schema page (docs/schema.md) from the declaration."""
 
-from linvae.results import FACTOR_SCHEMA, SCHEMA, schema_markdown
+from linvae.results import FACTOR_SCHEMA, SCHEMA, mlp_schema, schema_markdown
 
 print("""# Results schema
 
@@ -18,5 +18,12 @@ of the integer variables (the others are `float64`, and `feature` and `criterion
 strings, and information in nats or bits has units `1` with its unit named in the long name.
 """)
 print(schema_markdown(SCHEMA))
+print("""## MLP scans (`--model mlp`)
+
+An MLP scan ([nonlinear VAEs](nonlinear.md)) stores its trained parameters instead of the six linear ones, declared by
+`linvae.results.mlp_schema(L)` for `L` hidden layers: dimensions `hidden_1 … hidden_L` (the widths of
+`config_hidden`), weights `(T, out, in)`. Shown here for two hidden layers; every other variable is as above.
+""")
+print(schema_markdown(mlp_schema(2)))
 print("## The factor experiment (`linvae.factors.factor_experiment`)\n")
 print(schema_markdown(FACTOR_SCHEMA), end="")

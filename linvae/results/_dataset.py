@@ -13,11 +13,12 @@ import xarray as xr
 
 from linvae._errors import InputError
 from linvae._version import __version__
-from linvae.model import Objective, Params
-from linvae.results._schema import CONVENTIONS, PARAMETER_DIMS, assign
+from linvae.model import Dense, MlpParams, Objective, Params
+from linvae.results._schema import CONVENTIONS, PARAMETER_DIMS, SCHEMA, assign, mlp_schema
 from linvae.theory import beta_from_price, critical_betas, optimum, thresholds
 
-__all__ = ["new_dataset", "add_theory", "theory_dataset", "dataset_params", "dataset_objective", "provenance"]
+__all__ = ["new_dataset", "add_theory", "theory_dataset", "dataset_params", "dataset_objective", "provenance",
+           "assign_params"]
 
 
 def provenance(what: str = "results") -> dict:
@@ -103,21 +104,66 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
     return ds
 
 
-def dataset_params(ds: xr.Dataset) -> Params:
-    """The trained parameters stored in ``ds`` (:data:`PARAMETER_DIMS`), grid axis first, as :class:`Params`;
-    a Dataset without them (e.g. theory only) is an :class:`InputError` (docs/schema.md).
+def dataset_params(ds: xr.Dataset) -> Params | MlpParams:
+    """The trained parameters stored in ``ds``, grid axis first: :class:`linvae.model.Params` (:data:`PARAMETER_DIMS`)
+    or, for a scan of ``model="mlp"`` (attr ``config_model``), :class:`linvae.model.MlpParams`
+    (:func:`linvae.results.mlp_schema`); a Dataset without them (e.g. theory only) is an :class:`InputError`
+    (docs/schema.md).
 
     Args:
       ds: a trained results Dataset.
 
     Returns:
-      The :class:`linvae.model.Params`, every leaf with a leading grid axis.
+      The parameters, every array with a leading grid axis.
     """
+    if ds.attrs.get("config_model", "linear") == "mlp":
+        return _mlp_params(ds)
     missing = [name for name in PARAMETER_DIMS if name not in ds]
     if missing:
         raise InputError(f"the Dataset lacks trained parameters {', '.join(missing)}; "
                          "pass the output of linvae.scan")
     return Params(**{name: ds[name].transpose(*dims).values for name, dims in PARAMETER_DIMS.items()})
+
+
+def _mlp_params(ds: xr.Dataset) -> MlpParams:
+    n_layers = len([name for name in ds.data_vars if name.startswith("mlp_encoder_weight_")])
+    schema = mlp_schema(max(n_layers, 1))
+    missing = [name for name in schema if name not in ds]
+    if n_layers < 1 or missing:
+        raise InputError(f"the Dataset of an MLP scan lacks trained parameters {', '.join(missing)}; "
+                         "pass the output of linvae.scan")
+    value = {name: ds[name].transpose(*var.dims).values for name, var in schema.items()}
+    dense = lambda prefix, i="": Dense(value[f"{prefix}_weight{i}"], value[f"{prefix}_bias{i}"])  # noqa: E731
+    return MlpParams(encoder=tuple(dense("mlp_encoder", f"_{i}") for i in range(1, n_layers + 1)),
+                     mean=dense("mlp_mean"), log_sigma2=dense("mlp_log_sigma2"),
+                     decoder=tuple(dense("mlp_decoder", f"_{i}") for i in range(n_layers, 0, -1)),
+                     output=dense("mlp_output"), activation=str(ds.attrs.get("config_activation", "gelu")))
+
+
+def assign_params(ds: xr.Dataset, params: Params | MlpParams) -> xr.Dataset:
+    """``ds`` with the trained parameters of a grid stored under their declared names (:data:`PARAMETER_DIMS`, or
+    :func:`linvae.results.mlp_schema` for an MLP), float64; :func:`dataset_params` reads them back (docs/schema.md).
+
+    Args:
+      ds: the results Dataset, whose ``T`` axis the parameters' leading axis fills (longer arrays are cut).
+      params: :class:`linvae.model.Params` or :class:`linvae.model.MlpParams`, grid axis first.
+
+    Returns:
+      The new Dataset.
+    """
+    n = ds.sizes["T"]
+    as_stored = lambda a: np.asarray(a, np.float64)[:n]  # noqa: E731
+    if isinstance(params, Params):
+        return assign(ds, **{name: as_stored(getattr(params, name)) for name in PARAMETER_DIMS})
+    L = len(params.encoder)
+    layers = {**{f"mlp_encoder_weight_{i}": layer for i, layer in enumerate(params.encoder, 1)},
+              "mlp_mean_weight": params.mean, "mlp_log_sigma2_weight": params.log_sigma2,
+              **{f"mlp_decoder_weight_{L - j}": layer for j, layer in enumerate(params.decoder)},
+              "mlp_output_weight": params.output}
+    values = {}
+    for name, layer in layers.items():
+        values[name], values[name.replace("_weight", "_bias")] = as_stored(layer.weight), as_stored(layer.bias)
+    return assign(ds, {**SCHEMA, **mlp_schema(L)}, **values)
 
 
 def dataset_objective(ds: xr.Dataset) -> Objective:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-__all__ = ["Variable", "SCHEMA", "FACTOR_SCHEMA", "PARAMETER_DIMS", "assign", "named", "schema_markdown"]
+__all__ = ["Variable", "SCHEMA", "FACTOR_SCHEMA", "PARAMETER_DIMS", "assign", "named", "schema_markdown", "mlp_schema"]
 
 CONVENTIONS = "CF-1.8"  # the global attribute ``Conventions`` of every file linvae writes
 
@@ -244,6 +244,37 @@ FACTOR_SCHEMA = _group("factor experiment", {
 PARAMETER_DIMS = {name: SCHEMA[name].dims for name in (  # trained parameters as stored (grid axis T first)
     "encoder_weight", "encoder_bias", "log_sigma2_weight", "log_sigma2_bias", "decoder_weight", "decoder_bias")}
 """Storage dimensions of the trained parameters, grid axis ``T`` first (docs/schema.md)."""
+
+
+def mlp_schema(n_layers) -> dict:
+    """The declarations of an MLP's trained parameters (docs/nonlinear.md, docs/schema.md), ``{name: Variable}``:
+    layer ``i = 1 … L`` of the encoder maps ``feature`` (``i = 1``) or ``hidden_{i−1}`` to ``hidden_i``, the two
+    heads map ``hidden_L`` to ``latent``, the decoder's layer ``i`` maps ``latent`` (``i = L``) or ``hidden_{i+1}``
+    to ``hidden_i``, and the output layer ``hidden_1`` to ``feature``. Weights are stored ``(T, out, in)``.
+
+    Args:
+      n_layers: the number of hidden layers ``L ≥ 1``.
+
+    Returns:
+      The declarations, for :func:`assign`'s ``schema``.
+    """
+    group, L = "trained MLP parameters (standardised units; shown for two hidden layers)", int(n_layers)
+    entries = {}
+    for i in range(1, L + 1):
+        into = "feature" if i == 1 else f"hidden_{i - 1}"
+        entries[f"mlp_encoder_weight_{i}"] = (("T", f"hidden_{i}", into), f"encoder hidden layer {i} weight", _ONE)
+        entries[f"mlp_encoder_bias_{i}"] = (("T", f"hidden_{i}"), f"encoder hidden layer {i} bias", _ONE)
+    for head, what in (("mean", "posterior mean head (mu = A h_L + b)"),
+                       ("log_sigma2", "posterior log-variance head (log sigma2 = S h_L + s)")):
+        entries[f"mlp_{head}_weight"] = (("T", "latent", f"hidden_{L}"), f"{what} weight", _ONE)
+        entries[f"mlp_{head}_bias"] = (_TL, f"{what} bias", _ONE)
+    for i in range(L, 0, -1):
+        into = "latent" if i == L else f"hidden_{i + 1}"
+        entries[f"mlp_decoder_weight_{i}"] = (("T", f"hidden_{i}", into), f"decoder hidden layer {i} weight", _ONE)
+        entries[f"mlp_decoder_bias_{i}"] = (("T", f"hidden_{i}"), f"decoder hidden layer {i} bias", _ONE)
+    entries["mlp_output_weight"] = (("T", "feature", "hidden_1"), "decoder output layer weight", _ONE)
+    entries["mlp_output_bias"] = (("T", "feature"), "decoder output layer bias (xhat = W_out g_1 + c)", _ONE)
+    return _group(group, entries)
 
 
 def _declared(name, schema):

@@ -6,19 +6,24 @@ import math
 import numpy as np
 
 from linvae._errors import InputError
-from linvae.model import OBJECTIVE_KINDS, WEIGHT_KINDS, Objective
+from linvae.model import ACTIVATIONS, OBJECTIVE_KINDS, WEIGHT_KINDS, Objective
 
 __all__ = ["ScanConfig"]
 
 METHODS = ("exact", "sgd")
 VARIANCE_HEADS = ("affine", "constant")
+MODELS = ("linear", "mlp")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ScanConfig:
-    """How a T-grid of linear VAEs is trained (docs/theory.md §4, §6).
+    """How a T-grid of VAEs is trained (docs/theory.md §4, §6; MLPs: docs/nonlinear.md).
 
     Attributes:
+      model: ``"linear"`` (the model of the closed forms) or ``"mlp"`` (MLP encoder and decoder, docs/nonlinear.md;
+        sgd and the β-VAE objective only).
+      hidden: the MLP's hidden widths ``(h_1, …, h_L)``, mirrored by its decoder (``model="mlp"``).
+      activation: the MLP's activation, ``"gelu"``, ``"tanh"``, ``"relu"`` or ``"identity"`` (``model="mlp"``).
       method: ``"exact"`` (deterministic training on the covariance form of the loss, docs/theory.md §4) or ``"sgd"``
         (the paper's minibatch protocol, docs/theory.md §6).
       n_latents: ``K``.
@@ -45,6 +50,9 @@ class ScanConfig:
     """
 
     method: str = "exact"
+    model: str = "linear"
+    hidden: tuple = (64, 64)
+    activation: str = "gelu"
     n_latents: int = 32
     sigma_dec2: float = 1.0
     steps: int = 500_000
@@ -69,6 +77,7 @@ class ScanConfig:
         need(self.method in METHODS, f"method must be one of {METHODS}", self.method, "choose one of them")
         need(self.variance_head in VARIANCE_HEADS, f"variance_head must be one of {VARIANCE_HEADS}",
              self.variance_head, "choose one of them")
+        _check_model(self, need)
         need(self.n_latents >= 1, "the number of latents must be at least 1", self.n_latents, "use --latents >= 1")
         need(self.sigma_dec2 > 0, "sigma_dec2 must be positive", self.sigma_dec2, "use e.g. 1")
         whole = isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool)
@@ -111,8 +120,27 @@ class ScanConfig:
         return Objective(self.objective, lam=float(self.lam), alpha=float(self.alpha))
 
     def as_attrs(self):
-        """The configuration as netCDF-storable scalars."""
-        return {k: ("" if v is None else v) for k, v in dataclasses.asdict(self).items()}
+        """The configuration as netCDF-storable scalars (``hidden`` as ``"64,64"``)."""
+        return {k: ("" if v is None else ",".join(map(str, v)) if k == "hidden" else v)
+                for k, v in dataclasses.asdict(self).items()}
+
+
+def _check_model(config: ScanConfig, need):
+    """The model, its architecture, and the methods and objectives it can train with."""
+    if isinstance(config.hidden, list):  # a list from Python or JSON: stored as the (hashable) tuple
+        object.__setattr__(config, "hidden", tuple(config.hidden))
+    need(config.model in MODELS, f"model must be one of {MODELS}", config.model, "choose one of them")
+    hidden = config.hidden
+    need(isinstance(hidden, tuple) and len(hidden) >= 1 and all(
+        isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden),
+         "hidden must be a non-empty tuple of widths >= 1", hidden, "use e.g. --hidden 64,64")
+    need(config.activation in ACTIVATIONS, f"activation must be one of {tuple(ACTIVATIONS)}", config.activation,
+         "use e.g. --activation gelu")
+    if config.model == "mlp":
+        need(config.method == "sgd", "the MLP model trains with the sgd method only", config.method,
+             "add --method sgd")
+        need(config.objective == "beta", "the MLP model trains the beta-VAE objective only", config.objective,
+             "drop --objective (or use --model linear)")
 
 
 def _plain(value):

@@ -15,7 +15,8 @@ points (padded to a multiple of the devices), ``K`` latents, ``d`` features, ``m
 
 The coefficients are the smallest round numbers that bound XLA's accounting from above on 30 random sizes
 (``K`` 2-2000, ``d`` 3-800, ``B`` 16-2048, ``G`` 1-32, up to 20,000 rows each; jax 0.10.2, CPU): the estimate is
-1.0-1.75 times XLA's figure for sgd and 1.0-1.5 times for the exact method.
+1.0-1.75 times XLA's figure for sgd and 1.0-1.5 times for the exact method; for MLPs (four architectures, one to
+three hidden layers of 32-256 units) 1.0-1.7 times.
 
 Memory available: ``LINVAE_MEMORY_LIMIT`` if set (bytes, or with a suffix ``K``/``M``/``G``/``T``; ``off`` turns the
 guard off); otherwise the free memory each accelerator reports (``bytes_limit − bytes_in_use``), or on a CPU the
@@ -30,6 +31,7 @@ from typing import NamedTuple
 import jax
 
 from linvae._errors import InputError
+from linvae.model import VALIDATION_SAMPLES
 from linvae.train._sgd import BLOCK_ROWS
 
 __all__ = ["MemoryEstimate", "estimate_memory", "available_memory", "check_memory", "MEMORY_LIMIT_ENV"]
@@ -38,6 +40,7 @@ MEMORY_LIMIT_ENV = "LINVAE_MEMORY_LIMIT"
 """Environment variable that overrides the memory the guard compares with (docs/training.md, "Memory")."""
 
 _HESSIAN_COPIES = {"beta": 2.25, "lr": 8.0}
+_MLP_BLOCK = 1.5  # numbers per row, sample and unit of an MLP's validation pass
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -101,9 +104,14 @@ def estimate_memory(config, n_points, n_features, *, n_train=0, n_val=0, n_modes
         driver = (f"the exact method's Newton Hessian over its {n:,} parameters per point (grows as --latents "
                   "squared); use fewer --latents or grid points, or --method sgd")
     else:
-        P = 3 * K * d + 2 * K + d
         B, r = int(config.batch_size), min(BLOCK_ROWS, max(int(n_val), 1))
-        params, batch, block = 12 * P, 8 * B * K + 2 * B * d, 4.5 * r * K
+        if config.model == "mlp":
+            P, width = _mlp_size(config.hidden, K, d), sum(config.hidden)
+            params, batch = 12 * P, 4 * B * (K + 2 * width) + 2 * B * d
+            block = 4.5 * r * K + _MLP_BLOCK * r * (width + VALIDATION_SAMPLES * (width + d))
+        else:
+            P = 3 * K * d + 2 * K + d
+            params, batch, block = 12 * P, 8 * B * K + 2 * B * d, 4.5 * r * K
         per_point = b * (params + batch + block)
         shared = 1.5 * b * (int(n_train) + math.ceil(max(int(n_val), 1) / r) * r) * d
         largest = max((params, "the parameters, Adam moments and best copies (use fewer --latents)"),
@@ -111,6 +119,12 @@ def estimate_memory(config, n_points, n_features, *, n_train=0, n_val=0, n_modes
                       (block, f"the validation pass over blocks of {r} rows (use fewer --latents)"))[1]
         driver = f"{largest}, or fewer grid points"
     return MemoryEstimate(int(per_point), int(shared), int(n_points), int(n_devices), bool(shares_memory), driver)
+
+
+def _mlp_size(hidden, K, d):
+    """The number of parameters of an MLP VAE with hidden widths ``hidden``."""
+    chain = lambda widths: sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))  # noqa: E731
+    return chain((d, *hidden)) + 2 * (hidden[-1] * K + K) + chain((K, *hidden[::-1], d))
 
 
 def available_memory(devices=None):

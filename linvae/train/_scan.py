@@ -21,7 +21,7 @@ import xarray as xr
 from linvae._errors import InputError
 from linvae.analysis import add_activity_criteria, add_analysis, add_bootstrap, observables
 from linvae.data import Spectrum, Split, Table, check_table, random_split, split_from_labels, standardized_spectrum
-from linvae.results import PARAMETER_DIMS, SCHEMA, assign, dataset_params, theory_dataset
+from linvae.results import SCHEMA, assign, assign_params, dataset_params, theory_dataset
 from linvae.theory import beta_from_price
 from linvae.train import _engine, _exact, _sgd
 from linvae.train._config import ScanConfig
@@ -50,7 +50,8 @@ class _Prepared(NamedTuple):
 def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split: Split | None = None,
          checkpoint=None, checkpoint_every=30.0, resume=False, progress=True, analyse=True, eval_split="test",
          store_split=False, bootstrap=0) -> xr.Dataset:
-    """Train linear VAEs over a T-grid in one compiled, vmapped call and return the results Dataset.
+    """Train VAEs over a T-grid in one compiled, vmapped call and return the results Dataset (linear, or MLPs with
+    ``config.model = "mlp"``, docs/nonlinear.md).
 
     Args:
       data: a :class:`linvae.data.Table` or an ``(N, d)`` array.
@@ -74,7 +75,7 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         ``sample``) and the data's per-sample coordinates (e.g. WorldClim ``lat``, ``lon``, ``cell_area``).
       bootstrap: number of bootstrap replicates of the 95 % intervals of :func:`linvae.analysis.add_bootstrap`
         (0: none); rows are resampled, or the data's ``block`` coordinate (WorldClim's spatial blocks) where it
-        has one. Needs ``analyse``.
+        has one. Needs ``analyse`` and the linear model.
 
     Returns:
       ``xarray.Dataset`` in the schema of :mod:`linvae.results` with training variables added.
@@ -84,6 +85,9 @@ def scan(data, T, config: ScanConfig = ScanConfig(), *, standardize=True, split:
         docs/training.md, "Memory"), or every grid point diverged; all found before training except the last.
     """
     T = _check_grid(T, eval_split, bootstrap, analyse)
+    if bootstrap and config.model != "linear":
+        raise InputError("bootstrap intervals are computed for linear-model scans only; drop --bootstrap for "
+                         "model='mlp'")
     prep = _prepare(data, split, config.seed, standardize)
     _check_sizes(prep, config)
     check_memory(_memory_estimate(prep, len(T), config))
@@ -230,9 +234,8 @@ def _add_training(ds, result: TrainResult, config: ScanConfig):
         best_val_loss=np.asarray(st.best_val, np.float64)[:n] * best_scale,
         stopped_early=np.asarray(st.stopped_early)[:n],
         diverged=np.asarray(st.diverged)[:n], distortion=sq_err / V, rate=rate, penalty=penalty,
-        loss=sq_err / V + 2 * T * rate + penalty,
-        **{name: np.asarray(getattr(result.params, name), np.float64)[:n] for name in PARAMETER_DIMS},
-    )
+        loss=sq_err / V + 2 * T * rate + penalty)
+    out = assign_params(out, result.params)
     if result.certified is not None:
         out = assign(out, minimum_certified=result.certified)
     out.attrs.update(train_wall_seconds=float(result.run.wall_seconds), train_periods=int(result.run.periods),

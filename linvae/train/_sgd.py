@@ -17,6 +17,7 @@ weight used at update ``t`` (the point's own count) is ``α min(1, t / n_warm)``
 uses the full ``α``, so early stopping compares every period on the objective actually sought.
 """
 
+import dataclasses
 import functools
 from typing import NamedTuple
 
@@ -25,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from linvae.model import Objective, Params, expected_loss, init_params, sample_loss
+from linvae.model import Dense, MlpParams, Objective, Params, expected_loss, init_mlp_params, init_params, sample_loss
 from linvae.train import _engine
 from linvae.train._engine import TrainResult, all_finite, tree_where
 
@@ -71,8 +72,10 @@ _ADAM = optax.scale_by_adam()
 BLOCK_ROWS = 8192  # rows per block of the validation (and final training-loss) pass
 
 
-def init_state(key, n_features, n_latents, dtype) -> SgdState:
-    params = init_params(key, n_features, n_latents, dtype)
+def init_state(key, n_features, n_latents, dtype, architecture=None) -> SgdState:
+    """One model's initial state; ``architecture`` is ``None`` (linear) or an MLP's ``(hidden, activation)``."""
+    params = (init_params(key, n_features, n_latents, dtype) if architecture is None
+              else init_mlp_params(key, n_features, n_latents, *architecture, dtype=dtype))
     false = jnp.zeros((), bool)
     return SgdState(params=params, adam=_ADAM.init(params), best_params=params,
                     best_val=jnp.asarray(jnp.inf, dtype), best_step=jnp.zeros((), jnp.int32),
@@ -90,7 +93,7 @@ def _warmed_objective(a: SgdArgs, updates_done, dtype):
 
 def _train_period(state: SgdState, period_index, a: SgdArgs, eval_every, batch_size, constant_head, shared_batches):
     """``eval_every`` Adam updates of one model (the state's parameters and moments; step count advanced)."""
-    n_train, n_latents = a.x_train.shape[0], state.params.encoder_bias.shape[0]
+    n_train, n_latents = a.x_train.shape[0], _n_latents(state.params)
     noise_key, own_batch_key = jax.random.split(a.key)  # independent streams: noise, and per-point indices
     # Masking once per period, not per update: a point done at the start stays frozen for the whole period
     # (restored below), and a point whose budget ends inside the period gets a zero step from then on. Only
@@ -111,7 +114,7 @@ def _train_period(state: SgdState, period_index, a: SgdArgs, eval_every, batch_s
         grads = jax.grad(lambda p: sample_loss(p, a.x_train[idx], a.center, eps, a.beta, a.sigma_dec2,
                                                objective)[0])(params)
         if constant_head:
-            grads = grads._replace(log_sigma2_weight=jnp.zeros_like(grads.log_sigma2_weight))
+            grads = _frozen_slope(grads)
         direction, adam = _ADAM.update(grads, adam)
         step = jnp.where(i < n_live, a.learning_rate, 0)
         return jax.tree.map(lambda p, u: p - step * u, params, direction), adam
@@ -119,6 +122,18 @@ def _train_period(state: SgdState, period_index, a: SgdArgs, eval_every, batch_s
     params, adam = jax.lax.fori_loop(0, eval_every, update, (state.params, state.adam))
     return tree_where(state.done, state, state._replace(params=params, adam=adam,
                                                         step=state.step + n_live.astype(state.step.dtype)))
+
+
+def _n_latents(params):
+    return params.mean.bias.shape[0] if isinstance(params, MlpParams) else params.encoder_bias.shape[0]
+
+
+def _frozen_slope(grads):
+    """Gradients with the log-variance slope zeroed: the constant-variance head (``S = 0`` stays 0)."""
+    if isinstance(grads, MlpParams):
+        head = grads.log_sigma2
+        return dataclasses.replace(grads, log_sigma2=Dense(jnp.zeros_like(head.weight), head.bias))
+    return grads._replace(log_sigma2_weight=jnp.zeros_like(grads.log_sigma2_weight))
 
 
 def _validate(state: SgdState, a: SgdArgs) -> SgdState:
@@ -203,8 +218,9 @@ def train_grid(x_train, x_val, betas, config, *, dtype, checkpoint=None, checkpo
     g = _engine.padded_size(n_points)
     eval_every = config.eval_every or -(-x_train.shape[0] // config.batch_size)
     init_keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(config.seed), 0), g)
+    architecture = (tuple(config.hidden), config.activation) if config.model == "mlp" else None
     state, betas_p = _engine.init_grid(init_state, init_keys, betas, n_points, x_train.shape[1], config.n_latents,
-                                       dtype)
+                                       dtype, architecture)
     grid_sh, replicated = _engine.grid_sharding()
     args = _grid_args(x_train, x_val, betas_p, config, dtype, grid_sh, replicated)
     period = make_period(eval_every, config.batch_size, config.variance_head == "constant", config.shared_batches,

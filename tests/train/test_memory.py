@@ -34,10 +34,10 @@ def _exact_xla(K, m, G, kind):
     return _xla_bytes(_exact.make_period(K, None, kind).lower(state, jnp.int32(0), args).compile())
 
 
-def _sgd_xla(K, d, G, batch, n_train, n_val):
+def _sgd_xla(K, d, G, batch, n_train, n_val, architecture=None):
     sds = jax.ShapeDtypeStruct
     keys = jax.random.split(jax.random.PRNGKey(0), G)
-    state = _grid_shapes(lambda key, n, k: _sgd.init_state(key, n, k, jnp.float32), keys, d, K)
+    state = _grid_shapes(lambda key, n, k: _sgd.init_state(key, n, k, jnp.float32, architecture), keys, d, K)
     block = min(8192, n_val)
     n_blocks = -(-n_val // block)
     scalar, per_point = sds((), jnp.float32), sds((G,), jnp.float32)
@@ -68,6 +68,17 @@ def test_sgd_formula_bounds_xla(K, d, G, batch, n_train, n_val):
     estimate = estimate_memory(config, G, d, n_train=n_train, n_val=n_val)
     xla = _sgd_xla(K, d, G, batch, n_train, n_val)
     assert 0.95 * xla <= estimate.needed <= 2.0 * xla, (estimate.needed, xla)
+
+
+@pytest.mark.parametrize("K, d, G, batch, n_train, n_val, hidden", [
+    (8, 12, 16, 256, 21000, 4500, (64, 64)), (32, 19, 8, 256, 5000, 1000, (128,)),
+    (4, 11, 64, 512, 20000, 20000, (32, 32, 32)), (16, 50, 4, 1024, 3000, 600, (256, 64))])
+def test_mlp_formula_bounds_xla(K, d, G, batch, n_train, n_val, hidden):
+    """The MLP's terms (docs/nonlinear.md): within a factor 1-2 of XLA's accounting of its compiled period."""
+    config = linvae.ScanConfig(method="sgd", model="mlp", hidden=hidden, n_latents=K, batch_size=batch)
+    estimate = estimate_memory(config, G, d, n_train=n_train, n_val=n_val)
+    xla = _sgd_xla(K, d, G, batch, n_train, n_val, (hidden, "gelu"))
+    assert xla <= estimate.needed <= 2.0 * xla, (estimate.needed, xla)
 
 
 def test_devices_with_their_own_memory_count_their_share():
