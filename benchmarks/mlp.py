@@ -157,7 +157,7 @@ def main(args):
               f"{r['G'] * r['steps'] / r['grid_s']:>10.0f} {r['loop_s'] / r['grid_s']:>9.2f} "
               f"{torch_s / r['grid_s']:>10.2f}")
     with open(args.out, "w") as f:
-        json.dump({"device": device, "jax": jax.__version__, "python": sys.version.split()[0], "hidden": hidden,
+        json.dump({"benchmark": "mlp", "device": device, "jax": jax.__version__, "steps": args.steps, "python": sys.version.split()[0], "hidden": hidden,
                    "rows": rows}, f, indent=2)
     print(f"wrote {args.out}")
 

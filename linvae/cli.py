@@ -410,7 +410,7 @@ def _training_options(p):
     p.add_argument("--steps", type=int, default=None, help="update budget per point (default 500000)")
     p.add_argument("--batch-size", type=int, default=None, help="minibatch size for sgd (default 256)")
     p.add_argument("--learning-rate", type=float, default=None,
-                   help="Adam learning rate (default: sgd 3e-4; exact 0.1 for its warm-up)")
+                   help="Adam learning rate (default: sgd 3e-4, 1e-3 for --model mlp; exact 0.1 for its warm-up)")
     p.add_argument("--lr", dest="learning_rate", type=float, help=argparse.SUPPRESS)  # the 0.1 spelling
     p.add_argument("--eval-every", type=int, default=None, help="sgd: updates between validations (default 1 epoch)")
     p.add_argument("--patience", type=float, default=0.1,

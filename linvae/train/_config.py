@@ -30,8 +30,9 @@ class ScanConfig:
       sigma_dec2: decoder variance convention; ``β = T V / σ_dec²``.
       steps: update budget per grid point (sgd: paper 500,000; exact: an upper bound, convergence stops earlier).
       batch_size: minibatch rows (sgd).
-      learning_rate: Adam step size; ``None`` means the method's default (sgd: 3e-4 as in the paper; exact: 0.1
-        in whitened units for the warm-up, decayed to 0.003 before the Newton phase).
+      learning_rate: Adam step size; ``None`` means the method's default (sgd: 3e-4 as in the paper, 1e-3 for the
+        MLP, docs/nonlinear.md "Defaults"; exact: 0.1 in whitened units for the warm-up, decayed to 0.003 before the
+        Newton phase).
       eval_every: updates between validation evaluations (sgd); ``None`` means one epoch of the training split.
       patience: early stopping after ``patience * steps`` updates without a better validation loss (sgd).
       variance_head: ``"affine"`` log-variance head (paper) or ``"constant"`` (canonical ansatz), sgd only.
@@ -112,7 +113,9 @@ class ScanConfig:
         """The learning rate used: ``learning_rate``, or the method's default when none was given."""
         if self.learning_rate is not None:
             return self.learning_rate
-        return 0.1 if self.method == "exact" else 3e-4
+        if self.method == "exact":
+            return 0.1
+        return 1e-3 if self.model == "mlp" else 3e-4
 
     @property
     def objective_spec(self) -> Objective:

@@ -168,3 +168,26 @@ def test_cli_objective_end_to_end(tmp_path, capsys, objectives_gaussian):
     positive = beta_onsets > 0
     assert np.all(ds["criterion_onset_T"].values[positive] > beta_onsets[positive])
     assert "(lambda-beta)" in capsys.readouterr().out
+
+
+def test_cli_mlp_scan_end_to_end_and_refusals(tmp_path, capsys):
+    """``linvae scan --model mlp`` (docs/nonlinear.md): results with the MLP's parameters, the report's model line,
+    the comparison figure; bad MLP options exit 2 with one line before any work, leaving nothing behind."""
+    out, figures = tmp_path / "mlp.nc", tmp_path / "figs"
+    assert main(["scan", "--data", "synthetic:manifold", "--method", "sgd", "--model", "mlp", "--hidden", "16",
+                 "--activation", "tanh", "--latents", "4", "--grid", "0.01:0.3:3", "--steps", "200",
+                 "--eval-every", "100", "--quiet", "--out", str(out), "--figures", str(figures)]) == 0
+    text = capsys.readouterr().out
+    assert "Model: MLP VAE (hidden 16, tanh)" in text
+    ds = linvae.load(out)
+    assert ds["mlp_encoder_weight_1"].dims == ("T", "hidden_1", "feature") and "encoder_weight" not in ds
+    assert (figures / "model_comparison.png").exists()
+    for argv, what in ((["--hidden", "64,x"], "--hidden must be"), (["--method", "exact"], "sgd method only"),
+                       (["--objective", "lr", "--alpha", "1"], "beta-VAE objective only"),
+                       (["--bootstrap", "10"], "linear-model scans only")):
+        bad = tmp_path / "bad.nc"
+        method = [] if "--method" in argv else ["--method", "sgd"]
+        code, _, err = run(capsys, "scan", "--data", "synthetic:manifold", "--model", "mlp", *method, *argv,
+                           "--steps", "10", "--quiet", "--out", str(bad))
+        assert code == 2 and err.count("\n") == 1 and what in err, (argv, err)
+        assert not bad.exists()

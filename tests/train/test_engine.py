@@ -129,7 +129,7 @@ def test_resume_equals_uninterrupted(singular_gaussian, tmp_path, monkeypatch, m
         np.testing.assert_allclose(resumed[name], full[name], rtol=1e-6, atol=1e-9, err_msg=name)
 
 
-@pytest.mark.slow  # ~40 s; test_distributed checks a grid sharded over 2 processes x 2 devices against one process
+@pytest.mark.slow  # ~60 s; test_distributed checks a grid sharded over 2 processes x 2 devices against one process
 def test_sharded_grid_equals_unsharded(tmp_path):
     script = textwrap.dedent("""
         import json, sys, numpy as np, jax
@@ -137,23 +137,25 @@ def test_sharded_grid_equals_unsharded(tmp_path):
         import linvae
         from linvae.data import synthetic_data
         x, _ = synthetic_data([1.0, 0.4, 0.1], 2000, seed=0)
-        cfg = linvae.ScanConfig(method=sys.argv[1], n_latents=3, steps=300, batch_size=32, eval_every=100, x64=True)
+        model = dict(method="sgd", model="mlp", hidden=(8,)) if sys.argv[1] == "mlp" else dict(method=sys.argv[1])
+        cfg = linvae.ScanConfig(**model, n_latents=3, steps=300, batch_size=32, eval_every=100, x64=True)
         ds = linvae.scan(x, [0.003, 0.03, 0.1, 0.3, 0.6], cfg, standardize=False, progress=False)
-        print(json.dumps({"devices": jax.local_device_count(), "A": ds["encoder_weight"].values.tolist(),
+        print(json.dumps({"devices": jax.local_device_count(), "M2": ds["M2"].values.tolist(),
                           "loss": ds["loss"].values.tolist()}))
     """)
     out = {}
+    variants = ("sgd", "exact", "mlp")
     for n_dev in (1, 4):
         env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={n_dev}", "JAX_PLATFORMS": "cpu"}
-        for method in ("sgd", "exact"):
-            proc = subprocess.run([sys.executable, "-c", script, method], env=env, capture_output=True, text=True,
+        for variant in variants:
+            proc = subprocess.run([sys.executable, "-c", script, variant], env=env, capture_output=True, text=True,
                                   timeout=300)
             assert proc.returncode == 0, proc.stderr[-2000:]
-            out[n_dev, method] = json.loads(proc.stdout.strip().splitlines()[-1])
-    for method in ("sgd", "exact"):
-        assert out[1, method]["devices"] == 1 and out[4, method]["devices"] == 4
-        np.testing.assert_allclose(out[4, method]["A"], out[1, method]["A"], rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(out[4, method]["loss"], out[1, method]["loss"], rtol=1e-9)
+            out[n_dev, variant] = json.loads(proc.stdout.strip().splitlines()[-1])
+    for variant in variants:
+        assert out[1, variant]["devices"] == 1 and out[4, variant]["devices"] == 4
+        np.testing.assert_allclose(out[4, variant]["M2"], out[1, variant]["M2"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(out[4, variant]["loss"], out[1, variant]["loss"], rtol=1e-9)
 
 
 def test_checkpoint_of_another_scan_is_not_resumed(singular_gaussian, tmp_path):
