@@ -10,7 +10,9 @@ decoder of hidden widths 64,64 with GELU, batch 256, Adam at 3e-4, for G grid po
      as a PyTorch user would write it (skipped with a message where torch is not installed);
   3. prints model-updates per second and the ratios, and writes everything to JSON.
 
-Usage:  python benchmarks/mlp.py [--steps 1000] [--grid 1,8,32] [--hidden 64,64] [--out mlp.json]
+Usage:  python benchmarks/mlp.py [--steps 1000] [--grid 1,8,32] [--hidden 64,64] [--devices N] [--out mlp.json]
+``--devices N`` splits the grid over N XLA CPU devices, as ``linvae scan --method sgd`` does on a CPU (one device
+per core); the per-point loop and PyTorch run as they would anyway.
 """
 
 import argparse
@@ -26,7 +28,7 @@ import numpy as np
 
 from linvae.data import manifold_data
 from linvae.model import Objective
-from linvae.train import _sgd  # the engine's compiled period is what is timed
+from linvae.train import _engine, _sgd  # the engine's compiled period is what is timed
 
 K, BATCH, LR = 8, 256, 3e-4
 
@@ -36,6 +38,7 @@ def parse():
     p.add_argument("--steps", type=int, default=1000, help="Adam updates per point to time (default 1000)")
     p.add_argument("--grid", default="1,8,32", help="grid sizes (default 1,8,32)")
     p.add_argument("--hidden", default="64,64", help="hidden widths (default 64,64)")
+    p.add_argument("--devices", type=int, default=1, help="XLA CPU devices to split the grid over (default 1)")
     p.add_argument("--out", default="mlp.json", help="JSON output (default mlp.json)")
     return p.parse_args()
 
@@ -65,20 +68,31 @@ def betas(G):
     return np.geomspace(0.03, 3.0, G) * 12  # T from 3e-3 to 0.3 on standardised data (V = d = 12)
 
 
+def sharded(state, args):
+    """The grid split over the devices as linvae.scan places it: per-point inputs split, the rest replicated."""
+    grid_sh, replicated = _engine.grid_sharding()
+    per_point = {name for name, axis in _sgd.SGD_AXES._asdict().items() if axis == 0}
+    args = args._replace(**{name: jax.device_put(value, grid_sh if name in per_point else replicated)
+                            for name, value in args._asdict().items() if name != "objective"})
+    return _engine.shard_grid(state, grid_sh), args, grid_sh
+
+
 def bench_jax(G, steps, x_train, x_val, hidden):
     state, args = inputs(G, x_train, x_val, hidden)
-    period = _sgd.make_period(steps, BATCH, False, True)
+    grid_state, grid_args, grid_sh = sharded(state, args)
     t0 = time.perf_counter()
-    compiled = period.lower(state, jnp.int32(0), args).compile()
+    compiled = _sgd.make_period(steps, BATCH, False, True, grid_sh).lower(grid_state, jnp.int32(0),
+                                                                           grid_args).compile()
     compile_s = time.perf_counter() - t0
     initial = np.asarray(_sgd._grid_expected_loss()(state.params, args.val_blocks, args.val_mask, args.center,
                                                     args.beta, args.sigma_dec2, args.objective)[0])
-    out, grid_s = timed(compiled, state, jnp.int32(0), args)
+    out, grid_s = timed(compiled, grid_state, jnp.int32(0), grid_args)
     assert np.all(np.asarray(out.best_val) < initial), "the MLP grid did not lower its validation loss"
     pick = lambda tree, g: jax.tree.map(lambda a: a[g:g + 1], tree)  # noqa: E731
     point = lambda g: args._replace(beta=args.beta[g:g + 1], learning_rate=args.learning_rate[g:g + 1],  # noqa: E731
                                     key=args.key[g:g + 1])
-    one = period.lower(pick(state, 0), jnp.int32(0), point(0)).compile()
+    state, args = jax.device_get((state, args))  # the loop runs on the default device, as a user's would
+    one = _sgd.make_period(steps, BATCH, False, True).lower(pick(state, 0), jnp.int32(0), point(0)).compile()
     t0 = time.perf_counter()
     losses = [float(jax.block_until_ready(one(pick(state, g), jnp.int32(0), point(g))).best_val[0]) for g in range(G)]
     loop_s = time.perf_counter() - t0
@@ -115,7 +129,7 @@ def bench_torch(G, steps, x_train, x_val, hidden):
 
     t0 = time.perf_counter()
     final = []
-    for beta in betas(G):
+    for beta in map(float, betas(G)):
         nets = torch.nn.ModuleDict({"encoder": mlp((d, *hidden)), "mean": torch.nn.Linear(hidden[-1], K),
                                     "log_sigma2": torch.nn.Linear(hidden[-1], K),
                                     "decoder": mlp((K, *hidden[::-1])), "output": torch.nn.Linear(hidden[0], d)})
@@ -139,11 +153,14 @@ def main(args):
     x = (x - x[:20_000].mean(0)) / x[:20_000].std(0)
     x_train, x_val = x[:20_000], x[20_000:]
     cpu = platform.processor() or platform.machine()
-    device = f"{jax.devices()[0].device_kind} ({cpu}, {os.cpu_count()} cores)"
+    device = f"{jax.devices()[0].device_kind} x{jax.local_device_count()} ({cpu}, {os.cpu_count()} cores)"
     print(f"linvae MLP benchmark on {device}; jax {jax.__version__}; d=12, K={K}, hidden {args.hidden} gelu, "
           f"batch {BATCH}, {args.steps} updates per point")
     rows = []
     for G in (int(g) for g in args.grid.split(",")):
+        if G % jax.local_device_count():
+            print(f"(G = {G} skipped: it does not split evenly over {jax.local_device_count()} devices)")
+            continue
         row = bench_jax(G, args.steps, x_train, x_val, hidden)
         row.update(bench_torch(G, args.steps, x_train, x_val, hidden) or {})
         rows.append(row)
@@ -157,10 +174,13 @@ def main(args):
               f"{r['G'] * r['steps'] / r['grid_s']:>10.0f} {r['loop_s'] / r['grid_s']:>9.2f} "
               f"{torch_s / r['grid_s']:>10.2f}")
     with open(args.out, "w") as f:
-        json.dump({"benchmark": "mlp", "device": device, "jax": jax.__version__, "steps": args.steps, "python": sys.version.split()[0], "hidden": hidden,
-                   "rows": rows}, f, indent=2)
+        json.dump({"benchmark": "mlp", "device": device, "jax": jax.__version__, "steps": args.steps,
+                   "python": sys.version.split()[0], "hidden": hidden, "rows": rows}, f, indent=2)
     print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
-    main(parse())
+    arguments = parse()
+    if arguments.devices > 1:  # read by XLA when JAX starts its backend, at the first computation
+        os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={arguments.devices}"
+    main(arguments)

@@ -216,7 +216,7 @@ def cmd_scan(args):
     import linvae
 
     config = linvae.ScanConfig(
-        method=args.method, model=args.model, hidden=_widths(args.hidden), activation=args.activation,
+        method=args.method, model=args.model, hidden=args.hidden, activation=args.activation,
         n_latents=args.latents, sigma_dec2=_positive("--sigma-dec2", args.sigma_dec2),
         **_sgd_options(args), patience=args.patience, variance_head=args.variance_head,
         shared_batches=not args.independent_batches, seed=args.seed, x64=args.x64,
@@ -235,15 +235,6 @@ def cmd_scan(args):
     if jax.process_index() == 0:  # every process holds the whole result; one writes it
         _write_results(ds, out, figures)
         checkpoint.unlink(missing_ok=True)
-
-
-def _widths(text):
-    """``--hidden 64,64`` as the tuple of widths."""
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise InputError(f"--hidden must be comma-separated whole widths, found {text!r}; "
-                         "e.g. --hidden 64,64") from None
 
 
 def _bootstrap_count(n):

@@ -14,7 +14,7 @@ API = {
     "linvae.model": [
         "ACTIVATIONS", "Dense", "MlpParams", "OBJECTIVE_KINDS", "Objective", "Params", "VALIDATION_SAMPLES",
         "WEIGHT_KINDS", "decode", "encode", "exact_loss", "exact_penalty", "exact_terms", "expected_loss",
-        "init_mlp_params", "init_params", "kl_per_latent", "lr_penalty", "mlp_decode", "mlp_encode",
+        "hidden_widths", "init_mlp_params", "init_params", "kl_per_latent", "lr_penalty", "mlp_decode", "mlp_encode",
         "mlp_sampled_error", "objective_penalty", "sample_loss",
     ],
     "linvae.theory": [
@@ -59,8 +59,8 @@ API = {
     ],
     "linvae.plot": [
         "plot_activity_criteria", "plot_all", "plot_diagnostics", "plot_duality", "plot_factor_experiment",
-        "plot_lr_latents", "plot_model_comparison", "plot_order_parameters", "plot_phase_diagram", "plot_split_map", "plot_theory",
-        "plot_truncation", "rank_colors", "save_figure", "shown_ranks",
+        "plot_lr_latents", "plot_model_comparison", "plot_order_parameters", "plot_phase_diagram", "plot_split_map",
+        "plot_theory", "plot_truncation", "rank_colors", "save_figure", "shown_ranks",
     ],
 }
 

@@ -93,10 +93,14 @@ def _with_collapse_fit(ds, m2_threshold, min_fit_points):
 
 def scan_fit(ds, m2_threshold, min_fit_points):
     """``M2_ranked (T, rank) -> CollapseFit``: :func:`linvae.analysis.collapse_fit` with the scan's grid, objective,
-    ``V`` and ``σ_dec²`` (docs/theory.md §7)."""
+    ``V`` and ``σ_dec²`` (docs/theory.md §7). An MLP scan with a nonlinear activation is fitted with the training
+    law alone (``r = 1``): the variance ratio rests on the linear optimum's ``A² = 1``, which a nonlinear latent need
+    not have (docs/nonlinear.md); an identity MLP is a linear model and keeps it."""
+    linear = ds.attrs.get("config_model", "linear") == "linear" or ds.attrs.get("config_activation") == "identity"
     return lambda M2: collapse_fit(
         ds["T"].values, M2, dataset_objective(ds), total_variance=float(ds.attrs["total_variance"]),
-        sigma_dec2=float(ds.attrs["sigma_dec2"]), threshold=m2_threshold, min_points=min_fit_points)
+        sigma_dec2=float(ds.attrs["sigma_dec2"]), threshold=m2_threshold, min_points=min_fit_points,
+        variance_ratio=linear)
 
 
 def _with_truncation(ds, obs: Observables, params: Params | MlpParams, order, x_eval):

@@ -1,10 +1,10 @@
 """Held-out observables of a grid of models in one streamed pass over the data (docs/theory.md §7).
 
 Everything is measured on evaluation data in the units the model was trained in. Shapes: ``G`` grid points,
-``K`` latents, ``d`` features, ``N`` rows. The encoder is affine, so the data's first and second moments give
-the averages of ``μ`` and ``log σ²`` exactly; one pass over the data (streamed over row blocks by :func:`row_blocks`)
-gives those moments and, for a variance head that depends on ``x``, the averages of ``σ²``. The rest of the
-analysis is small float64 numpy algebra on those.
+``K`` latents, ``d`` features, ``N`` rows. The linear encoder is affine, so the data's first and second moments give
+the averages of ``μ`` and ``log σ²`` exactly (an MLP encoder's are summed over the rows, docs/nonlinear.md); one
+pass over the data (streamed over row blocks by :func:`row_blocks`) gives those moments and, for a variance head
+that depends on ``x``, the averages of ``σ²``. The rest of the analysis is small float64 numpy algebra on those.
 """
 
 from typing import NamedTuple
@@ -31,7 +31,7 @@ class Observables(NamedTuple):
       snr: ``mu2 / sigma2``, ``(G, K)``.
       A2: ``mu2 + sigma2``, ``(G, K)``.
       jensen_gap: ``log sigma2 − log_sigma2``, ``(G, K)``.
-      var_mu: ``Var_x μ_k = a_kᵀ C a_k`` over the evaluation rows, ``(G, K)``.
+      var_mu: ``Var_x μ_k`` over the evaluation rows (linear encoder: ``a_kᵀ C a_k``), ``(G, K)``.
       var_sigma2: ``Var_x σ_k²`` over the evaluation rows, ``(G, K)``.
       x_mean: mean of ``x − center``, ``(d,)``.
       x_cov: centred (population) covariance ``C_xx`` of the evaluation data, ``(d, d)``.
@@ -174,28 +174,49 @@ def _assembled(mu2, var_mu, log_sigma2, mean_expm1, var_sigma2, varies, x_mean, 
 
 
 @jax.jit
-def _encoder_sums(params: MlpParams, xc, weight):
-    """Weighted row sums of ``μ``, ``μ²``, ``log σ²``, ``expm1(log σ²)`` and its square over one block, each
-    ``(G, K)``."""
-    mu, log_sigma2 = jax.vmap(lambda p: encode(p, xc, 0.0))(params)
-    e = jnp.expm1(log_sigma2)
-    return tuple(jnp.einsum("n,gnk->gk", weight, a) for a in (mu, mu**2, log_sigma2, e, e**2))
+def _encoder_moments(params: MlpParams, xc, weight):
+    """Per grid point and latent over one block (padding masked by ``weight``): the mean of ``μ`` and its sum of
+    squared deviations, the mean of ``expm1(log σ²)``, the mean of ``σ²`` and its sum of squared deviations, and the
+    sum of ``log σ²``, each ``(G, K)``; one grid point at a time (``lax.map``) to bound memory."""
+    n = jnp.sum(weight)
+
+    def one_point(p):
+        mu, log_sigma2 = encode(p, xc, 0.0)
+        sigma2 = jnp.exp(log_sigma2)
+        mean_mu, mean_s = weight @ mu / n, weight @ sigma2 / n
+        return (mean_mu, weight @ (mu - mean_mu) ** 2, weight @ jnp.expm1(log_sigma2) / n, mean_s,
+                weight @ (sigma2 - mean_s) ** 2, weight @ log_sigma2)
+
+    return jax.lax.map(one_point, params)
+
+
+def _merged(total, block, n_total, n_block):
+    """Chan et al.'s pairwise merge of (mean, sum of squared deviations) of two disjoint sets of rows."""
+    if total is None:
+        return block
+    (mean, m2), (mean_b, m2_b) = total, block
+    delta, n = mean_b - mean, n_total + n_block
+    return mean + delta * n_block / n, m2 + m2_b + delta**2 * n_total * n_block / n
 
 
 def _mlp_observables(params: MlpParams, blocks) -> Observables:
-    """The observables of an MLP encoder: per-latent sums over every row (docs/nonlinear.md)."""
-    sums, s1, s2, n = None, 0.0, 0.0, 0
+    """The observables of an MLP encoder from one pass over the rows (docs/nonlinear.md): block means and centred
+    sums of squares, merged across blocks, so that neither ``Var μ`` nor ``Var σ²`` cancels."""
+    mu_stats = s_stats = None
+    mean_e, sum_ls, s1, s2, n = 0.0, 0.0, 0.0, 0.0, 0
     with jax.enable_x64(True):
         p64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), params)
         for rows, padded, weight in blocks:
-            block = [np.asarray(b) for b in _encoder_sums(p64, jnp.asarray(padded), jnp.asarray(weight))]
-            sums = block if sums is None else [a + b for a, b in zip(sums, block)]
-            s1, s2, n = s1 + rows.sum(axis=0), s2 + rows.T @ rows, n + len(rows)
-    mean_mu, mu2, log_sigma2, mean_expm1, mean_e2 = (a / n for a in sums)
+            m_mu, q_mu, m_e, m_s, q_s, ls = (np.asarray(a) for a in _encoder_moments(
+                p64, jnp.asarray(padded), jnp.asarray(weight)))
+            k = len(rows)
+            mu_stats, s_stats = _merged(mu_stats, (m_mu, q_mu), n, k), _merged(s_stats, (m_s, q_s), n, k)
+            mean_e, sum_ls = mean_e + (m_e - mean_e) * k / (n + k), sum_ls + ls
+            s1, s2, n = s1 + rows.sum(axis=0), s2 + rows.T @ rows, n + k
+    var_mu = mu_stats[1] / n
     x_mean, x_cov = _moments(s1, s2, n)
-    var_sigma2 = np.maximum(mean_e2 - mean_expm1**2, 0.0)
-    return _assembled(mu2, np.maximum(mu2 - mean_mu**2, 0.0), log_sigma2, mean_expm1, var_sigma2,
-                      np.ones(mu2.shape, bool), x_mean, x_cov, n)
+    return _assembled(var_mu + mu_stats[0] ** 2, var_mu, sum_ls / n, mean_e, s_stats[1] / n,
+                      np.ones(var_mu.shape, bool), x_mean, x_cov, n)
 
 
 def mean_square(encoder_weight, encoder_bias, x_mean, x_cov):

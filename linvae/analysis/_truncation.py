@@ -4,7 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from linvae.analysis._observables import row_blocks
+from linvae._errors import InputError
+from linvae.analysis._observables import n_inputs, row_blocks
 from linvae.model import MlpParams, Params, decode, encode
 
 __all__ = ["truncated_distortion", "decoded_truncated_distortion", "utilities_at_best"]
@@ -49,7 +50,7 @@ def decoded_truncated_distortion(params: Params | MlpParams, x, order, *, block_
     The latents ranked below ``k`` are set to the prior mean 0, the code is decoded, ``r_k = x − x̂(μ_{≤k})``, and the
     output bias is re-fitted by least squares as in :func:`truncated_distortion`, which leaves the residuals'
     covariance: ``D̃_k = (mean ‖r_k‖² − ‖mean r_k‖²) / tr C`` with ``C`` the data's covariance. So ``D̃_0 = 1``
-    exactly, and for the linear model this is :func:`truncated_distortion` evaluated on the rows. One jitted pass
+    (to rounding), and for the linear model this is :func:`truncated_distortion` evaluated on the rows. One jitted pass
     over blocks of ``block_rows`` rows, grid point by grid point (``lax.map``) to bound memory; float64.
 
     Args:
@@ -61,7 +62,10 @@ def decoded_truncated_distortion(params: Params | MlpParams, x, order, *, block_
     Returns:
       ``(G, K + 1)`` normalised distortions ``D̃_0 … D̃_K``.
     """
-    order = np.asarray(order)
+    order, d = np.asarray(order), n_inputs(params)
+    if np.ndim(x) != 2 or np.shape(x)[1] != d or np.shape(x)[0] < 1 or order.ndim != 2:
+        raise InputError(f"decoded truncation needs (N, {d}) rows with N >= 1 and a (G, K) rank order, found rows "
+                         f"{np.shape(x)} and order {order.shape}; pass held-out rows in the model's units")
     G, K = order.shape
     kept = (np.argsort(order, axis=1)[:, None, :] < np.arange(K + 1)[None, :, None]).astype(np.float64)  # (G, K+1, K)
     sq, res, s1, s2, n = np.zeros((G, K + 1)), 0.0, 0.0, 0.0, 0

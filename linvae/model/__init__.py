@@ -32,6 +32,7 @@ from linvae.model._mlp import (
     VALIDATION_SAMPLES,
     Dense,
     MlpParams,
+    hidden_widths,
     init_mlp_params,
     mlp_decode,
     mlp_encode,
@@ -44,6 +45,6 @@ __all__ = [
     "encode", "decode", "kl_per_latent", "init_params",
     "sample_loss", "expected_loss", "exact_terms", "exact_loss",
     "objective_penalty", "exact_penalty", "lr_penalty",
-    "MlpParams", "Dense", "ACTIVATIONS", "VALIDATION_SAMPLES", "init_mlp_params", "mlp_encode", "mlp_decode",
-    "mlp_sampled_error",
+    "MlpParams", "Dense", "ACTIVATIONS", "VALIDATION_SAMPLES", "hidden_widths", "init_mlp_params", "mlp_encode",
+    "mlp_decode", "mlp_sampled_error",
 ]

@@ -305,7 +305,10 @@ def expected_loss(params: Params | MlpParams, x_blocks, mask, center, beta, sigm
     def block_sums(carry, xm):
         x, m, index = xm
         mu, log_sigma2 = encode(params, x, center)
-        mean_err = jnp.sum((x - decode(params, mu)) ** 2, axis=-1)
+        if nonlinear and not objective.uses_mean_path:  # the β-VAE's MLP needs no posterior-mean decode
+            mean_err = jnp.zeros(x.shape[:-1], x.dtype)
+        else:
+            mean_err = jnp.sum((x - decode(params, mu)) ** 2, axis=-1)
         if nonlinear:  # fixed draws per block: every evaluation sees the same noise
             err = mlp_sampled_error(params, x, mu, log_sigma2, jax.random.fold_in(jax.random.PRNGKey(0), index))
         else:

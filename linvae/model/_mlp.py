@@ -14,6 +14,7 @@ limit"): its optimum is the closed form of docs/theory.md §3.
 import dataclasses
 import functools
 import math
+import operator
 from typing import NamedTuple
 
 import jax
@@ -21,8 +22,8 @@ import jax.numpy as jnp
 
 from linvae._errors import InputError
 
-__all__ = ["Dense", "MlpParams", "ACTIVATIONS", "init_mlp_params", "mlp_encode", "mlp_decode", "mlp_sampled_error",
-           "VALIDATION_SAMPLES"]
+__all__ = ["Dense", "MlpParams", "ACTIVATIONS", "hidden_widths", "init_mlp_params", "mlp_encode", "mlp_decode",
+           "mlp_sampled_error", "VALIDATION_SAMPLES"]
 
 ACTIVATIONS = {"gelu": functools.partial(jax.nn.gelu, approximate=False), "tanh": jnp.tanh, "relu": jax.nn.relu,
                "identity": lambda a: a}
@@ -70,31 +71,58 @@ class MlpParams:
         return tuple(int(layer.bias.shape[-1]) for layer in self.encoder)
 
 
+def hidden_widths(hidden) -> tuple:
+    """The hidden widths of an MLP as a tuple of ints ``(h_1, …, h_L)``, from a tuple or list of whole numbers, one
+    whole number, or a comma-separated string such as ``"64,64"`` (docs/nonlinear.md).
+
+    Args:
+      hidden: the widths.
+
+    Returns:
+      The tuple.
+
+    Raises:
+      InputError: not at least one whole width ``>= 1``.
+    """
+    if isinstance(hidden, (int, str)) and not isinstance(hidden, bool):  # one width, or "64,64"
+        parts = hidden.split(",") if isinstance(hidden, str) else (hidden,)
+    else:
+        parts = hidden
+    try:
+        widths = tuple(operator.index(h) if not isinstance(h, str) else int(h.strip()) for h in parts)
+    except (TypeError, ValueError):
+        widths = ()
+    if not widths or min(widths) < 1 or any(isinstance(h, bool) for h in parts):
+        raise InputError(f"hidden must be one or more whole widths >= 1, found {hidden!r}; use e.g. --hidden 64,64 "
+                         "(Python: hidden=(64, 64))")
+    return widths
+
+
 def _dense(key, n_out, n_in, dtype, gain):
     """A layer with weights ``N(0, gain² / n_in)`` and zero bias."""
     return Dense(gain / math.sqrt(n_in) * jax.random.normal(key, (n_out, n_in), dtype), jnp.zeros((n_out,), dtype))
 
 
 def init_mlp_params(key, n_features, n_latents, hidden, activation="gelu", dtype=jnp.float32) -> MlpParams:
-    """Initialisation for SGD training (docs/nonlinear.md, "Defaults"): every weight ``N(0, g² / fan_in)`` with gain
-    ``g = √2`` for ReLU (He) and 1 otherwise (LeCun), biases 0, and the log-variance head zero, so that every latent
-    starts at ``σ² = 1`` as the linear model does.
+    """Initialisation for SGD training (docs/nonlinear.md, "Defaults"): the hidden layers' weights ``N(0, g² /
+    fan_in)`` with gain ``g = √2`` for ReLU (He) and 1 otherwise (LeCun), the mean head and the output layer (affine,
+    no activation after them) LeCun, ``N(0, 1 / fan_in)``, every bias 0, and the log-variance head zero, so that
+    every latent starts at ``σ² = 1`` as the linear model does.
 
     Args:
       key: a JAX PRNG key.
       n_features: ``d``.
       n_latents: ``K``.
-      hidden: the hidden widths ``(h_1, …, h_L)``, at least one.
+      hidden: the hidden widths ``(h_1, …, h_L)``, at least one (:func:`hidden_widths`).
       activation: a name in :data:`ACTIVATIONS`.
       dtype: floating type of every leaf.
 
     Returns:
       The :class:`MlpParams`.
     """
-    hidden = tuple(int(h) for h in hidden)
-    if not hidden or min(hidden) < 1 or activation not in ACTIVATIONS:
-        raise InputError(f"an MLP needs at least one hidden width >= 1 and an activation in {', '.join(ACTIVATIONS)},"
-                         f" found hidden={hidden}, activation={activation!r}; e.g. hidden=(64, 64), 'gelu'")
+    hidden = hidden_widths(hidden)
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise InputError(f"the activation must be one of {', '.join(ACTIVATIONS)}, found {activation!r}; e.g. 'gelu'")
     gain = math.sqrt(2.0) if activation == "relu" else 1.0
     keys = iter(jax.random.split(key, 2 * len(hidden) + 2))
     widths = (n_features, *hidden)

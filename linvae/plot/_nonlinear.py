@@ -30,9 +30,11 @@ def plot_model_comparison(ds, reference=None, *, criterion="active_kl"):
     Returns:
       A matplotlib Figure.
     """
-    missing = [name for name in (criterion, "rate", "distortion") if name not in ds]
-    if missing:
-        raise InputError(f"the Dataset lacks {', '.join(missing)}; pass an analysed scan (linvae.scan)")
+    for scan in (ds, reference):
+        missing = [] if scan is None else [name for name in (criterion, "rate", "distortion") if name not in scan]
+        if missing:
+            raise InputError(f"the {'reference ' if scan is reference else ''}Dataset lacks {', '.join(missing)}; "
+                             "pass an analysed scan (linvae.scan)")
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     T = ds["T"].values
     fine = np.geomspace(T.min(), T.max(), 400)

@@ -13,7 +13,7 @@ import xarray as xr
 
 from linvae._errors import InputError
 from linvae._version import __version__
-from linvae.model import Dense, MlpParams, Objective, Params
+from linvae.model import ACTIVATIONS, Dense, MlpParams, Objective, Params
 from linvae.results._schema import CONVENTIONS, PARAMETER_DIMS, SCHEMA, assign, mlp_schema
 from linvae.theory import beta_from_price, critical_betas, optimum, thresholds
 
@@ -106,9 +106,9 @@ def new_dataset(spectrum, T, *, n_latents, sigma_dec2=1.0, features=None, data_s
 
 def dataset_params(ds: xr.Dataset) -> Params | MlpParams:
     """The trained parameters stored in ``ds``, grid axis first: :class:`linvae.model.Params` (:data:`PARAMETER_DIMS`)
-    or, for a scan of ``model="mlp"`` (attr ``config_model``), :class:`linvae.model.MlpParams`
-    (:func:`linvae.results.mlp_schema`); a Dataset without them (e.g. theory only) is an :class:`InputError`
-    (docs/schema.md).
+    or, for a scan of ``model="mlp"`` (attr ``config_model``, or its ``mlp_*`` variables),
+    :class:`linvae.model.MlpParams` (:func:`linvae.results.mlp_schema`); a Dataset without them (e.g. theory only)
+    is an :class:`InputError` (docs/schema.md).
 
     Args:
       ds: a trained results Dataset.
@@ -116,7 +116,7 @@ def dataset_params(ds: xr.Dataset) -> Params | MlpParams:
     Returns:
       The parameters, every array with a leading grid axis.
     """
-    if ds.attrs.get("config_model", "linear") == "mlp":
+    if ds.attrs.get("config_model", "linear") == "mlp" or "mlp_encoder_weight_1" in ds:
         return _mlp_params(ds)
     missing = [name for name in PARAMETER_DIMS if name not in ds]
     if missing:
@@ -126,6 +126,10 @@ def dataset_params(ds: xr.Dataset) -> Params | MlpParams:
 
 
 def _mlp_params(ds: xr.Dataset) -> MlpParams:
+    activation = ds.attrs.get("config_activation")
+    if activation not in ACTIVATIONS:
+        raise InputError(f"the Dataset of an MLP scan must name its activation in attrs['config_activation'] (one of "
+                         f"{', '.join(ACTIVATIONS)}), found {activation!r}; pass the output of linvae.scan")
     n_layers = len([name for name in ds.data_vars if name.startswith("mlp_encoder_weight_")])
     schema = mlp_schema(max(n_layers, 1))
     missing = [name for name in schema if name not in ds]
@@ -137,7 +141,7 @@ def _mlp_params(ds: xr.Dataset) -> MlpParams:
     return MlpParams(encoder=tuple(dense("mlp_encoder", f"_{i}") for i in range(1, n_layers + 1)),
                      mean=dense("mlp_mean"), log_sigma2=dense("mlp_log_sigma2"),
                      decoder=tuple(dense("mlp_decoder", f"_{i}") for i in range(n_layers, 0, -1)),
-                     output=dense("mlp_output"), activation=str(ds.attrs.get("config_activation", "gelu")))
+                     output=dense("mlp_output"), activation=str(activation))
 
 
 def assign_params(ds: xr.Dataset, params: Params | MlpParams) -> xr.Dataset:

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from linvae._errors import InputError
-from linvae.model import ACTIVATIONS, OBJECTIVE_KINDS, WEIGHT_KINDS, Objective
+from linvae.model import ACTIVATIONS, OBJECTIVE_KINDS, WEIGHT_KINDS, Objective, hidden_widths
 
 __all__ = ["ScanConfig"]
 
@@ -123,27 +123,24 @@ class ScanConfig:
         return Objective(self.objective, lam=float(self.lam), alpha=float(self.alpha))
 
     def as_attrs(self):
-        """The configuration as netCDF-storable scalars (``hidden`` as ``"64,64"``)."""
+        """The configuration as netCDF-storable scalars; the MLP's ``model``, ``hidden`` (as ``"64,64"``) and
+        ``activation`` only for ``model="mlp"`` (a linear scan's attributes and checkpoints stay as they were)."""
+        mlp_only = ("model", "hidden", "activation")
         return {k: ("" if v is None else ",".join(map(str, v)) if k == "hidden" else v)
-                for k, v in dataclasses.asdict(self).items()}
+                for k, v in dataclasses.asdict(self).items() if self.model == "mlp" or k not in mlp_only}
 
 
 def _check_model(config: ScanConfig, need):
-    """The model, its architecture, and the methods and objectives it can train with."""
-    if isinstance(config.hidden, list):  # a list from Python or JSON: stored as the (hashable) tuple
-        object.__setattr__(config, "hidden", tuple(config.hidden))
+    """The model, its architecture (checked only for the MLP), and the methods and objectives it can train with."""
     need(config.model in MODELS, f"model must be one of {MODELS}", config.model, "choose one of them")
-    hidden = config.hidden
-    need(isinstance(hidden, tuple) and len(hidden) >= 1 and all(
-        isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden),
-         "hidden must be a non-empty tuple of widths >= 1", hidden, "use e.g. --hidden 64,64")
-    need(config.activation in ACTIVATIONS, f"activation must be one of {tuple(ACTIVATIONS)}", config.activation,
-         "use e.g. --activation gelu")
-    if config.model == "mlp":
-        need(config.method == "sgd", "the MLP model trains with the sgd method only", config.method,
-             "add --method sgd")
-        need(config.objective == "beta", "the MLP model trains the beta-VAE objective only", config.objective,
-             "drop --objective (or use --model linear)")
+    if config.model != "mlp":
+        return
+    object.__setattr__(config, "hidden", hidden_widths(config.hidden))  # the (hashable) tuple, or InputError
+    need(isinstance(config.activation, str) and config.activation in ACTIVATIONS,
+         f"activation must be one of {tuple(ACTIVATIONS)}", config.activation, "use e.g. --activation gelu")
+    need(config.method == "sgd", "the MLP model trains with the sgd method only", config.method, "add --method sgd")
+    need(config.objective == "beta", "the MLP model trains the beta-VAE objective only", config.objective,
+         "drop --objective (or use --model linear)")
 
 
 def _plain(value):

@@ -12,11 +12,16 @@ points (padded to a multiple of the devices), ``K`` latents, ``d`` features, ``m
   update's gradients, a minibatch's activations (``B`` rows) and a validation block's (``r = min(8192, N_val)``
   rows): ``b (12 P + 8 B K + 2 B d + 4.5 r K)`` per point; the training rows and the validation rows (padded to
   whole blocks, ``N'_val``) are shared: ``1.5 b (N_train + N'_val) d`` on every device.
+* **sgd method, MLP** (docs/nonlinear.md): ``P`` counts the MLP's weights and biases, ``H = Σ h_i`` its hidden units;
+  the minibatch term is ``4 B (K + 2H) + 2 B d`` and a loss pass over a block of ``r`` rows adds, for its ``S = 4``
+  posterior samples, ``4.5 r K + 1.5 r (H + S (H + d))`` in the period; the final pass over blocks of
+  ``r' = min(8192, N_train)`` training rows (forward only) needs ``4.5 r' K + 3.5 r' S (max h_i + d)`` instead of
+  minibatch and validation block where that is larger.
 
 The coefficients are the smallest round numbers that bound XLA's accounting from above on 30 random sizes
 (``K`` 2-2000, ``d`` 3-800, ``B`` 16-2048, ``G`` 1-32, up to 20,000 rows each; jax 0.10.2, CPU): the estimate is
 1.0-1.75 times XLA's figure for sgd and 1.0-1.5 times for the exact method; for MLPs (four architectures, one to
-three hidden layers of 32-256 units) 1.0-1.7 times.
+three hidden layers of 32-256 units) 1.0-2.0 times the larger of the period and the final pass.
 
 Memory available: ``LINVAE_MEMORY_LIMIT`` if set (bytes, or with a suffix ``K``/``M``/``G``/``T``; ``off`` turns the
 guard off); otherwise the free memory each accelerator reports (``bytes_limit − bytes_in_use``), or on a CPU the
@@ -40,7 +45,7 @@ MEMORY_LIMIT_ENV = "LINVAE_MEMORY_LIMIT"
 """Environment variable that overrides the memory the guard compares with (docs/training.md, "Memory")."""
 
 _HESSIAN_COPIES = {"beta": 2.25, "lr": 8.0}
-_MLP_BLOCK = 1.5  # numbers per row, sample and unit of an MLP's validation pass
+
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -105,18 +110,22 @@ def estimate_memory(config, n_points, n_features, *, n_train=0, n_val=0, n_modes
                   "squared); use fewer --latents or grid points, or --method sgd")
     else:
         B, r = int(config.batch_size), min(BLOCK_ROWS, max(int(n_val), 1))
-        if config.model == "mlp":
+        if config.model == "mlp":  # the period, or the final loss pass over blocks of training rows if larger
             P, width = _mlp_size(config.hidden, K, d), sum(config.hidden)
             params, batch = 12 * P, 4 * B * (K + 2 * width) + 2 * B * d
-            block = 4.5 * r * K + _MLP_BLOCK * r * (width + VALIDATION_SAMPLES * (width + d))
+            block = 4.5 * r * K + 1.5 * r * (width + VALIDATION_SAMPLES * (width + d))
+            r_train = min(BLOCK_ROWS, max(int(n_train), 1))  # the final pass: forward only, the whole grid at once
+            final = 4.5 * r_train * K + 3.5 * r_train * VALIDATION_SAMPLES * (max(config.hidden) + d)
+            block = max(block, final - batch)
         else:
             P = 3 * K * d + 2 * K + d
             params, batch, block = 12 * P, 8 * B * K + 2 * B * d, 4.5 * r * K
         per_point = b * (params + batch + block)
         shared = 1.5 * b * (int(n_train) + math.ceil(max(int(n_val), 1) / r) * r) * d
-        largest = max((params, "the parameters, Adam moments and best copies (use fewer --latents)"),
-                      (batch, "the minibatch activations (use a smaller --batch-size or fewer --latents)"),
-                      (block, f"the validation pass over blocks of {r} rows (use fewer --latents)"))[1]
+        smaller = "fewer --latents or narrower --hidden" if config.model == "mlp" else "fewer --latents"
+        largest = max((params, f"the parameters, Adam moments and best copies (use {smaller})"),
+                      (batch, f"the minibatch activations (use a smaller --batch-size or {smaller})"),
+                      (block, f"the validation pass over blocks of {r} rows (use {smaller})"))[1]
         driver = f"{largest}, or fewer grid points"
     return MemoryEstimate(int(per_point), int(shared), int(n_points), int(n_devices), bool(shares_memory), driver)
 

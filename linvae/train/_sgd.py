@@ -8,7 +8,9 @@ updates without improvement, when its budget is spent, or when it produces NaN/i
 best parameters and flagged ``diverged``).
 
 The validation loss is :func:`linvae.model.expected_loss`, the expectation over the posterior noise (exact for
-the linear decoder), so early stopping does not chase sampling noise.
+the linear decoder; for an MLP an average over fixed posterior draws, the same at every evaluation), so early
+stopping does not chase sampling noise. The model is the linear VAE or, with ``ScanConfig(model="mlp")``, an MLP VAE
+(:class:`linvae.model.MlpParams`, docs/nonlinear.md): the same period, loss and bookkeeping serve both.
 
 Objective family (docs/theory.md §5): the minibatch loss is :func:`linvae.model.sample_loss` with the configuration's
 :class:`linvae.model.Objective`, passed as a pytree (its kind is static, ``λ`` and ``α`` are traced). For ``'lr'`` the

@@ -2,14 +2,17 @@
 truncated reconstructions against brute-force numpy over the rows, the decoded path against the linear closed form,
 and the analysis re-run from a saved file."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from linvae import InputError
 from linvae.analysis import decoded_truncated_distortion, observables, rank_by_signal, truncated_distortion
 from linvae.data import pca_spectrum
-from linvae.model import Params
+from linvae.model import Dense, MlpParams, Params
 from linvae.results import assign_params, dataset_params, load, save, theory_dataset
 
 from helpers import numpy_decode, numpy_forward, random_mlp
@@ -91,3 +94,29 @@ def test_parameters_round_trip_through_netcdf(mlp_grid, tmp_path):
     assert back.activation == "tanh" and back.hidden == (7, 5)
     for a, b in zip(jax.tree.leaves(back), jax.tree.leaves(mlp_grid)):
         np.testing.assert_array_equal(a, np.asarray(b))
+
+
+def test_an_mlp_file_without_a_valid_activation_or_a_layer_is_refused(mlp_grid):
+    ds = assign_params(theory_dataset(pca_spectrum(rows()), [0.01, 0.1, 1.0], n_latents=3).assign_attrs(
+        config_model="mlp", config_activation="tanh"), mlp_grid)
+    for attrs, drop, what in (({"config_activation": "swish"}, None, "config_activation"),
+                              ({}, "mlp_output_bias", "mlp_output_bias")):
+        broken = ds.assign_attrs(**attrs)
+        broken = broken.drop_vars(drop) if drop else broken
+        with pytest.raises(InputError, match=what):
+            dataset_params(broken)
+    del ds.attrs["config_model"]  # found by its variables, not by the (missing) attribute
+    assert isinstance(dataset_params(ds), MlpParams)
+
+
+def test_posterior_variance_spread_keeps_its_precision_when_sigma2_is_small():
+    """Var σ² of an MLP latent with σ² ≈ 1e-7 (10 % spread): block-centred sums, no cancellation."""
+    with jax.enable_x64(True):
+        p = random_mlp("identity", hidden=(4,), d=3, K=2)
+        p = dataclasses.replace(p, log_sigma2=Dense(jnp.full((2, 4), 0.05), jnp.full((2,), np.log(1e-7))))
+        x = np.random.default_rng(7).standard_normal((50_000, 3))
+        obs = observables(jax.tree.map(lambda a: a[None], p), x, np.zeros(3), block_rows=4096)
+        sigma2 = np.exp(numpy_forward(p, x, 0.0)[1])
+    np.testing.assert_allclose(obs.var_sigma2[0], np.var(sigma2, axis=0), rtol=1e-9)
+    # mean σ² = 1 + mean expm1(log σ²) (accurate near the prior's 1): absolute error ~1e-16, 3e-9 relative here
+    np.testing.assert_allclose(obs.sigma2[0], np.mean(sigma2, axis=0), rtol=1e-8)

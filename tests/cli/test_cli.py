@@ -181,8 +181,10 @@ def test_cli_mlp_scan_end_to_end_and_refusals(tmp_path, capsys):
     assert "Model: MLP VAE (hidden 16, tanh)" in text
     ds = linvae.load(out)
     assert ds["mlp_encoder_weight_1"].dims == ("T", "hidden_1", "feature") and "encoder_weight" not in ds
+    assert np.all(np.isnan(ds["collapse_variance_ratio"]))  # an MLP's collapse fit keeps r = 1
     assert (figures / "model_comparison.png").exists()
-    for argv, what in ((["--hidden", "64,x"], "--hidden must be"), (["--method", "exact"], "sgd method only"),
+    for argv, what in ((["--hidden", "64,x"], "hidden must be one or more whole widths"),
+                       (["--method", "exact"], "sgd method only"),
                        (["--objective", "lr", "--alpha", "1"], "beta-VAE objective only"),
                        (["--bootstrap", "10"], "linear-model scans only")):
         bad = tmp_path / "bad.nc"
