@@ -38,8 +38,8 @@ def main(args):
     table = manifold_table(20_000, seed=0)
     T = np.geomspace(3e-3, 0.3, 8)
     cpu = platform.processor() or platform.machine()
-    print(f"MLP optimiser defaults on {jax.devices()[0].device_kind} ({cpu}, {os.cpu_count()} cores); "
-          f"{args.steps} updates per point, hidden 64,64 gelu, K = 8")
+    device = f"{jax.devices()[0].device_kind} ({cpu}, {os.cpu_count()} cores)"
+    print(f"MLP optimiser defaults on {device}; {args.steps} updates per point, hidden 64,64 gelu, K = 8")
     runs = {}
     for rate in (float(r) for r in args.rates.split(",")):
         cfg = linvae.ScanConfig(method="sgd", model="mlp", hidden=(64, 64), n_latents=8, steps=args.steps,
@@ -61,7 +61,8 @@ def main(args):
     best = [rates[int(np.argmin([runs[r]["loss"][i] for r in rates]))] for i in range(len(T))]
     print("lowest loss at each T: " + ", ".join(format(r, "g") for r in best))
     with open(args.out, "w") as f:
-        json.dump({"T": T.tolist(), "runs": {format(r, "g"): v for r, v in runs.items()}}, f, indent=2)
+        json.dump({"benchmark": "mlp_defaults", "device": device, "jax": jax.__version__, "steps": args.steps,
+                   "T": T.tolist(), "runs": {format(r, "g"): v for r, v in runs.items()}}, f, indent=2)
     print(f"wrote {args.out}")
 
 

@@ -11,7 +11,7 @@ import xarray as xr
 import linvae
 from linvae.analysis import onset_levels
 from linvae.cli import build_parser, main
-from linvae.data import synthetic_data
+from linvae.data import manifold_data, synthetic_data
 from linvae.model import Objective
 from linvae.theory import thresholds
 
@@ -171,25 +171,29 @@ def test_cli_objective_end_to_end(tmp_path, capsys, objectives_gaussian):
 
 
 def test_cli_mlp_scan_end_to_end_and_refusals(tmp_path, capsys):
-    """``linvae scan --model mlp`` (docs/nonlinear.md): results with the MLP's parameters, the report's model line,
-    the comparison figure; bad MLP options exit 2 with one line before any work, leaving nothing behind."""
-    out, figures = tmp_path / "mlp.nc", tmp_path / "figs"
-    assert main(["scan", "--data", "synthetic:manifold", "--method", "sgd", "--model", "mlp", "--hidden", "16",
+    """``linvae scan --model mlp`` on manifold rows (docs/nonlinear.md): results with the MLP's parameters, the report's
+    model line, the comparison figure; bad MLP options exit 2 with one line before any work, leaving nothing
+    behind."""
+    out, data = tmp_path / "mlp.nc", tmp_path / "manifold.npy"
+    np.save(data, manifold_data(3000, seed=0)[0])
+    assert main(["scan", "--data", str(data), "--method", "sgd", "--model", "mlp", "--hidden", "16",
                  "--activation", "tanh", "--latents", "4", "--grid", "0.01:0.3:3", "--steps", "200",
-                 "--eval-every", "100", "--quiet", "--out", str(out), "--figures", str(figures)]) == 0
+                 "--eval-every", "100", "--quiet", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "Model: MLP VAE (hidden 16, tanh)" in text
     ds = linvae.load(out)
     assert ds["mlp_encoder_weight_1"].dims == ("T", "hidden_1", "feature") and "encoder_weight" not in ds
     assert np.all(np.isnan(ds["collapse_variance_ratio"]))  # an MLP's collapse fit keeps r = 1
-    assert (figures / "model_comparison.png").exists()
+    fig = linvae.plot.plot_model_comparison(ds)  # plot_all draws it for an MLP scan
+    counts = fig.axes[0].lines[1].get_ydata()
+    np.testing.assert_array_equal(counts, ds["active_kl"].sum("latent").values)
     for argv, what in ((["--hidden", "64,x"], "hidden must be one or more whole widths"),
                        (["--method", "exact"], "sgd method only"),
                        (["--objective", "lr", "--alpha", "1"], "beta-VAE objective only"),
                        (["--bootstrap", "10"], "linear-model scans only")):
         bad = tmp_path / "bad.nc"
         method = [] if "--method" in argv else ["--method", "sgd"]
-        code, _, err = run(capsys, "scan", "--data", "synthetic:manifold", "--model", "mlp", *method, *argv,
+        code, _, err = run(capsys, "scan", "--data", str(data), "--model", "mlp", *method, *argv,
                            "--steps", "10", "--quiet", "--out", str(bad))
         assert code == 2 and err.count("\n") == 1 and what in err, (argv, err)
         assert not bad.exists()
