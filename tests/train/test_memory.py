@@ -71,7 +71,8 @@ def test_sgd_formula_bounds_xla(K, d, G, batch, n_train, n_val):
 
 
 @pytest.mark.parametrize("K, d, G, batch, n_train, n_val, hidden", [
-    (8, 12, 16, 256, 21000, 4500, (64, 64)), (32, 19, 8, 256, 5000, 1000, (128,)),
+    (8, 12, 16, 256, 21000, 4500, (64, 64)),
+    pytest.param(32, 19, 8, 256, 5000, 1000, (128,), marks=pytest.mark.slow),
     pytest.param(4, 11, 64, 512, 20000, 20000, (32, 32, 32), marks=pytest.mark.slow),
     pytest.param(16, 50, 4, 1024, 3000, 600, (256, 64), marks=pytest.mark.slow)])
 def test_mlp_formula_bounds_xla(K, d, G, batch, n_train, n_val, hidden):

@@ -9,7 +9,7 @@ import pytest
 
 import linvae
 from linvae import InputError
-from linvae.analysis import collapse_fit
+from linvae.analysis import add_analysis, collapse_fit
 from linvae.data import synthetic_data
 
 # _engine, _sgd: internals on purpose (the compiled period of an MLP grid, and the host loop interrupted to test
@@ -28,6 +28,7 @@ def mlp_setup(G=3, K=3):
     return sgd_inputs(x[:1000], x[1000:], np.geomspace(0.01, 1.0, G), K, ARCHITECTURE)
 
 
+@pytest.mark.slow  # ~11 s; the same engine property is tested for the linear model in the default suite
 def test_vmapped_mlp_grid_equals_per_point_loop():
     state, args = mlp_setup()
     assert isinstance(state.params, linvae.model.MlpParams)
@@ -108,7 +109,10 @@ def test_identity_mlp_reproduces_the_linear_thresholds():
     table = linvae.default_table()
     cfg = ScanConfig(method="sgd", model="mlp", hidden=(16,), activation="identity", n_latents=6, steps=15_000,
                      learning_rate=1e-3, eval_every=500, patience=1.0)
-    ds = scan(table.values[:10_000], np.geomspace(3e-3, 1, 12), cfg, progress=False, eval_split="train")
+    ds = scan(table.values[:10_000], np.geomspace(3e-3, 1, 12), cfg, progress=False, analyse=False,
+              store_split=True)
+    rows = table.values[:10_000][ds["sample_split"].values == 0]  # the training split, in the model's units
+    ds = add_analysis(ds, (rows - ds["data_mean"].values) / ds["data_scale"].values)
     big = ds["pca_fraction"].values > 1e-2
     assert big.sum() == 6  # of the standardised training split
     fitted = collapse_fit(ds["T"].values, ds["M2_ranked"].values, variance_ratio=False).threshold[:6]
