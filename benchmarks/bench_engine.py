@@ -57,7 +57,6 @@ def timed(f, *a):
 
 def sgd_inputs(G, x_train, x_val):
     key = jax.random.PRNGKey(0)
-    grid_sh, replicated = _engine.grid_sharding()
     state = jax.vmap(_sgd.init_state, in_axes=(0, None, None, None))(jax.random.split(key, G), D, K, jnp.float32)
     vb, vm = _sgd.device_blocks(x_val, 8192, jnp.float32)
     betas = np.geomspace(1e-4, 1, G) * EIG.sum()
@@ -66,6 +65,13 @@ def sgd_inputs(G, x_train, x_val):
         budget=jnp.int32(10**9), patience=jnp.int32(10**9), key=jax.random.split(jax.random.fold_in(key, 1), G),
         shared_key=jax.random.PRNGKey(2), x_train=jnp.asarray(x_train, jnp.float32), center=jnp.zeros(D, jnp.float32),
         val_blocks=vb, val_mask=vm, sigma_dec2=jnp.float32(1.0), objective=Objective(), alpha_warmup=jnp.int32(0))
+    return sharded(state, args)
+
+
+def sharded(state, args):
+    """The sgd grid split over the devices as linvae.scan places it: per-point inputs split, the rest replicated;
+    ``(state, args, grid sharding)`` (also used by benchmarks/mlp.py)."""
+    grid_sh, replicated = _engine.grid_sharding()
     per_point = {name for name, axis in _sgd.SGD_AXES._asdict().items() if axis == 0}
     args = args._replace(**{name: jax.device_put(value, grid_sh if name in per_point else replicated)
                             for name, value in args._asdict().items() if name != "objective"})

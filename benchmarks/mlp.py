@@ -25,10 +25,11 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bench_engine import sharded, timed  # the same grid placement and timer as the engine benchmark
 
 from linvae.data import manifold_data
 from linvae.model import Objective
-from linvae.train import _engine, _sgd  # the engine's compiled period is what is timed
+from linvae.train import _sgd  # the engine's compiled period is what is timed
 
 K, BATCH, LR = 8, 256, 3e-4
 
@@ -41,12 +42,6 @@ def parse():
     p.add_argument("--devices", type=int, default=1, help="XLA CPU devices to split the grid over (default 1)")
     p.add_argument("--out", default="mlp.json", help="JSON output (default mlp.json)")
     return p.parse_args()
-
-
-def timed(f, *a):
-    t0 = time.perf_counter()
-    out = jax.block_until_ready(f(*a))
-    return out, time.perf_counter() - t0
 
 
 def inputs(G, x_train, x_val, hidden):
@@ -66,15 +61,6 @@ def inputs(G, x_train, x_val, hidden):
 
 def betas(G):
     return np.geomspace(0.03, 3.0, G) * 12  # T from 3e-3 to 0.3 on standardised data (V = d = 12)
-
-
-def sharded(state, args):
-    """The grid split over the devices as linvae.scan places it: per-point inputs split, the rest replicated."""
-    grid_sh, replicated = _engine.grid_sharding()
-    per_point = {name for name, axis in _sgd.SGD_AXES._asdict().items() if axis == 0}
-    args = args._replace(**{name: jax.device_put(value, grid_sh if name in per_point else replicated)
-                            for name, value in args._asdict().items() if name != "objective"})
-    return _engine.shard_grid(state, grid_sh), args, grid_sh
 
 
 def bench_jax(G, steps, x_train, x_val, hidden):

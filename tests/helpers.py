@@ -10,6 +10,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 import scipy.optimize
 
 from linvae.analysis import add_analysis
@@ -18,7 +19,7 @@ from linvae.model import MlpParams, Objective, Params, init_mlp_params
 from linvae.theory import optimum, price_grid
 
 # _sgd: internals on purpose (the hand-built inputs of the compiled sgd period: where sgd starts and what it reads)
-from linvae.train import ScanConfig, _sgd, scan
+from linvae.train import ScanConfig, _engine, _sgd, scan
 
 # ---- theory: the objective family against losses written from the definitions (tests/theory) ------------------
 
@@ -162,6 +163,46 @@ def sgd_inputs(x_train, x_val, betas, K, architecture=None):
         sigma_dec2=jnp.float64(1.0), objective=Objective(), alpha_warmup=jnp.int32(0))
     return state, args
 
+
+
+def assert_grid_equals_loop(period, state, args, n_periods):
+    """Run ``n_periods`` of the compiled sgd ``period`` on the whole grid and on each point alone (the same compiled
+    model, one point); every leaf of every point must agree to 1e-10. Returns the grid's final state."""
+    grid = state
+    for i in range(n_periods):
+        grid = period(grid, jnp.int32(i), args)
+    for g in range(len(args.beta)):
+        one = jax.tree.map(lambda a, g=g: a[g:g + 1], state)
+        one_args = args._replace(beta=args.beta[g:g + 1], learning_rate=args.learning_rate[g:g + 1],
+                                 key=args.key[g:g + 1])
+        for i in range(n_periods):
+            one = period(one, jnp.int32(i), one_args)
+        for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(grid)):
+            np.testing.assert_allclose(np.asarray(a)[0], np.asarray(b)[g], rtol=1e-10, atol=1e-12)
+    return grid
+
+
+def killed_then_resumed(data, T, config, checkpoint, monkeypatch, kill_after):
+    """A scan (unstandardised, no progress bar) interrupted by a KeyboardInterrupt when its period ``kill_after + 1``
+    starts, its checkpoint written after every period, then resumed from that checkpoint: the resumed Dataset."""
+    original = _engine.run_grid
+
+    def killed(period_fn, *a, **kw):
+        calls = {"n": 0}
+
+        def period(*args):
+            if calls["n"] == kill_after:
+                raise KeyboardInterrupt
+            calls["n"] += 1
+            return period_fn(*args)
+        return original(period, *a, **kw)
+
+    monkeypatch.setattr(_engine, "run_grid", killed)
+    with pytest.raises(KeyboardInterrupt):
+        scan(data, T, config, standardize=False, progress=False, checkpoint=checkpoint, checkpoint_every=0)
+    monkeypatch.setattr(_engine, "run_grid", original)
+    assert checkpoint.exists()
+    return scan(data, T, config, standardize=False, progress=False, checkpoint=checkpoint, resume=True)
 
 # ---- factors: the λβ factor experiment (fixture ``lambda_beta_experiment`` of tests/conftest.py) ------------------
 

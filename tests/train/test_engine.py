@@ -18,7 +18,7 @@ from linvae.data import synthetic_data
 # the host loop run_grid, interrupted to test resume)
 from linvae.train import ScanConfig, _engine, _sgd, scan
 
-from helpers import LAM_SINGULAR, sgd_inputs
+from helpers import LAM_SINGULAR, assert_grid_equals_loop, killed_then_resumed, sgd_inputs
 
 dtype_promotion = "standard"  # trains through optax (see conftest)
 
@@ -32,18 +32,7 @@ def sgd_setup(G=4, K=5):
 @pytest.mark.parametrize("shared", [True, False])
 def test_vmapped_grid_equals_per_point_loop(shared):
     state, args = sgd_setup()
-    period = _sgd.make_period(50, 32, False, shared)
-    grid = state
-    for i in range(3):
-        grid = period(grid, jnp.int32(i), args)
-    for g in range(4):
-        one = jax.tree.map(lambda a, g=g: a[g:g + 1], state)
-        one_args = args._replace(beta=args.beta[g:g + 1], learning_rate=args.learning_rate[g:g + 1],
-                                 key=args.key[g:g + 1])
-        for i in range(3):
-            one = period(one, jnp.int32(i), one_args)
-        for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(grid)):
-            np.testing.assert_allclose(np.asarray(a)[0], np.asarray(b)[g], rtol=1e-10, atol=1e-12)
+    assert_grid_equals_loop(_sgd.make_period(50, 32, False, shared), state, args, 3)
 
 
 def test_new_grid_values_do_not_recompile(singular_gaussian):
@@ -105,25 +94,7 @@ def test_resume_equals_uninterrupted(singular_gaussian, tmp_path, monkeypatch, m
     cfg = ScanConfig(method=method, n_latents=4, steps=600 if method == "sgd" else 5000, batch_size=32,
                      eval_every=100, learning_rate=3e-3 if method == "sgd" else None)
     full = scan(singular_gaussian, T, cfg, standardize=False, progress=False)
-    ckpt = tmp_path / "run.ckpt.npz"
-    original = _engine.run_grid
-
-    def killed(period_fn, *a, **kw):
-        calls = {"n": 0}
-
-        def period(*args):
-            if calls["n"] == kill_after:
-                raise KeyboardInterrupt
-            calls["n"] += 1
-            return period_fn(*args)
-        return original(period, *a, **kw)
-
-    monkeypatch.setattr(_engine, "run_grid", killed)
-    with pytest.raises(KeyboardInterrupt):
-        scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, checkpoint_every=0)
-    monkeypatch.setattr(_engine, "run_grid", original)
-    assert ckpt.exists()
-    resumed = scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, resume=True)
+    resumed = killed_then_resumed(singular_gaussian, T, cfg, tmp_path / "run.ckpt.npz", monkeypatch, kill_after)
     assert resumed.attrs["resumed_from_period"] == kill_after
     for name in ["encoder_weight", "decoder_weight", "log_sigma2_bias", "train_steps", "loss"]:
         np.testing.assert_allclose(resumed[name], full[name], rtol=1e-6, atol=1e-9, err_msg=name)

@@ -12,11 +12,10 @@ from linvae import InputError
 from linvae.analysis import add_analysis, collapse_fit
 from linvae.data import synthetic_data
 
-# _engine, _sgd: internals on purpose (the compiled period of an MLP grid, and the host loop interrupted to test
-# resume)
-from linvae.train import ScanConfig, _engine, _sgd, scan
+# _sgd: internals on purpose (the compiled period of an MLP grid)
+from linvae.train import ScanConfig, _sgd, scan
 
-from helpers import LAM_SINGULAR, sgd_inputs
+from helpers import LAM_SINGULAR, assert_grid_equals_loop, killed_then_resumed, sgd_inputs
 
 dtype_promotion = "standard"  # trains through optax (see conftest)
 
@@ -32,15 +31,7 @@ def mlp_setup(G=3, K=3):
 def test_vmapped_mlp_grid_equals_per_point_loop():
     state, args = mlp_setup()
     assert isinstance(state.params, linvae.model.MlpParams)
-    period = _sgd.make_period(40, 32, False, True)
-    grid = period(state, jnp.int32(0), args)
-    for g in range(3):
-        one = jax.tree.map(lambda a, g=g: a[g:g + 1], state)
-        one_args = args._replace(beta=args.beta[g:g + 1], learning_rate=args.learning_rate[g:g + 1],
-                                 key=args.key[g:g + 1])
-        one = period(one, jnp.int32(0), one_args)
-        for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(grid)):
-            np.testing.assert_allclose(np.asarray(a)[0], np.asarray(b)[g], rtol=1e-10, atol=1e-12)
+    grid = assert_grid_equals_loop(_sgd.make_period(40, 32, False, True), state, args, 1)
     assert not np.allclose(grid.params.encoder[0].weight, state.params.encoder[0].weight)  # it trained
 
 
@@ -64,24 +55,7 @@ def test_mlp_resume_equals_uninterrupted(singular_gaussian, tmp_path, monkeypatc
     cfg = ScanConfig(method="sgd", model="mlp", hidden=(8, 8), n_latents=4, steps=600, batch_size=32,
                      eval_every=100, learning_rate=3e-3, variance_head="constant")
     full = scan(singular_gaussian, T, cfg, standardize=False, progress=False)
-    ckpt = tmp_path / "run.ckpt.npz"
-    original = _engine.run_grid
-
-    def killed(period_fn, *a, **kw):
-        calls = {"n": 0}
-
-        def period(*args):
-            if calls["n"] == 2:
-                raise KeyboardInterrupt
-            calls["n"] += 1
-            return period_fn(*args)
-        return original(period, *a, **kw)
-
-    monkeypatch.setattr(_engine, "run_grid", killed)
-    with pytest.raises(KeyboardInterrupt):
-        scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, checkpoint_every=0)
-    monkeypatch.setattr(_engine, "run_grid", original)
-    resumed = scan(singular_gaussian, T, cfg, standardize=False, progress=False, checkpoint=ckpt, resume=True)
+    resumed = killed_then_resumed(singular_gaussian, T, cfg, tmp_path / "run.ckpt.npz", monkeypatch, 2)
     assert resumed.attrs["resumed_from_period"] == 2
     for name in ["mlp_encoder_weight_1", "mlp_mean_weight", "mlp_output_weight", "train_steps", "loss", "M2"]:
         np.testing.assert_array_equal(resumed[name], full[name], err_msg=name)
