@@ -170,12 +170,18 @@ def test_cli_objective_end_to_end(tmp_path, capsys, objectives_gaussian):
     assert "(lambda-beta)" in capsys.readouterr().out
 
 
-def test_cli_mlp_scan_end_to_end_and_refusals(tmp_path, capsys):
-    """``linvae scan --model mlp`` on manifold rows (docs/nonlinear.md): results with the MLP's parameters, the report's
-    model line, the comparison figure; bad MLP options exit 2 with one line before any work, leaving nothing
-    behind."""
-    out, data = tmp_path / "mlp.nc", tmp_path / "manifold.npy"
+@pytest.fixture
+def manifold_file(tmp_path):
+    data = tmp_path / "manifold.npy"
     np.save(data, manifold_data(3000, seed=0)[0])
+    return data
+
+
+@pytest.mark.slow  # ~17 s; the MLP scan itself is tested in tests/train/test_mlp_training.py
+def test_cli_mlp_scan_end_to_end(tmp_path, capsys, manifold_file):
+    """``linvae scan --model mlp`` on manifold rows (docs/nonlinear.md): results with the MLP's parameters, the report's
+    model line, the comparison figure."""
+    out, data = tmp_path / "mlp.nc", manifold_file
     assert main(["scan", "--data", str(data), "--method", "sgd", "--model", "mlp", "--hidden", "16",
                  "--activation", "tanh", "--latents", "4", "--grid", "0.01:0.3:3", "--steps", "200",
                  "--eval-every", "100", "--quiet", "--out", str(out)]) == 0
@@ -187,13 +193,17 @@ def test_cli_mlp_scan_end_to_end_and_refusals(tmp_path, capsys):
     fig = linvae.plot.plot_model_comparison(ds)  # plot_all draws it for an MLP scan
     counts = fig.axes[0].lines[1].get_ydata()
     np.testing.assert_array_equal(counts, ds["active_kl"].sum("latent").values)
+
+
+def test_cli_bad_mlp_options_exit_2_before_any_work(tmp_path, capsys, manifold_file):
+    """Bad MLP options exit 2 with one line before any work, leaving nothing behind."""
     for argv, what in ((["--hidden", "64,x"], "hidden must be one or more whole widths"),
                        (["--method", "exact"], "sgd method only"),
                        (["--objective", "lr", "--alpha", "1"], "beta-VAE objective only"),
                        (["--bootstrap", "10"], "linear-model scans only")):
         bad = tmp_path / "bad.nc"
         method = [] if "--method" in argv else ["--method", "sgd"]
-        code, _, err = run(capsys, "scan", "--data", str(data), "--model", "mlp", *method, *argv,
+        code, _, err = run(capsys, "scan", "--data", str(manifold_file), "--model", "mlp", *method, *argv,
                            "--steps", "10", "--quiet", "--out", str(bad))
         assert code == 2 and err.count("\n") == 1 and what in err, (argv, err)
         assert not bad.exists()

@@ -48,6 +48,7 @@ def test_diverging_mlp_point_is_isolated():
         np.testing.assert_array_equal(np.asarray(a)[[0, 2]], np.asarray(b)[[0, 2]])
 
 
+@pytest.mark.slow  # ~12 s; resume is the engine's, tested for the linear model in the default suite
 def test_mlp_resume_equals_uninterrupted(singular_gaussian, tmp_path, monkeypatch):
     """Killed after two periods and resumed: bit-identical to the uninterrupted run; with the constant variance head,
     whose log-variance slope stays exactly zero."""
